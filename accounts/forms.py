@@ -1,0 +1,26 @@
+import zoneinfo
+
+from django import forms
+from django.contrib.auth.password_validation import validate_password
+
+
+class SignupForm(forms.Form):
+    email = forms.EmailField(max_length=150)
+    password = forms.CharField(widget=forms.PasswordInput, min_length=8, max_length=128)
+    workspace_name = forms.CharField(max_length=120, label="Workspace name")
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        validate_password(password)
+        return password
+
+
+class WorkspaceForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    timezone = forms.ChoiceField(
+        choices=[(tz, tz) for tz in sorted(zoneinfo.available_timezones())], initial="UTC"
+    )
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(max_length=50, help_text="What uses this key, e.g. 'CRM sync'.")

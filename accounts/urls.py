@@ -1,0 +1,20 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+urlpatterns = [
+    path("", views.DashboardView.as_view(), name="dashboard"),
+    path("signup/", views.SignupView.as_view(), name="signup"),
+    path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("workspaces/new/", views.WorkspaceCreateView.as_view(), name="workspace_create"),
+    path(
+        "workspaces/<uuid:workspace_uuid>/switch/",
+        views.WorkspaceSwitchView.as_view(),
+        name="workspace_switch",
+    ),
+    path("api-keys/", views.ApiKeyListView.as_view(), name="api_keys"),
+    path("api-keys/<uuid:key_uuid>/revoke/", views.ApiKeyRevokeView.as_view(), name="api_key_revoke"),
+]

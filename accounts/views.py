@@ -1,0 +1,107 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views import View
+from django.views.generic import FormView, TemplateView
+
+from accounts import services
+from accounts.forms import ApiKeyForm, SignupForm, WorkspaceForm
+from accounts.middleware import SESSION_WORKSPACE_KEY
+from accounts.mixins import WorkspaceManagerMixin, WorkspaceMemberMixin
+from accounts.models import ApiKey, Workspace
+from accounts.selectors import api_keys_of_workspace
+from accounts.tenancy import get_scoped_or_404, scoped
+from messaging.models import Contact
+from sessions_app.models import WhatsAppSession
+
+
+class SignupView(FormView):
+    template_name = "accounts/signup.html"
+    form_class = SignupForm
+
+    def form_valid(self, form):
+        try:
+            user, workspace = services.user_signup(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                workspace_name=form.cleaned_data["workspace_name"],
+            )
+        except services.AccountsError as exc:
+            form.add_error("email", str(exc))
+            return self.form_invalid(form)
+        login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
+        self.request.session[SESSION_WORKSPACE_KEY] = workspace.id
+        return redirect("accounts:dashboard")
+
+
+class DashboardView(WorkspaceMemberMixin, TemplateView):
+    template_name = "accounts/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        workspace = self.request.workspace
+        context["session_count"] = scoped(WhatsAppSession, workspace).filter(deleted_at__isnull=True).count()
+        context["connected_count"] = (
+            scoped(WhatsAppSession, workspace).filter(deleted_at__isnull=True, status="connected").count()
+        )
+        context["contact_count"] = scoped(Contact, workspace).count()
+        return context
+
+
+class WorkspaceCreateView(LoginRequiredMixin, FormView):
+    template_name = "accounts/workspace_form.html"
+    form_class = WorkspaceForm
+
+    def form_valid(self, form):
+        workspace = services.workspace_create(
+            name=form.cleaned_data["name"],
+            owner=self.request.user,
+            timezone_name=form.cleaned_data["timezone"],
+        )
+        self.request.session[SESSION_WORKSPACE_KEY] = workspace.id
+        messages.success(self.request, f"Workspace “{workspace.name}” created.")
+        return redirect("accounts:dashboard")
+
+
+class WorkspaceSwitchView(LoginRequiredMixin, View):
+    def post(self, request, workspace_uuid):
+        workspace = Workspace.objects.filter(uuid=workspace_uuid).first()
+        try:
+            membership = services.workspace_switch(
+                user=request.user, workspace_id=workspace.id if workspace else -1
+            )
+        except services.NotAMember:
+            # Same answer for "does not exist" and "not yours": nothing leaks.
+            return render(request, "404.html", status=404)
+        request.session[SESSION_WORKSPACE_KEY] = membership.workspace_id
+        return redirect("accounts:dashboard")
+
+
+class ApiKeyListView(WorkspaceManagerMixin, FormView):
+    template_name = "accounts/api_keys.html"
+    form_class = ApiKeyForm
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["api_keys"] = api_keys_of_workspace(workspace=self.request.workspace)
+        return context
+
+    def form_valid(self, form):
+        api_key, full_key = services.api_key_create(
+            workspace=self.request.workspace, name=form.cleaned_data["name"], created_by=self.request.user
+        )
+        # Rendered once, never stored: the page says so.
+        return self.render_to_response(
+            self.get_context_data(form=ApiKeyForm(), new_key=full_key, new_api_key=api_key)
+        )
+
+
+class ApiKeyRevokeView(WorkspaceManagerMixin, View):
+    def post(self, request, key_uuid):
+        api_key = get_scoped_or_404(ApiKey, request.workspace, uuid=key_uuid)
+        services.api_key_revoke(api_key=api_key)
+        messages.success(request, f"Key “{api_key.name}” ({api_key.prefix}…) revoked.")
+        return HttpResponseRedirect(reverse("accounts:api_keys"))

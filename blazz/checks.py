@@ -1,0 +1,57 @@
+"""Misconfiguration that can be detected is a `manage.py check` error (F13), not a
+surprise in production."""
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+
+@register(Tags.security, deploy=False)
+def check_secrets(app_configs, **kwargs):
+    problems = []
+    if not settings.BLAZZ_SNAPSHOT_KEYS:
+        problems.append(
+            Error(
+                "BLAZZ_SNAPSHOT_KEYS is empty: session snapshots cannot be encrypted.",
+                hint="Set BLAZZ_SNAPSHOT_KEYS to a comma-separated list of Fernet keys (make one with: "
+                "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())').",
+                id="blazz.E002",
+            )
+        )
+    for index, key in enumerate(settings.BLAZZ_SNAPSHOT_KEYS):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            problems.append(
+                Error(f"BLAZZ_SNAPSHOT_KEYS[{index}] is not a valid Fernet key.", id="blazz.E003")
+            )
+    return problems
+
+
+@register()
+def check_browser_and_targets(app_configs, **kwargs):
+    problems = []
+    if settings.BLAZZ_BROWSER not in ("selenium", "uc"):
+        problems.append(
+            Error(f"BLAZZ_BROWSER={settings.BLAZZ_BROWSER!r}; expected 'selenium' or 'uc'.", id="blazz.E010")
+        )
+    wa_url = urlparse(settings.BLAZZ_WA_URL)
+    if wa_url.scheme not in ("http", "https") or not wa_url.netloc:
+        problems.append(
+            Error(f"BLAZZ_WA_URL={settings.BLAZZ_WA_URL!r} is not an http(s) URL.", id="blazz.E011")
+        )
+    if settings.BLAZZ_WORKER_CAPACITY < 1:
+        problems.append(Error("BLAZZ_WORKER_CAPACITY must be at least 1.", id="blazz.E012"))
+    for name in ("BLAZZ_CHROMIUM_PATH", "BLAZZ_CHROMEDRIVER_PATH"):
+        if not Path(getattr(settings, name)).exists():
+            problems.append(
+                Warning(
+                    f"{name}={getattr(settings, name)} does not exist: workers cannot start browsers.",
+                    hint="apt-get install -y chromium chromium-driver (the run command does this).",
+                    id="blazz.W010",
+                )
+            )
+    return problems

@@ -1,0 +1,210 @@
+"""The one settings module of Blazz (F13): every value comes from the environment through
+django-environ, with defaults that make a fresh checkout run against the machine's own
+PostgreSQL, Redis and Chromium. `.env.example` lists every variable read here."""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A local .env is optional; real deployments pass the environment directly.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=True)
+# Production refuses to start without real secrets (see blazz/checks.py); development
+# gets a fixed, obviously-insecure key so a fresh checkout runs.
+SECRET_KEY = env.str("SECRET_KEY", default="insecure-dev-key-change-me" if DEBUG else "")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "rest_framework_api_key",
+    "drf_spectacular",
+    "django_celery_beat",
+    "phonenumber_field",
+    "channels",
+    "blazz.apps.BlazzConfig",
+    "accounts",
+    "sessions_app",
+    "messaging",
+    "campaigns",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.CurrentWorkspaceMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "blazz.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.workspace",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "blazz.wsgi.application"
+ASGI_APPLICATION = "blazz.asgi.application"
+
+DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/blazz")}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Redis: the broker, the cache (routing cache, throttles) and the channel layer each get
+# their own logical database so a flush of one never empties another.
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/1")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="blazz"),
+    }
+}
+CHANNEL_LAYER_URL = env.str("CHANNEL_LAYER_URL", default="redis://127.0.0.1:6379/2")
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [CHANNEL_LAYER_URL]},
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:dashboard"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+# In development whitenoise serves straight from the finders, so no collectstatic is needed.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+
+PHONENUMBER_DB_FORMAT = "E164"
+PHONENUMBER_DEFAULT_REGION = env.str("PHONENUMBER_DEFAULT_REGION", default=None)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.api_auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.api_auth.HasWorkspaceApiKey"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_PAGINATION_CLASS": "blazz.pagination.NewestFirstCursorPagination",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Blazz API",
+    "DESCRIPTION": "Many WhatsApp numbers, one workspace.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Celery (DESIGN section 2, CONVENTIONS habit 4) -------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=180)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis redelivers an unacked task after the visibility timeout; long countdowns are
+# therefore forbidden (far-future work is a scheduled_at column claimed by Beat).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_DEFAULT_QUEUE = "default"
+GENERAL_QUEUES = ("default", "webhooks", "campaigns", "maintenance")
+CELERY_TASK_QUEUES = [Queue(name) for name in GENERAL_QUEUES]
+# Session tasks are not routed here: they go to the queue of the session's assigned worker
+# (`wa.<worker name>`), resolved at send time by sessions_app.selectors.
+CELERY_TASK_ROUTES = {
+    "messaging.tasks.deliver_webhook*": {"queue": "webhooks"},
+    "campaigns.tasks.*": {"queue": "campaigns"},
+    "sessions_app.tasks.maintenance_*": {"queue": "maintenance"},
+}
+
+# --- Session workers and browsers (DESIGN sections 2 and 6) ------------------------------
+BLAZZ_WORKER_NAME = env.str("BLAZZ_WORKER_NAME", default="wa1")
+BLAZZ_WORKER_CAPACITY = env.int("BLAZZ_WORKER_CAPACITY", default=10)
+BLAZZ_WORKER_QUEUE_PREFIX = "wa."
+BLAZZ_DATA_DIR = env.path("BLAZZ_DATA_DIR", default=BASE_DIR / "var")
+BLAZZ_BROWSER = env.str("BLAZZ_BROWSER", default="selenium")  # "selenium" or "uc"
+BLAZZ_CHROMIUM_PATH = env.str("BLAZZ_CHROMIUM_PATH", default="/usr/lib/chromium/chromium")
+BLAZZ_CHROMEDRIVER_PATH = env.str("BLAZZ_CHROMEDRIVER_PATH", default="/usr/bin/chromedriver")
+BLAZZ_HEADLESS = env.bool("BLAZZ_HEADLESS", default=True)
+BLAZZ_BROWSER_STOP_DEADLINE = env.float("BLAZZ_BROWSER_STOP_DEADLINE", default=10.0)
+BLAZZ_HARVEST_TICK_MS = env.int("BLAZZ_HARVEST_TICK_MS", default=500)
+BLAZZ_WA_URL = env.str("BLAZZ_WA_URL", default="http://127.0.0.1:8765/")
+BLAZZ_WASIM_HOST = env.str("BLAZZ_WASIM_HOST", default="127.0.0.1")
+BLAZZ_WASIM_PORT = env.int("BLAZZ_WASIM_PORT", default=8765)
+BLAZZ_WAJS_BUNDLE = env.path("BLAZZ_WAJS_BUNDLE", default=BASE_DIR / "vendor" / "wa-js" / "wppconnect-wa.js")
+# Fernet keys, newest first; MultiFernet decrypts with any and encrypts with the first,
+# so a key is rotated by prepending a new one.
+BLAZZ_SNAPSHOT_KEYS = env.list(
+    "BLAZZ_SNAPSHOT_KEYS",
+    default=["ZGV2LW9ubHktc25hcHNob3Qta2V5LWNoYW5nZS1tZTA="] if DEBUG else [],
+)
+BLAZZ_SNAPSHOT_MAX_BYTES = env.int("BLAZZ_SNAPSHOT_MAX_BYTES", default=50 * 1024 * 1024)
+BLAZZ_QR_ATTEMPTS_PER_HOUR = env.int("BLAZZ_QR_ATTEMPTS_PER_HOUR", default=5)
+
+if not DEBUG:
+    # Production refuses to start without its secrets rather than run with weak ones.
+    _missing = [name for name in ("SECRET_KEY", "BLAZZ_SNAPSHOT_KEYS") if not globals()[name]]
+    if _missing:
+        raise ImproperlyConfigured(f"DEBUG is off and {', '.join(_missing)} is not set in the environment.")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}

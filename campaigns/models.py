@@ -1,0 +1,84 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SCHEDULED = "scheduled", "Scheduled"
+        RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(max_length=200)
+    body = models.TextField(help_text="Text with {{name}}-style variables.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    window_start_hour = models.PositiveSmallIntegerField(default=6)
+    window_end_hour = models.PositiveSmallIntegerField(default=22)
+    sessions = models.ManyToManyField("sessions_app.WhatsAppSession", blank=True, related_name="campaigns")
+    audience = models.JSONField(default=dict, blank=True)
+    total_count = models.PositiveIntegerField(default=0)
+    sent_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(window_start_hour__lte=23) & Q(window_end_hour__lte=24),
+                name="campaign_window_hours_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignLog(models.Model):
+    """One recipient of a campaign; dispatch claims due rows from this table."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ONGOING = "ongoing", "Ongoing"
+        SUCCESS = "success", "Success"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="logs")
+    contact = models.ForeignKey("messaging.Contact", on_delete=models.CASCADE, related_name="campaign_logs")
+    whatsapp_session = models.ForeignKey(
+        "sessions_app.WhatsAppSession", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    chat = models.ForeignKey(
+        "messaging.Chat", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["scheduled_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "contact"], name="campaign_log_one_per_recipient")
+        ]
+        indexes = [models.Index(fields=["status", "scheduled_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} → {self.contact_id} ({self.status})"

@@ -1,0 +1,146 @@
+import uuid
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+from phonenumber_field.modelfields import PhoneNumberField
+
+
+class Contact(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="contacts")
+    phone = PhoneNumberField()
+    name = models.CharField(max_length=200, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "phone"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "phone"], name="contact_unique_phone")]
+
+    def __str__(self) -> str:
+        return f"{self.name or ''} {self.phone}".strip()
+
+
+class Chat(models.Model):
+    """One message, inbound or outbound."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        READ = "read", "Read"
+        FAILED = "failed", "Failed"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="chats")
+    whatsapp_session = models.ForeignKey(
+        "sessions_app.WhatsAppSession", on_delete=models.PROTECT, related_name="chats"
+    )
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="chats")
+    wam_id = models.CharField(max_length=200, null=True, blank=True)
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    body = models.TextField(blank=True)
+    media = models.JSONField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["whatsapp_session", "wam_id"],
+                condition=Q(wam_id__isnull=False),
+                name="chat_unique_wam_id_per_session",
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="chat_unique_idempotency_key",
+            ),
+        ]
+        indexes = [models.Index(fields=["whatsapp_session", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.contact_id}: {self.body[:40]}"
+
+
+class ContactSession(models.Model):
+    """Which numbers a contact has talked to; drives "reply from the same number"."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="session_links")
+    whatsapp_session = models.ForeignKey(
+        "sessions_app.WhatsAppSession", on_delete=models.CASCADE, related_name="contact_links"
+    )
+    first_interaction_at = models.DateTimeField()
+    last_interaction_at = models.DateTimeField()
+    total_messages = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact", "whatsapp_session"], name="contact_session_unique_pair"
+            )
+        ]
+        indexes = [models.Index(fields=["contact", "-last_interaction_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} via {self.whatsapp_session_id}"
+
+
+class WebhookEndpoint(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=128)
+    events = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """The outbox: one row per (endpoint, event), written in the transaction that made
+    the event, delivered after commit with retries and backoff."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed (will retry)"
+        DEAD = "dead", "Dead (gave up)"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event_id = models.UUIDField(default=uuid.uuid4)
+    event_type = models.CharField(max_length=64)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "event_id"], name="webhook_delivery_unique_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.endpoint_id} ({self.status})"

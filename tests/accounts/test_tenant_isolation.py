@@ -1,0 +1,124 @@
+"""A member of workspace A never reaches workspace B's objects. Every URL pattern is found
+from the resolver, so a new endpoint is covered (or this test fails asking for a factory)."""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+from accounts.services import api_key_create
+from tests.conftest import logged_in_client
+from tests.factories import ContactFactory, WhatsAppSessionFactory
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "BOBS-PRIVATE-MARKER"
+
+# How to make one of B's objects for each id kwarg a URL may take.
+OBJECT_FOR_KWARG: dict[str, Callable] = {
+    "contact_uuid": lambda ws, user: ContactFactory(workspace=ws, name=SECRET).uuid,
+    "session_uuid": lambda ws, user: WhatsAppSessionFactory(workspace=ws, session_id=SECRET + "-s").uuid,
+    "key_uuid": lambda ws, user: api_key_create(workspace=ws, name=SECRET, created_by=user)[0].uuid,
+    "workspace_uuid": lambda ws, user: ws.uuid,
+}
+# Not tenant data: the admin (staff see all workspaces by design), the schema and docs,
+# the health probe, and the auth pages.
+EXCLUDED_PREFIXES = (
+    "admin",
+    "api-schema",
+    "api-docs",
+    "healthz",
+    "accounts:login",
+    "accounts:logout",
+    "accounts:signup",
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    kwargs: tuple[str, ...]
+
+
+def iter_routes(patterns=None, namespace: str = "") -> Iterator[Route]:
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace == "admin":
+                continue
+            child_ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from iter_routes(entry.url_patterns, child_ns)
+        elif isinstance(entry, URLPattern):
+            assert entry.name, f"unnamed URL pattern {entry.pattern}: name it so isolation can be tested"
+            yield Route(f"{namespace}{entry.name}", tuple(entry.pattern.converters))
+
+
+def tenant_routes() -> list[Route]:
+    return [r for r in iter_routes() if not r.name.startswith(EXCLUDED_PREFIXES)]
+
+
+@pytest.fixture
+def clients(alice, workspace_a, workspace_b):
+    ui = logged_in_client(alice, workspace_a)
+    api = APIClient()
+    api.credentials(
+        HTTP_AUTHORIZATION="Api-Key " + api_key_create(workspace=workspace_a, name="a", created_by=alice)[1]
+    )
+    return ui, api
+
+
+def client_for(route_path: str, clients):
+    ui, api = clients
+    return api if route_path.startswith("/api/") else ui
+
+
+def test_it_finds_every_id_route(db):
+    unknown = {kw for r in tenant_routes() for kw in r.kwargs} - set(OBJECT_FOR_KWARG)
+    assert not unknown, f"add a factory to OBJECT_FOR_KWARG for {unknown}"
+    assert any(r.kwargs for r in tenant_routes())
+
+
+@pytest.mark.parametrize("method", ["get", "post", "patch", "delete"])
+def test_it_answers_404_for_another_workspaces_objects(clients, workspace_b, bob, method):
+    checked = 0
+    for route in tenant_routes():
+        if not route.kwargs:
+            continue
+        kwargs = {kw: OBJECT_FOR_KWARG[kw](workspace_b, bob) for kw in route.kwargs}
+        path = reverse(route.name, kwargs=kwargs)
+        response = getattr(client_for(path, clients), method)(path)
+        assert response.status_code in (404, 405), f"{method.upper()} {path} → {response.status_code}"
+        assert SECRET.encode() not in response.content
+        checked += response.status_code == 404
+    # Every id route answers GET; PATCH/DELETE routes arrive with later APIs.
+    assert checked > 0 or method in ("patch", "delete")
+
+
+def test_it_never_lists_another_workspaces_rows(clients, workspace_b, bob):
+    for maker in OBJECT_FOR_KWARG.values():
+        maker(workspace_b, bob)
+    listed = 0
+    for route in tenant_routes():
+        if route.kwargs:
+            continue
+        path = reverse(route.name)
+        response = client_for(path, clients).get(path)
+        assert response.status_code in (200, 405), f"GET {path} → {response.status_code}"
+        assert SECRET.encode() not in response.content, f"GET {path} shows workspace B's data"
+        listed += response.status_code == 200
+    assert listed > 0
+
+
+def test_it_shows_a_workspace_its_own_objects(alice, workspace_a):
+    contact = ContactFactory(workspace=workspace_a, name="Mine")
+    session = WhatsAppSessionFactory(workspace=workspace_a)
+    client = logged_in_client(alice, workspace_a)
+    assert (
+        client.get(reverse("messaging:contact_detail", kwargs={"contact_uuid": contact.uuid})).status_code
+        == 200
+    )
+    assert (
+        client.get(reverse("sessions_app:session_detail", kwargs={"session_uuid": session.uuid})).status_code
+        == 200
+    )

@@ -1,0 +1,83 @@
+"""F13: misconfiguration is a `manage.py check` error; migrations match the models."""
+
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_it_passes_manage_py_check():
+    call_command("check", fail_level="WARNING")
+
+
+@pytest.mark.django_db
+def test_it_has_no_missing_migrations():
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "error_id"),
+    [
+        ("BLAZZ_SNAPSHOT_KEYS", [], "blazz.E002"),
+        ("BLAZZ_SNAPSHOT_KEYS", ["not-a-fernet-key"], "blazz.E003"),
+        ("BLAZZ_BROWSER", "firefox", "blazz.E010"),
+        ("BLAZZ_WA_URL", "web.whatsapp.com", "blazz.E011"),
+        ("BLAZZ_WORKER_CAPACITY", 0, "blazz.E012"),
+    ],
+)
+def test_it_reports_misconfiguration_as_a_check_error(settings, setting, value, error_id):
+    setattr(settings, setting, value)
+    with pytest.raises(SystemCheckError, match=error_id):
+        call_command("check")
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "BLAZZ_SNAPSHOT_KEYS"])
+def test_it_refuses_to_start_in_production_without_secrets(missing):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DEBUG": "false", "SECRET_KEY": "x" * 60, "BLAZZ_SNAPSHOT_KEYS": "a" * 43 + "="}
+    env.pop(missing)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert f"{missing} is not set" in result.stderr
+
+
+def test_it_passes_check_deploy_with_production_settings():
+    import os
+    import subprocess
+    import sys
+
+    from cryptography.fernet import Fernet
+
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "production-" + Fernet.generate_key().decode() * 2,
+        "BLAZZ_SNAPSHOT_KEYS": Fernet.generate_key().decode(),
+        "ALLOWED_HOSTS": "blazz.example.com",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_it_documents_every_environment_variable_in_env_example():
+    import re
+
+    read = set(re.findall(r'env\.\w+\(\s*"([A-Z_]+)"', (ROOT / "blazz/settings.py").read_text()))
+    documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert read, "no env reads found"
+    assert read - documented == set()
