@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
+scripts/vendor_wajs.sh || true
 export PATH="$PWD/.venv/bin:$PATH"
 python manage.py preflight
 python manage.py migrate --noinput -v 0
