@@ -188,6 +188,11 @@ BLAZZ_SNAPSHOT_KEYS = env.list(
 )
 BLAZZ_SNAPSHOT_MAX_BYTES = env.int("BLAZZ_SNAPSHOT_MAX_BYTES", default=50 * 1024 * 1024)
 BLAZZ_QR_ATTEMPTS_PER_HOUR = env.int("BLAZZ_QR_ATTEMPTS_PER_HOUR", default=5)
+# A QR that has not rotated for this long after its expiry belongs to a page nobody drives.
+BLAZZ_QR_STALE_GRACE_SECONDS = env.int("BLAZZ_QR_STALE_GRACE_SECONDS", default=120)
+# A worker whose heartbeat is older than this is dead (F9); leases outlive a few heartbeats.
+BLAZZ_WORKER_DEAD_AFTER_SECONDS = env.int("BLAZZ_WORKER_DEAD_AFTER_SECONDS", default=30)
+BLAZZ_SESSION_LEASE_SECONDS = env.int("BLAZZ_SESSION_LEASE_SECONDS", default=60)
 
 if not DEBUG:
     # Production refuses to start without its secrets rather than run with weak ones.

@@ -119,6 +119,7 @@ class SessionEvent(models.Model):
         FAILOVER = "failover", "Failover"
         PROBE_FAILURE = "probe_failure", "Probe failure"
         ASSIGNMENT = "assignment", "Assignment"
+        QR_ATTEMPT = "qr_attempt", "QR attempt"
         SNAPSHOT = "snapshot", "Snapshot"
         PAGE_EVENT = "page_event", "Page event"
         ERROR = "error", "Error"
