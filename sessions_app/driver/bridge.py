@@ -1,0 +1,253 @@
+"""The Python side of the page bridge (``static/blazz/bridge.js``, DESIGN §6).
+
+``PageBridge`` wraps one WebDriver. It is not thread safe, like the WebDriver itself: the
+caller holds the session's lock. Every read is one ``execute_script`` call; if the page lost
+the bridge (WhatsApp Web reloads itself after a logout) it is injected again and the call
+retried once, and the queue comes back from the page's sessionStorage.
+
+Delivery contract: ``drain`` never removes events; ``confirm(seq)`` does, and must only be
+called after the events are committed to the database. A crash in between means the next
+``drain`` (from any new ``PageBridge`` on the same page) returns the same events again.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from selenium.common.exceptions import JavascriptException, TimeoutException, WebDriverException
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from .errors import (
+    BridgeError,
+    BridgeNotInjected,
+    BridgeScriptError,
+    BridgeTimeout,
+    SendFailed,
+    SendNotConfirmed,
+)
+
+logger = logging.getLogger(__name__)
+
+MISSING = "__blazz_missing__"
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+# Slack between the page's own deadline and WebDriver's, so the page answers first when it can.
+PAGE_DEADLINE_MARGIN_S = 0.25
+
+
+def _sync_script(body: str) -> str:
+    """Wrap ``body`` (JS seeing ``b`` = window.__blazz and ``args``) for execute_script."""
+    return (
+        "var b = window.__blazz;\n"
+        f"if (!b || !b.installed) {{ return '{MISSING}'; }}\n"
+        f"return (function (b, args) {{ {body} }}).call(null, b, arguments);"
+    )
+
+
+def _async_script(body: str) -> str:
+    """Wrap ``body`` for execute_async_script; what it returns (or resolves to) is the
+    answer, and a rejection becomes ``{ok: false, reason: 'error'}``."""
+    return (
+        "var done = arguments[arguments.length - 1];\n"
+        "var b = window.__blazz;\n"
+        f"if (!b || !b.installed) {{ done('{MISSING}'); return; }}\n"
+        "var args = Array.prototype.slice.call(arguments, 0, arguments.length - 1);\n"
+        f"Promise.resolve().then(function () {{ {body} }}).then(done, function (e) {{\n"
+        "  done({ok: false, reason: 'error', error: String((e && e.message) || e)});\n"
+        "});"
+    )
+
+
+def default_bridge_path() -> Path:
+    """``static/blazz/bridge.js`` under settings.BASE_DIR, or under this checkout when Django
+    is not configured (tests of the bridge alone)."""
+    base: Path | None = None
+    try:
+        from django.conf import settings
+
+        if settings.configured:
+            base = Path(settings.BASE_DIR)
+    except ImportError:
+        base = None
+    if base is None:
+        base = Path(__file__).resolve().parents[2]
+    return base / "static" / "blazz" / "bridge.js"
+
+
+@lru_cache(maxsize=4)
+def _read_source(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+class PageBridge:
+    def __init__(
+        self,
+        driver: WebDriver,
+        *,
+        script_path: Path | None = None,
+        auto_inject: bool = True,
+        sync_timeout_s: float = 10.0,
+    ) -> None:
+        self.driver = driver
+        self.script_path = script_path or default_bridge_path()
+        self.auto_inject = auto_inject
+        self.sync_timeout_s = sync_timeout_s
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _execute(self, script: str, *args: Any, asynchronous: bool = False) -> Any:
+        try:
+            if asynchronous:
+                return self.driver.execute_async_script(script, *args)
+            return self.driver.execute_script(script, *args)
+        except TimeoutException as exc:
+            raise BridgeTimeout(f"page did not answer within the script timeout: {exc.msg}") from exc
+        except JavascriptException as exc:
+            raise BridgeScriptError(f"bridge script failed: {exc.msg}") from exc
+        except WebDriverException as exc:
+            raise BridgeScriptError(f"browser refused the bridge script: {exc.msg}") from exc
+
+    def _call(self, body: str, *args: Any) -> Any:
+        """Run ``body`` (JS with ``b`` = window.__blazz and ``args``) in one round trip,
+        injecting the bridge first if the page lost it."""
+        result = self._execute(_sync_script(body), *args)
+        if result == MISSING:
+            self._reinject_or_raise()
+            result = self._execute(_sync_script(body), *args)
+            if result == MISSING:
+                raise BridgeNotInjected("window.__blazz vanished right after injection")
+        return result
+
+    def _call_async(self, body: str, *args: Any, timeout_s: float) -> Any:
+        try:
+            self.driver.set_script_timeout(timeout_s)
+        except WebDriverException as exc:
+            raise BridgeScriptError(f"browser refused a script timeout: {exc.msg}") from exc
+        try:
+            result = self._execute(_async_script(body), *args, asynchronous=True)
+            if result == MISSING:
+                self._reinject_or_raise()
+                result = self._execute(_async_script(body), *args, asynchronous=True)
+        finally:
+            try:
+                self.driver.set_script_timeout(self.sync_timeout_s)
+            except WebDriverException:
+                logger.debug("could not restore the script timeout", exc_info=True)
+        if result == MISSING:
+            raise BridgeNotInjected("window.__blazz vanished right after injection")
+        return result
+
+    def _reinject_or_raise(self) -> None:
+        if not self.auto_inject:
+            raise BridgeNotInjected("window.__blazz is not in the page (reloaded?)")
+        logger.info("page bridge missing (page reloaded?); injecting it again")
+        self.inject()
+
+    # --- API -----------------------------------------------------------------------------
+
+    def inject(self) -> dict[str, Any]:
+        """Install the bridge (idempotent: a second injection keeps the existing queue).
+        Returns ``{version, seq, queue_length, subscribed}``."""
+        try:
+            self.driver.set_script_timeout(self.sync_timeout_s)
+        except WebDriverException as exc:
+            raise BridgeScriptError(f"browser refused a script timeout: {exc.msg}") from exc
+        source = _read_source(self.script_path)
+        summary = self._execute(source + "\nreturn window.__blazz && window.__blazz.summary();")
+        if not isinstance(summary, dict):
+            raise BridgeNotInjected("bridge script ran but window.__blazz is missing")
+        return summary
+
+    def is_injected(self) -> bool:
+        return bool(self._execute("return !!(window.__blazz && window.__blazz.installed);"))
+
+    def drain(self, max_events: int = 500) -> list[dict[str, Any]]:
+        """The oldest ``max_events`` queued events, oldest first, NOT removed from the page."""
+        return list(self._call("return b.drain(args[0]);", int(max_events)))
+
+    def harvest(self, max_events: int = 500) -> dict[str, Any]:
+        """``{"events": drain(max_events), "state": state()}`` in one round trip."""
+        return dict(self._call("return b.harvest(args[0]);", int(max_events)))
+
+    def confirm(self, upto_seq: int) -> int:
+        """Remove events with ``seq <= upto_seq``; returns how many remain queued."""
+        return int(self._call("return b.confirm(args[0]);", int(upto_seq)))
+
+    def state(self) -> dict[str, Any]:
+        """authenticated, ready, auth_code, connected, me, heartbeat_at and now (page clock,
+        ms), last_event_at, queue_length, seq, last_error."""
+        return dict(self._call("return b.state();"))
+
+    def me(self) -> str | None:
+        """The logged-in number as E.164, or None before login."""
+        result = self._call("return b.me();")
+        return result if isinstance(result, str) else None
+
+    def send(
+        self, to_e164: str, text: str, *, timeout: float = 20.0, idempotency_key: str | None = None
+    ) -> str:
+        """Send a text and return its WhatsApp message id once the servers acked it.
+
+        Raises ``SendNotConfirmed`` (with ``wam_id``) when the page created the message but no
+        server ack came within ``timeout`` — including when the page is hung — and
+        ``SendFailed`` when WhatsApp refused it. Calling again with the same
+        ``idempotency_key`` on the same page never sends a second message."""
+        if not isinstance(to_e164, str) or not E164.fullmatch(to_e164):
+            raise ValueError(f"recipient must be E.164 like +5511999999999, got {to_e164!r}")
+        if not isinstance(text, str) or not text:
+            raise ValueError("text must be a non-empty string")
+        key = idempotency_key or uuid.uuid4().hex
+        page_ms = max(100, int((timeout - PAGE_DEADLINE_MARGIN_S) * 1000))
+        try:
+            result = self._call_async(
+                "return b.send(args[0], args[1], args[2], args[3]);",
+                to_e164,
+                text,
+                page_ms,
+                key,
+                timeout_s=timeout,
+            )
+        except BridgeTimeout:
+            # The page never answered (hung). It may still have created the message; ask for
+            # its id, which a truly blocked page cannot give either.
+            try:
+                record = self._call("return b.sendRecord(args[0]);", key)
+            except BridgeError:
+                record = None
+            wam_id = record.get("id") if isinstance(record, dict) else None
+            raise SendNotConfirmed(
+                f"no answer from the page within {timeout}s", reason="timeout", wam_id=wam_id
+            ) from None
+        if not isinstance(result, dict):
+            raise BridgeError(f"unexpected answer from the bridge: {result!r}")
+        wam_id = result.get("id")
+        if result.get("ok") and result.get("confirmed"):
+            return str(wam_id)
+        if result.get("ok"):
+            raise SendNotConfirmed(
+                "WhatsApp did not ack the message in time", reason="not_confirmed", wam_id=wam_id
+            )
+        reason = str(result.get("reason") or "error")
+        raise SendFailed(
+            f"send failed: {reason} {result.get('error') or ''}".strip(), reason=reason, wam_id=wam_id
+        )
+
+    def probe(self, timeout_s: float = 5.0) -> dict[str, Any]:
+        """An active round trip to WhatsApp's servers. Never raises: returns
+        ``{"ok": True, "rtt_ms": n}`` or ``{"ok": False, "reason": ...}`` within ``timeout_s``."""
+        page_ms = max(100, int((timeout_s - PAGE_DEADLINE_MARGIN_S) * 1000))
+        try:
+            result = self._call_async("return b.probe(args[0]);", page_ms, timeout_s=timeout_s)
+        except BridgeTimeout:
+            return {"ok": False, "reason": "timeout"}
+        except BridgeNotInjected:
+            return {"ok": False, "reason": "not_injected"}
+        except BridgeError as exc:
+            return {"ok": False, "reason": "script_error", "error": str(exc)}
+        if not isinstance(result, dict):
+            return {"ok": False, "reason": "script_error", "error": f"unexpected answer {result!r}"}
+        return result

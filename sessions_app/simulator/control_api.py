@@ -1,0 +1,240 @@
+"""The control API: tests, the demo and a human at ``/control/`` act as the phones and the
+outside world through it. JSON in, JSON out; errors are ``{"error": "..."}`` with 400
+(malformed input), 404 (unknown thing) or 409 (not possible in the current state) — never 500.
+
+Routes (all under ``/control/api``):
+
+  GET  /state                          everything below in one object (the control page polls it)
+  GET  /qr                             QR codes on screen now: [{device_id, code, ref, issued_at, expires_at}]
+  POST /scan                           {phone, code} or {phone, device_id}: the phone scans a QR
+  POST /link-code                      {phone, code}: the phone enters an 8-character link code
+  GET  /devices                        [{device_id, status, phone, online, frozen, dropped, linked_at,
+                                         last_seen_at, pending_events}]
+  GET  /devices/{device_id}            one of those
+  POST /devices/{device_id}/logout     the phone removes this linked device
+  POST /devices/{device_id}/freeze     silent hang: looks connected and ready, delivers nothing
+  POST /devices/{device_id}/unfreeze   end the hang; held events are delivered
+  POST /devices/{device_id}/drop       {hold_s?}: cut the connection; refuse reconnects for hold_s
+                                         seconds (absent or null: until /reconnect)
+  POST /devices/{device_id}/reconnect  allow a dropped device to connect again
+  GET  /phones                         {"+E164": [device_id, ...]} for phones with linked devices
+  POST /phones/{phone}/logout          log out every device of this phone
+  GET  /phones/{phone}/outbox          texts this phone's devices sent: [{id, msg_id, device_id, to,
+                                         body, at, ack}]
+  POST /messages                       {from, to, body}: a contact sends a text to phone ``to``;
+                                         answers {message, devices: [{device_id, online, frozen}]}
+  POST /acks                           {id, ack: 2|3}: the recipient's phone got / read a sent text
+  POST /reset                          forget everything (tests); every page is disconnected
+
+Phones are E.164 (``+5511999999999``); in paths the ``+`` may be left out.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from .hub import Hub
+from .state import SimError, parse_phone
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+HUB_KEY: web.AppKey[Hub] = web.AppKey("hub", Hub)
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda obj: json.dumps(obj, ensure_ascii=False))
+
+
+@web.middleware
+async def control_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn refusals into clear JSON errors; a bug still surfaces as 500 in the log."""
+    try:
+        return await handler(request)
+    except SimError as exc:
+        return _json({"error": exc.message}, status=exc.status)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SimError(400, "body must be a JSON object") from exc
+    if not isinstance(data, dict):
+        raise SimError(400, "body must be a JSON object")
+    return data
+
+
+def _hub(request: web.Request) -> Hub:
+    return request.app[HUB_KEY]
+
+
+def _outbox_rows(hub: Hub, phone: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": e.id,
+            "msg_id": e.msg_id,
+            "device_id": e.device_id,
+            "to": e.to,
+            "body": e.body,
+            "at": e.at,
+            "ack": e.ack,
+        }
+        for e in hub.state.outbox_of(phone)
+    ]
+
+
+async def get_state(request: web.Request) -> web.Response:
+    hub = _hub(request)
+    phones = hub.state.phones()
+    return _json(
+        {
+            "qr_period": hub.qr_period,
+            "qr": hub.waiting_qr(),
+            "devices": hub.device_summaries(),
+            "phones": phones,
+            "outbox": {phone: _outbox_rows(hub, phone) for phone in phones},
+        }
+    )
+
+
+async def get_qr(request: web.Request) -> web.Response:
+    return _json(_hub(request).waiting_qr())
+
+
+async def post_scan(request: web.Request) -> web.Response:
+    hub = _hub(request)
+    data = await _body(request)
+    phone = parse_phone(data.get("phone"))
+    if data.get("device_id") is not None:
+        device = hub.state.get_device(data["device_id"])
+        if device.status == "pending" and not (hub.is_online(device.device_id) and device.qr):
+            raise SimError(409, "no page is showing a QR code for this device")
+    elif data.get("code") is not None:
+        device = hub.state.find_by_code(data["code"])
+    else:
+        raise SimError(400, "give the QR text as code, or a device_id")
+    hub.state.link(device, phone)
+    await hub.device_linked(device)
+    return _json(device.summary(online=hub.is_online(device.device_id), now=time.time()))
+
+
+async def post_link_code(request: web.Request) -> web.Response:
+    hub = _hub(request)
+    data = await _body(request)
+    device = hub.state.enter_link_code(phone_value=data.get("phone"), code_value=data.get("code"))
+    await hub.device_linked(device)
+    return _json(device.summary(online=hub.is_online(device.device_id), now=time.time()))
+
+
+async def get_devices(request: web.Request) -> web.Response:
+    return _json(_hub(request).device_summaries())
+
+
+async def get_device(request: web.Request) -> web.Response:
+    hub = _hub(request)
+    device = hub.state.get_device(request.match_info["device_id"])
+    return _json(device.summary(online=hub.is_online(device.device_id), now=time.time()))
+
+
+async def post_device_action(request: web.Request) -> web.Response:
+    hub = _hub(request)
+    device = hub.state.get_device(request.match_info["device_id"])
+    action = request.match_info["action"]
+    data = await _body(request)
+    if action == "logout":
+        hub.state.logout(device)
+        await hub.device_logged_out(device)
+    elif action == "freeze":
+        await hub.freeze(device)
+    elif action == "unfreeze":
+        await hub.unfreeze(device)
+    elif action == "drop":
+        hold_s = data.get("hold_s")
+        if hold_s is not None and (
+            isinstance(hold_s, bool) or not isinstance(hold_s, int | float) or not 0 <= hold_s <= 86400
+        ):
+            raise SimError(400, "hold_s must be a number of seconds between 0 and 86400, or null")
+        await hub.drop(device, None if hold_s is None else float(hold_s))
+    elif action == "reconnect":
+        hub.allow_reconnect(device)
+    else:
+        raise SimError(404, f"no action {action}")
+    return _json(device.summary(online=hub.is_online(device.device_id), now=time.time()))
+
+
+async def get_phones(request: web.Request) -> web.Response:
+    return _json(_hub(request).state.phones())
+
+
+async def post_phone_logout(request: web.Request) -> web.Response:
+    hub = _hub(request)
+    phone = parse_phone(request.match_info["phone"])
+    devices = hub.state.linked_devices(phone)
+    for device in devices:
+        hub.state.logout(device)
+        await hub.device_logged_out(device)
+    return _json({"logged_out": [device.device_id for device in devices]})
+
+
+async def get_outbox(request: web.Request) -> web.Response:
+    hub = _hub(request)
+    return _json(_outbox_rows(hub, parse_phone(request.match_info["phone"])))
+
+
+async def post_message(request: web.Request) -> web.Response:
+    hub = _hub(request)
+    data = await _body(request)
+    message, devices = hub.state.deliver_inbound(
+        from_value=data.get("from"), to_value=data.get("to"), body=data.get("body")
+    )
+    for device in devices:
+        await hub.flush(device)
+    return _json(
+        {
+            "message": message,
+            "devices": [
+                {"device_id": d.device_id, "online": hub.is_online(d.device_id), "frozen": d.frozen}
+                for d in devices
+            ],
+        }
+    )
+
+
+async def post_ack(request: web.Request) -> web.Response:
+    hub = _hub(request)
+    data = await _body(request)
+    entry, devices = hub.state.ack(id_value=data.get("id"), ack_value=data.get("ack"))
+    for device in devices:
+        await hub.flush(device)
+    return _json({"id": entry.id, "ack": entry.ack, "devices": [d.device_id for d in devices]})
+
+
+async def post_reset(request: web.Request) -> web.Response:
+    await _hub(request).reset()
+    return _json({"ok": True})
+
+
+def add_routes(app: web.Application) -> None:
+    prefix = "/control/api"
+    app.router.add_get(f"{prefix}/state", get_state)
+    app.router.add_get(f"{prefix}/qr", get_qr)
+    app.router.add_post(f"{prefix}/scan", post_scan)
+    app.router.add_post(f"{prefix}/link-code", post_link_code)
+    app.router.add_get(f"{prefix}/devices", get_devices)
+    app.router.add_get(f"{prefix}/devices/{{device_id}}", get_device)
+    app.router.add_post(f"{prefix}/devices/{{device_id}}/{{action}}", post_device_action)
+    app.router.add_get(f"{prefix}/phones", get_phones)
+    app.router.add_post(f"{prefix}/phones/{{phone}}/logout", post_phone_logout)
+    app.router.add_get(f"{prefix}/phones/{{phone}}/outbox", get_outbox)
+    app.router.add_post(f"{prefix}/messages", post_message)
+    app.router.add_post(f"{prefix}/acks", post_ack)
+    app.router.add_post(f"{prefix}/reset", post_reset)

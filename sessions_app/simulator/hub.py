@@ -1,0 +1,288 @@
+"""Live pages: the websocket each simulated WhatsApp Web page keeps open to the simulator,
+and everything pushed over it in real time (QR rotation, pairing, events, logout, freeze).
+
+Page -> server frames (JSON objects with a ``type``):
+  hello {device_id, secret, phone}     identity found in the page's IndexedDB
+  ping {req}                            page heartbeat; answered with pong
+  query_exists {req, user}              a server round trip (used by probes)
+  send {req, id, to, body}              outgoing text; answered with send_result
+  recv {upto}                           the page got every event up to this eseq
+  link_code {req, phone}                ask for an 8-character link code
+  logout {req}                          the page logs itself out
+
+Server -> page frames:
+  qr {code: {type, ref, staticKeyPair, identityKeyPair, secretKey, fullCode}, expires_in}
+  session {phone}                       stored identity is linked: log in without QR
+  paired {phone}                        a phone scanned the QR / entered the link code
+  logged_out {}                         wipe the identity (the page then reloads)
+  rejected {}                           identity unknown to the servers / bad secret
+  unavailable {retry_in}                connection refused for now (a "drop" is held)
+  event {eseq, kind: message|ack, payload}
+  freeze {} / unfreeze {}               start / end the silent hang
+  pong / query_result / send_result / link_code_result {req, ...}
+
+A frozen device is the silent hang of F7: the server ignores everything the page sends and
+pushes nothing to it except ``unfreeze``; the page keeps claiming it is connected and ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from .state import Device, SimError, SimState
+
+logger = logging.getLogger(__name__)
+
+CLOSE_DROPPED = 4000
+CLOSE_UNAVAILABLE = 4001
+CLOSE_RESET = 4002
+CLOSE_LOGGED_OUT = 4003
+INDEFINITE_S = 10 * 365 * 24 * 3600.0
+
+
+class PageConnection:
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+        self.device_id: str | None = None
+        # Highest event seq pushed on this socket; a new socket (reconnect) starts again at
+        # 0, so every event the page has not confirmed is pushed again.
+        self.sent_upto = 0
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        if self.ws.closed:
+            return
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.ws.send_str(json.dumps(frame, ensure_ascii=False))
+
+    async def close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.ws.close(code=code, message=reason.encode())
+
+
+class Hub:
+    def __init__(self, state: SimState, *, qr_period: float = 20.0) -> None:
+        self.state = state
+        self.qr_period = qr_period
+        self.conns: dict[str, set[PageConnection]] = {}
+        self.qr_tasks: dict[str, asyncio.Task[None]] = {}
+        self._anonymous: set[PageConnection] = set()
+
+    # --- queries -----------------------------------------------------------------------
+
+    def is_online(self, device_id: str) -> bool:
+        return bool(self.conns.get(device_id))
+
+    def waiting_qr(self) -> list[dict[str, Any]]:
+        now = time.time()
+        waiting = []
+        for device_id, conns in self.conns.items():
+            device = self.state.devices.get(device_id)
+            if not conns or device is None or device.status != "pending" or not device.qr:
+                continue
+            issued = device.qr_issued_at or now
+            waiting.append(
+                {
+                    "device_id": device_id,
+                    "code": device.qr["fullCode"],
+                    "ref": device.qr["ref"],
+                    "issued_at": issued,
+                    "expires_at": issued + self.qr_period,
+                }
+            )
+        return waiting
+
+    def device_summaries(self) -> list[dict[str, Any]]:
+        now = time.time()
+        return [d.summary(online=self.is_online(d.device_id), now=now) for d in self.state.devices.values()]
+
+    # --- websocket ---------------------------------------------------------------------
+
+    async def handle_ws(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=1024 * 1024)
+        await ws.prepare(request)
+        conn = PageConnection(ws)
+        self._anonymous.add(conn)
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                try:
+                    frame = json.loads(msg.data)
+                except ValueError:
+                    continue
+                if isinstance(frame, dict):
+                    await self._on_frame(conn, frame)
+        finally:
+            self._detach(conn)
+        return ws
+
+    def _detach(self, conn: PageConnection) -> None:
+        self._anonymous.discard(conn)
+        if conn.device_id is None:
+            return
+        conns = self.conns.get(conn.device_id, set())
+        conns.discard(conn)
+        if not conns:
+            self.conns.pop(conn.device_id, None)
+            task = self.qr_tasks.pop(conn.device_id, None)
+            if task:
+                task.cancel()
+            device = self.state.devices.get(conn.device_id)
+            if device is not None:
+                # Nobody shows this QR any more; scanning it must fail.
+                device.qr = None
+
+    async def _on_frame(self, conn: PageConnection, frame: dict[str, Any]) -> None:
+        kind = frame.get("type")
+        if kind == "hello":
+            await self._on_hello(conn, frame)
+            return
+        device = self.state.devices.get(conn.device_id or "")
+        if device is None or device.frozen:
+            return  # frozen: the servers silently drop everything the page says
+        device.last_seen_at = time.time()
+        req = frame.get("req")
+        if kind == "ping":
+            await conn.send({"type": "pong", "req": req, "t": time.time()})
+        elif kind == "query_exists":
+            await conn.send({"type": "query_result", "req": req, "exists": True, "user": frame.get("user")})
+        elif kind == "recv":
+            self.state.confirm_events(device, frame.get("upto"))
+        elif kind == "send":
+            try:
+                entry = self.state.record_send(
+                    device, msg_id=frame.get("id"), to_value=frame.get("to"), body=frame.get("body")
+                )
+            except SimError as exc:
+                await conn.send({"type": "send_result", "req": req, "ok": False, "error": exc.message})
+            else:
+                await conn.send(
+                    {"type": "send_result", "req": req, "ok": True, "id": entry.id, "t": int(entry.at)}
+                )
+        elif kind == "link_code":
+            try:
+                code = self.state.request_link_code(device, frame.get("phone"))
+            except SimError as exc:
+                await conn.send({"type": "link_code_result", "req": req, "ok": False, "error": exc.message})
+            else:
+                await conn.send({"type": "link_code_result", "req": req, "ok": True, "code": code})
+        elif kind == "logout" and device.status == "linked":
+            self.state.logout(device)
+            await self.device_logged_out(device)
+
+    async def _on_hello(self, conn: PageConnection, frame: dict[str, Any]) -> None:
+        if conn.device_id is not None:
+            return
+        verdict, device = self.state.hello(
+            device_id=frame.get("device_id"), secret=frame.get("secret"), claimed_phone=frame.get("phone")
+        )
+        if verdict in ("rejected", "logged_out") or device is None:
+            await conn.send({"type": verdict})
+            await conn.close(CLOSE_LOGGED_OUT, verdict)
+            return
+        now = time.time()
+        if device.is_dropped(now):
+            retry_in = min(device.dropped_until - now if device.dropped_until else 1.0, 5.0)
+            await conn.send({"type": "unavailable", "retry_in": retry_in})
+            await conn.close(CLOSE_UNAVAILABLE, "unavailable")
+            return
+        self._anonymous.discard(conn)
+        conn.device_id = device.device_id
+        self.conns.setdefault(device.device_id, set()).add(conn)
+        if not device.frozen:
+            device.last_seen_at = now
+        if verdict == "pending":
+            if device.device_id in self.qr_tasks and device.qr:
+                await conn.send({"type": "qr", "code": device.qr, "expires_in": self.qr_period})
+            else:
+                self.qr_tasks[device.device_id] = asyncio.create_task(self._rotate_qr(device.device_id))
+        else:
+            await conn.send({"type": "session", "phone": device.phone})
+            if device.frozen:
+                await conn.send({"type": "freeze"})
+            else:
+                await self.flush(device)
+
+    async def _rotate_qr(self, device_id: str) -> None:
+        while True:
+            device = self.state.devices.get(device_id)
+            if device is None or device.status != "pending" or not self.conns.get(device_id):
+                return
+            code = self.state.rotate_qr(device)
+            if not device.frozen:
+                await self._broadcast(device_id, {"type": "qr", "code": code, "expires_in": self.qr_period})
+            await asyncio.sleep(self.qr_period)
+
+    async def _broadcast(self, device_id: str, frame: dict[str, Any]) -> None:
+        for conn in list(self.conns.get(device_id, ())):
+            await conn.send(frame)
+
+    async def _close_device(self, device_id: str, code: int, reason: str) -> None:
+        for conn in list(self.conns.get(device_id, ())):
+            await conn.close(code, reason)
+
+    # --- actions of the phones and the world (called by the control API) ----------------
+
+    async def flush(self, device: Device) -> None:
+        """Push every event the device has not confirmed yet, unless it cannot hear them."""
+        if device.frozen or device.status != "linked":
+            return
+        for conn in list(self.conns.get(device.device_id, ())):
+            for event in device.pending:
+                if event["eseq"] > conn.sent_upto:
+                    await conn.send({"type": "event", **event})
+                    conn.sent_upto = event["eseq"]
+
+    async def device_linked(self, device: Device) -> None:
+        task = self.qr_tasks.pop(device.device_id, None)
+        if task:
+            task.cancel()
+        await self._broadcast(device.device_id, {"type": "paired", "phone": device.phone})
+
+    async def device_logged_out(self, device: Device) -> None:
+        await self._broadcast(device.device_id, {"type": "logged_out"})
+        await self._close_device(device.device_id, CLOSE_LOGGED_OUT, "logged out")
+
+    async def freeze(self, device: Device) -> None:
+        device.frozen = True
+        self.state.save()
+        await self._broadcast(device.device_id, {"type": "freeze"})
+
+    async def unfreeze(self, device: Device) -> None:
+        device.frozen = False
+        self.state.save()
+        await self._broadcast(device.device_id, {"type": "unfreeze"})
+        await self.flush(device)
+
+    async def drop(self, device: Device, hold_s: float | None) -> None:
+        """Cut the page's connection; it may come back after ``hold_s`` (None: only after
+        ``reconnect``). The page shows itself disconnected and keeps retrying."""
+        device.dropped_until = time.time() + (INDEFINITE_S if hold_s is None else hold_s)
+        self.state.save()
+        await self._close_device(device.device_id, CLOSE_DROPPED, "dropped")
+
+    def allow_reconnect(self, device: Device) -> None:
+        device.dropped_until = None
+        self.state.save()
+
+    async def reset(self) -> None:
+        for task in self.qr_tasks.values():
+            task.cancel()
+        self.qr_tasks.clear()
+        conns = [conn for group in self.conns.values() for conn in group] + list(self._anonymous)
+        self.state.reset()
+        for conn in conns:
+            await conn.close(CLOSE_RESET, "reset")
+
+    async def shutdown(self) -> None:
+        for task in self.qr_tasks.values():
+            task.cancel()
+        for conn in [conn for group in self.conns.values() for conn in group] + list(self._anonymous):
+            await conn.close(1001, "server shutting down")

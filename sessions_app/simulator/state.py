@@ -1,0 +1,385 @@
+"""The simulated world's memory: linked devices, phones, QR codes, pending deliveries and
+the outbox. Pure Python, no I/O except the optional JSON state file, so every rule here is
+testable without a server.
+
+Vocabulary follows WhatsApp's multi-device model:
+- a *device* is one browser profile; it generates its identity (``device_id`` plus a secret)
+  itself and keeps it in its own IndexedDB, like WhatsApp Web keeps its keys;
+- a device is ``pending`` (showing a QR code), ``linked`` to a phone, or ``logged_out``;
+- a *phone* (E.164) owns up to four linked devices;
+- events for a device (inbound messages, acks) wait in ``device.pending`` until the page
+  confirms it received them, so a device that is offline, dropped or frozen gets them later,
+  the way WhatsApp's servers hold messages for a device that is away.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+MAX_LINKED_DEVICES = 4
+MAX_BODY_CHARS = 65536
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+# WhatsApp's pairing codes use an alphabet without look-alike characters (no 0, O, I, U).
+LINK_CODE_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTVWXYZ"
+LINK_CODE_TTL_S = 180.0
+
+
+class SimError(Exception):
+    """A request the simulated world refuses; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def parse_phone(value: Any, *, field_name: str = "phone") -> str:
+    """Return ``value`` as E.164 (``+`` and 7-15 digits). Digits without ``+`` are accepted
+    because a ``+`` is awkward in URLs and in wa-js calls (which take bare digits)."""
+    if not isinstance(value, str):
+        raise SimError(400, f"{field_name} must be a string in E.164 form, like +5511999999999")
+    candidate = value.strip()
+    if candidate and candidate[0] != "+":
+        candidate = "+" + candidate
+    if not E164.fullmatch(candidate):
+        raise SimError(400, f"{field_name} is not an E.164 phone number: {value!r}")
+    return candidate
+
+
+def jid_for(phone: str) -> str:
+    return f"{phone.lstrip('+')}@c.us"
+
+
+def message_key(*, from_me: bool, remote_phone: str, msg_id: str) -> str:
+    """Serialise a message key the way WhatsApp Web does (``MsgKey.toString()``)."""
+    return f"{'true' if from_me else 'false'}_{jid_for(remote_phone)}_{msg_id}"
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+@dataclass
+class Device:
+    device_id: str
+    secret: str
+    created_at: float
+    status: str = "pending"  # pending | linked | logged_out
+    phone: str | None = None
+    linked_at: float | None = None
+    logged_out_at: float | None = None
+    frozen: bool = False
+    dropped_until: float | None = None
+    last_seen_at: float | None = None
+    next_event_seq: int = 1
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    # The QR code is not persisted: a restarted server issues a fresh one, as WhatsApp does.
+    qr: dict[str, Any] | None = field(default=None, compare=False)
+    qr_issued_at: float | None = field(default=None, compare=False)
+
+    def summary(self, *, online: bool, now: float) -> dict[str, Any]:
+        return {
+            "device_id": self.device_id,
+            "status": self.status,
+            "phone": self.phone,
+            "online": online,
+            "frozen": self.frozen,
+            "dropped": self.is_dropped(now),
+            "linked_at": self.linked_at,
+            "last_seen_at": self.last_seen_at,
+            "pending_events": len(self.pending),
+        }
+
+    def is_dropped(self, now: float) -> bool:
+        return self.dropped_until is not None and now < self.dropped_until
+
+
+@dataclass
+class OutboxEntry:
+    id: str  # serialised key, the wam_id the sender got back
+    msg_id: str
+    phone: str  # the sender's number
+    device_id: str
+    to: str
+    body: str
+    at: float
+    ack: int = 1  # 1 = reached the server; 2 = delivered to the phone; 3 = read
+
+
+@dataclass
+class LinkCode:
+    code: str
+    device_id: str
+    phone: str
+    created_at: float
+
+
+class SimState:
+    """Everything the simulated servers and phones know. Methods raise ``SimError`` with the
+    HTTP status the control API should answer; they never touch sockets (``hub`` does)."""
+
+    def __init__(self, state_file: str | os.PathLike[str] | None = None) -> None:
+        self.state_file = Path(state_file) if state_file else None
+        self.devices: dict[str, Device] = {}
+        self.outbox: list[OutboxEntry] = []
+        self.link_codes: dict[str, LinkCode] = {}
+        if self.state_file and self.state_file.exists():
+            self._load()
+
+    # --- persistence -------------------------------------------------------------------
+
+    def _load(self) -> None:
+        assert self.state_file is not None
+        data = json.loads(self.state_file.read_text(encoding="utf-8"))
+        for raw in data.get("devices", []):
+            raw.pop("qr", None)
+            raw.pop("qr_issued_at", None)
+            device = Device(**raw)
+            self.devices[device.device_id] = device
+        self.outbox = [OutboxEntry(**raw) for raw in data.get("outbox", [])]
+
+    def save(self) -> None:
+        """Write the state file atomically (rename), so a kill mid-write leaves the old one."""
+        if not self.state_file:
+            return
+        devices = []
+        for device in self.devices.values():
+            raw = asdict(device)
+            raw.pop("qr")
+            raw.pop("qr_issued_at")
+            devices.append(raw)
+        data = {"devices": devices, "outbox": [asdict(entry) for entry in self.outbox]}
+        tmp = self.state_file.with_suffix(self.state_file.suffix + ".tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, self.state_file)
+
+    def reset(self) -> None:
+        self.devices.clear()
+        self.outbox.clear()
+        self.link_codes.clear()
+        self.save()
+
+    # --- devices and login ---------------------------------------------------------------
+
+    def get_device(self, device_id: Any) -> Device:
+        if not isinstance(device_id, str) or not DEVICE_ID.fullmatch(device_id):
+            raise SimError(400, "device_id must be 8-64 letters, digits, '-' or '_'")
+        device = self.devices.get(device_id)
+        if device is None:
+            raise SimError(404, f"no device {device_id}")
+        return device
+
+    def hello(self, *, device_id: Any, secret: Any, claimed_phone: Any) -> tuple[str, Device | None]:
+        """A page announces the identity it found in its own storage. Returns the verdict:
+        ``linked`` (log in without QR), ``pending`` (show a QR), ``logged_out`` (the phone
+        removed this device: the page must wipe its identity) or ``rejected``."""
+        if not isinstance(device_id, str) or not DEVICE_ID.fullmatch(device_id):
+            return "rejected", None
+        if not isinstance(secret, str) or not 16 <= len(secret) <= 128:
+            return "rejected", None
+        device = self.devices.get(device_id)
+        if device is None:
+            if claimed_phone:
+                # The page believes it is logged in but the servers do not know it (state
+                # reset): WhatsApp answers such a client with a logout.
+                return "logged_out", None
+            device = Device(device_id=device_id, secret=secret, created_at=time.time())
+            self.devices[device_id] = device
+            self.save()
+            return "pending", device
+        if not secrets.compare_digest(device.secret, secret):
+            return "rejected", None
+        return device.status, device
+
+    def rotate_qr(self, device: Device) -> dict[str, Any]:
+        """Issue a new QR reference for a pending device, shaped like wa-js' AuthCode."""
+        digest = hashlib.sha256(device.secret.encode()).digest()
+        ref = "2@" + _b64(secrets.token_bytes(48))
+        static_key = _b64(hashlib.sha256(b"noise" + digest).digest())
+        identity_key = _b64(hashlib.sha256(b"identity" + digest).digest())
+        secret_key = _b64(hashlib.sha256(b"adv" + digest).digest())
+        device.qr = {
+            "type": "multidevice",
+            "ref": ref,
+            "staticKeyPair": static_key,
+            "identityKeyPair": identity_key,
+            "secretKey": secret_key,
+            "fullCode": ",".join([ref, static_key, identity_key, secret_key]),
+        }
+        device.qr_issued_at = time.time()
+        return device.qr
+
+    def find_by_code(self, code: Any) -> Device:
+        """Find the pending device whose *current* QR is ``code`` (the full code or its ref).
+        An older code of a device that has rotated since is refused, as the phone would."""
+        if not isinstance(code, str) or not code.strip():
+            raise SimError(400, "code must be the QR text (or its ref)")
+        code = code.strip()
+        for device in self.devices.values():
+            if device.status == "pending" and device.qr and code in (device.qr["fullCode"], device.qr["ref"]):
+                return device
+        raise SimError(404, "no QR code with this value is on screen (expired or never shown)")
+
+    def link(self, device: Device, phone: str) -> Device:
+        if device.status != "pending":
+            raise SimError(409, f"device {device.device_id} is {device.status}, not waiting for a scan")
+        linked = self.linked_devices(phone)
+        if len(linked) >= MAX_LINKED_DEVICES:
+            raise SimError(409, f"{phone} already has {MAX_LINKED_DEVICES} linked devices")
+        device.status = "linked"
+        device.phone = phone
+        device.linked_at = time.time()
+        device.qr = None
+        device.qr_issued_at = None
+        self.save()
+        return device
+
+    def request_link_code(self, device: Device, phone_value: Any) -> str:
+        if device.status != "pending":
+            raise SimError(409, "cannot_get_code_for_already_authenticated")
+        phone = parse_phone(phone_value)
+        self.link_codes = {
+            code: entry for code, entry in self.link_codes.items() if entry.device_id != device.device_id
+        }
+        code = "".join(secrets.choice(LINK_CODE_ALPHABET) for _ in range(8))
+        self.link_codes[code] = LinkCode(
+            code=code, device_id=device.device_id, phone=phone, created_at=time.time()
+        )
+        return code
+
+    def enter_link_code(self, *, phone_value: Any, code_value: Any) -> Device:
+        phone = parse_phone(phone_value)
+        if not isinstance(code_value, str):
+            raise SimError(400, "code must be the 8-character link code")
+        code = code_value.replace("-", "").replace(" ", "").upper()
+        if len(code) != 8 or any(ch not in LINK_CODE_ALPHABET for ch in code):
+            raise SimError(400, "code must be the 8-character link code")
+        entry = self.link_codes.get(code)
+        if entry is None or time.time() - entry.created_at > LINK_CODE_TTL_S:
+            raise SimError(404, "no such link code (wrong or expired)")
+        if entry.phone != phone:
+            raise SimError(409, "this code was requested for another phone number")
+        device = self.devices.get(entry.device_id)
+        if device is None:
+            raise SimError(404, "the device that asked for this code is gone")
+        del self.link_codes[code]
+        return self.link(device, phone)
+
+    def logout(self, device: Device) -> Device:
+        if device.status != "linked":
+            raise SimError(409, f"device {device.device_id} is {device.status}, not linked")
+        device.status = "logged_out"
+        device.logged_out_at = time.time()
+        device.pending.clear()
+        device.frozen = False
+        self.save()
+        return device
+
+    def linked_devices(self, phone: str) -> list[Device]:
+        return [d for d in self.devices.values() if d.status == "linked" and d.phone == phone]
+
+    def phones(self) -> dict[str, list[str]]:
+        result: dict[str, list[str]] = {}
+        for device in self.devices.values():
+            if device.status == "linked" and device.phone:
+                result.setdefault(device.phone, []).append(device.device_id)
+        return result
+
+    # --- messages ------------------------------------------------------------------------
+
+    def _queue_event(self, device: Device, kind: str, payload: dict[str, Any]) -> None:
+        device.pending.append({"eseq": device.next_event_seq, "kind": kind, "payload": payload})
+        device.next_event_seq += 1
+
+    def deliver_inbound(
+        self, *, from_value: Any, to_value: Any, body: Any
+    ) -> tuple[dict[str, Any], list[Device]]:
+        """A contact sends a text to ``to``: queue it for every device linked to that phone."""
+        sender = parse_phone(from_value, field_name="from")
+        phone = parse_phone(to_value, field_name="to")
+        if not isinstance(body, str) or body == "":
+            raise SimError(400, "body must be a non-empty string")
+        if len(body) > MAX_BODY_CHARS:
+            raise SimError(400, f"body is longer than {MAX_BODY_CHARS} characters")
+        devices = self.linked_devices(phone)
+        if not devices:
+            raise SimError(404, f"{phone} has no linked device")
+        msg_id = "3A" + secrets.token_hex(9).upper()
+        message = {
+            "id": message_key(from_me=False, remote_phone=sender, msg_id=msg_id),
+            "msg_id": msg_id,
+            "from": sender,
+            "to": phone,
+            "body": body,
+            "t": int(time.time()),
+        }
+        for device in devices:
+            self._queue_event(device, "message", message)
+        self.save()
+        return message, devices
+
+    def record_send(self, device: Device, *, msg_id: Any, to_value: Any, body: Any) -> OutboxEntry:
+        """A linked page sent a text: the server accepts it (ack 1) and the phone sees it."""
+        if device.status != "linked" or not device.phone:
+            raise SimError(409, "not_authenticated")
+        if not isinstance(msg_id, str) or not re.fullmatch(r"[0-9A-F]{16,32}", msg_id):
+            raise SimError(400, "message id must be 16-32 uppercase hex characters")
+        to = parse_phone(to_value, field_name="to")
+        if not isinstance(body, str) or body == "":
+            raise SimError(400, "body must be a non-empty string")
+        wam_id = message_key(from_me=True, remote_phone=to, msg_id=msg_id)
+        for entry in self.outbox:
+            if entry.id == wam_id:
+                return entry  # a resend after a reconnect is the same message
+        entry = OutboxEntry(
+            id=wam_id,
+            msg_id=msg_id,
+            phone=device.phone,
+            device_id=device.device_id,
+            to=to,
+            body=body,
+            at=time.time(),
+        )
+        self.outbox.append(entry)
+        self.save()
+        return entry
+
+    def outbox_of(self, phone: str) -> list[OutboxEntry]:
+        return [entry for entry in self.outbox if entry.phone == phone]
+
+    def ack(self, *, id_value: Any, ack_value: Any) -> tuple[OutboxEntry, list[Device]]:
+        """The recipient's phone reports a sent message delivered (2) or read (3)."""
+        if not isinstance(id_value, str) or not id_value:
+            raise SimError(400, "id must be the message id (serialised key or bare id)")
+        if type(ack_value) is not int or ack_value not in (2, 3):
+            raise SimError(400, "ack must be 2 (delivered) or 3 (read)")
+        entry = next((e for e in self.outbox if id_value in (e.id, e.msg_id)), None)
+        if entry is None:
+            raise SimError(404, f"no sent message {id_value}")
+        if ack_value < entry.ack:
+            raise SimError(409, f"message is already at ack {entry.ack}; acks never go back")
+        entry.ack = ack_value
+        devices = self.linked_devices(entry.phone)
+        payload = {"ack": ack_value, "id": entry.id, "msg_id": entry.msg_id, "chat": entry.to}
+        for device in devices:
+            self._queue_event(device, "ack", payload)
+        self.save()
+        return entry, devices
+
+    def confirm_events(self, device: Device, upto: Any) -> None:
+        if isinstance(upto, bool) or not isinstance(upto, int):
+            return
+        before = len(device.pending)
+        device.pending = [event for event in device.pending if event["eseq"] > upto]
+        if len(device.pending) != before:
+            self.save()
