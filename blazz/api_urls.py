@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("accounts.api_urls")),
     path("", include("messaging.api_urls")),
+    path("", include("sessions_app.api_urls")),
 ]

@@ -2,6 +2,7 @@
 django-environ, with defaults that make a fresh checkout run against the machine's own
 PostgreSQL, Redis and Chromium. `.env.example` lists every variable read here."""
 
+import os
 from pathlib import Path
 
 import environ
@@ -9,6 +10,9 @@ from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Under pytest the Redis defaults move to databases 10-12, so a test run never flushes or
+# reads a running demo's broker, cache or channel layer (scripts/test.sh sets them too).
+_REDIS_DB_OFFSET = 10 if "PYTEST_VERSION" in os.environ else 0
 
 env = environ.Env()
 # A local .env is optional; real deployments pass the environment directly.
@@ -81,7 +85,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: the broker, the cache (routing cache, throttles) and the channel layer each get
 # their own logical database so a flush of one never empties another.
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/1")
+REDIS_URL = env.str("REDIS_URL", default=f"redis://127.0.0.1:6379/{1 + _REDIS_DB_OFFSET}")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -89,7 +93,7 @@ CACHES = {
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="blazz"),
     }
 }
-CHANNEL_LAYER_URL = env.str("CHANNEL_LAYER_URL", default="redis://127.0.0.1:6379/2")
+CHANNEL_LAYER_URL = env.str("CHANNEL_LAYER_URL", default=f"redis://127.0.0.1:6379/{2 + _REDIS_DB_OFFSET}")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -137,7 +141,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery (DESIGN section 2, CONVENTIONS habit 4) -------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"redis://127.0.0.1:6379/{0 + _REDIS_DB_OFFSET}")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -193,6 +197,15 @@ BLAZZ_QR_STALE_GRACE_SECONDS = env.int("BLAZZ_QR_STALE_GRACE_SECONDS", default=1
 # A worker whose heartbeat is older than this is dead (F9); leases outlive a few heartbeats.
 BLAZZ_WORKER_DEAD_AFTER_SECONDS = env.int("BLAZZ_WORKER_DEAD_AFTER_SECONDS", default=30)
 BLAZZ_SESSION_LEASE_SECONDS = env.int("BLAZZ_SESSION_LEASE_SECONDS", default=60)
+BLAZZ_WORKER_HEARTBEAT_SECONDS = env.float("BLAZZ_WORKER_HEARTBEAT_SECONDS", default=5.0)
+# How long a QR shown by the page stays valid (WhatsApp rotates it every 20 s).
+BLAZZ_QR_PERIOD_SECONDS = env.int("BLAZZ_QR_PERIOD_SECONDS", default=20)
+# Chrome writes localStorage to disk about 5 s after a change: the first snapshot after a
+# login waits for it. Then snapshots are refreshed periodically and on stop.
+BLAZZ_SNAPSHOT_AFTER_LOGIN_SECONDS = env.float("BLAZZ_SNAPSHOT_AFTER_LOGIN_SECONDS", default=10.0)
+BLAZZ_SNAPSHOT_INTERVAL_SECONDS = env.float("BLAZZ_SNAPSHOT_INTERVAL_SECONDS", default=600.0)
+# Automatic restarts of a session whose browser died, until it connects again.
+BLAZZ_AUTO_RESTARTS = env.int("BLAZZ_AUTO_RESTARTS", default=1)
 
 if not DEBUG:
     # Production refuses to start without its secrets rather than run with weak ones.

@@ -1,6 +1,11 @@
-from django.contrib import admin
+from collections.abc import Callable
 
+from django.contrib import admin, messages
+from django.db import transaction
+
+from sessions_app import services
 from sessions_app.models import SessionEvent, SessionSnapshot, WhatsAppSession, WorkerInstance
+from sessions_app.selectors import workers_with_session_counts
 
 
 class SessionEventInline(admin.TabularInline):
@@ -52,14 +57,105 @@ class WhatsAppSessionAdmin(admin.ModelAdmin):
     raw_id_fields = ["created_by"]
     inlines = [SessionEventInline]
     list_select_related = ["workspace", "assigned_worker"]
+    actions = ["restart_sessions", "stop_sessions", "reassign_sessions"]
+
+    def _apply(self, request, queryset, verb: str, act: Callable[[WhatsAppSession], str]) -> None:
+        """Runs `act` on each selected session (each in its own transaction, so one refusal
+        does not undo the others) and reports every outcome."""
+        done: list[str] = []
+        failed: list[str] = []
+        for session in queryset.select_related("workspace", "assigned_worker").order_by("id"):
+            try:
+                with transaction.atomic():
+                    note = act(session)
+            except services.SessionServiceError as exc:
+                failed.append(f"{session.session_id}: {exc}")
+            else:
+                done.append(f"{session.session_id}{f' ({note})' if note else ''}")
+        if done:
+            self.message_user(request, f"{verb}: {', '.join(done)}.", messages.SUCCESS)
+        if failed:
+            self.message_user(request, f"{verb} refused for {'; '.join(failed)}", messages.ERROR)
+
+    @admin.action(description="Restart the selected sessions", permissions=["change"])
+    def restart_sessions(self, request, queryset) -> None:
+        def act(session: WhatsAppSession) -> str:
+            services.session_restart(session=session)
+            return ""
+
+        self._apply(request, queryset, "Restart requested", act)
+
+    @admin.action(description="Stop the selected sessions", permissions=["change"])
+    def stop_sessions(self, request, queryset) -> None:
+        def act(session: WhatsAppSession) -> str:
+            services.session_stop(session=session)
+            return ""
+
+        self._apply(request, queryset, "Stop requested", act)
+
+    @admin.action(description="Reassign to the least-loaded other live worker", permissions=["change"])
+    def reassign_sessions(self, request, queryset) -> None:
+        def act(session: WhatsAppSession) -> str:
+            if session.deleted_at is not None:
+                raise services.SessionServiceError("it is deleted.")
+            moved = services.session_assign(
+                session_pk=session.pk,
+                reason=f"admin reassign by {request.user}",
+                exclude=session.assigned_worker,
+            )
+            # A running browser is reopened on the new worker (the old one closes its copy
+            # when its heartbeat finds it no longer holds the session). A stopped or failed
+            # session only moves: a restart would start it, which nobody asked for.
+            if session.status in services.ACTIVE_STATUSES:
+                services.enqueue_on_session_worker("session_restart", session.pk, reason="reassigned")
+                return f"to {moved.assigned_worker.name}, restarting there"
+            return f"to {moved.assigned_worker.name}"
+
+        self._apply(request, queryset, "Reassigned", act)
 
 
 @admin.register(WorkerInstance)
 class WorkerInstanceAdmin(admin.ModelAdmin):
-    list_display = ["name", "queue", "hostname", "pid", "status", "capacity", "last_heartbeat_at"]
+    list_display = [
+        "name",
+        "queue",
+        "hostname",
+        "pid",
+        "status",
+        "capacity",
+        "assigned_sessions",
+        "hosted_sessions",
+        "chrome_pss_mb",
+        "open_fds",
+        "last_heartbeat_at",
+    ]
     list_filter = ["status"]
     search_fields = ["name", "hostname"]
     readonly_fields = ["started_at", "last_heartbeat_at", "metrics"]
+
+    def get_queryset(self, request):
+        return workers_with_session_counts()
+
+    @admin.display(description="Assigned (DB)", ordering="session_count")
+    def assigned_sessions(self, worker: WorkerInstance) -> int:
+        return worker.session_count
+
+    # The next columns show what the worker's own heartbeat reported; a gap between
+    # "assigned" and "hosted" is what reconciliation fixes.
+    @admin.display(description="Hosted (reported)")
+    def hosted_sessions(self, worker: WorkerInstance):
+        reported = (worker.metrics or {}).get("sessions")
+        if isinstance(reported, list):
+            return len(reported)
+        return reported if reported is not None else "—"
+
+    @admin.display(description="Chrome PSS (MB)")
+    def chrome_pss_mb(self, worker: WorkerInstance):
+        return (worker.metrics or {}).get("chrome_pss_mb", "—")
+
+    @admin.display(description="Open fds")
+    def open_fds(self, worker: WorkerInstance):
+        return (worker.metrics or {}).get("open_fds", "—")
 
 
 @admin.register(SessionSnapshot)

@@ -1,6 +1,7 @@
 """A member of workspace A never reaches workspace B's objects. Every URL pattern is found
 from the resolver, so a new endpoint is covered (or this test fails asking for a factory)."""
 
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -15,11 +16,15 @@ from tests.factories import ContactFactory, WhatsAppSessionFactory
 pytestmark = pytest.mark.django_db
 
 SECRET = "BOBS-PRIVATE-MARKER"
+# session_id is unique and several routes take a session: each call makes a new one.
+_session_numbers = itertools.count()
 
 # How to make one of B's objects for each id kwarg a URL may take.
 OBJECT_FOR_KWARG: dict[str, Callable] = {
     "contact_uuid": lambda ws, user: ContactFactory(workspace=ws, name=SECRET).uuid,
-    "session_uuid": lambda ws, user: WhatsAppSessionFactory(workspace=ws, session_id=SECRET + "-s").uuid,
+    "session_uuid": lambda ws, user: (
+        WhatsAppSessionFactory(workspace=ws, session_id=f"{SECRET}-s{next(_session_numbers)}").uuid
+    ),
     "key_uuid": lambda ws, user: api_key_create(workspace=ws, name=SECRET, created_by=user)[0].uuid,
     "workspace_uuid": lambda ws, user: ws.uuid,
 }
