@@ -1,0 +1,153 @@
+"""Finding, killing and reaping the processes of browsers (Linux, psutil).
+
+PID 1 on our hosts does not reap orphans, and Chrome orphans helpers even on a clean exit
+(zygotes and crashpad handlers outlive the browser process by a few ms; crashpad
+double-forks). ``become_child_subreaper`` makes those orphans children of this process,
+and the functions here reap them by pid. Only pids known to be browser processes are ever
+waited for, so exit statuses of unrelated children are not stolen. Signals go through
+psutil, which checks a process's create time first: a reused pid is never killed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+import time
+from collections.abc import Iterable, Sequence
+
+import psutil
+
+# Process names (comm, at most 15 chars) of everything a session starts.
+BROWSER_PROCESS_NAMES = ("chromium", "chrome", "chrome_crashpad", "chrome_crashpad_handler", "chromedriver")
+# How long SIGKILLed processes get to disappear (they only need the kernel to tear them down).
+KILL_GRACE_S = 5.0
+PR_SET_CHILD_SUBREAPER = 36
+# Set in the environment of chromedriver and Chrome (inherited by every helper).
+PROFILE_ENV = "BLAZZ_BROWSER_PROFILE"
+
+
+def become_child_subreaper() -> bool:
+    """Make orphaned descendants of this process its children (Linux), so it can reap them."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _mentions_path(cmdline: Sequence[str], directory: str) -> bool:
+    """True if an ``--option=value`` argument names ``directory`` or a path inside it."""
+    for arg in cmdline:
+        _, sep, value = arg.partition("=")
+        if sep and (value == directory or value.startswith(directory + os.sep)):
+            return True
+    return False
+
+
+def processes_mentioning(
+    directory: str | os.PathLike[str], *, by_environ: bool = False
+) -> list[psutil.Process]:
+    """Live processes whose command line names ``directory`` (a profile, or a data dir).
+    With ``by_environ``, also those whose ``BLAZZ_BROWSER_PROFILE`` is in it: that finds
+    a chromedriver whose browser has exited (its command line names no profile), e.g. one
+    orphaned by a dead worker. Slower (reads every environment), so for cleanups only."""
+    paths = {os.path.abspath(directory), os.path.realpath(directory)}
+    found = []
+    for proc in psutil.process_iter(["cmdline", "environ"] if by_environ else ["cmdline"]):
+        cmdline = proc.info["cmdline"] or ()
+        profile = (proc.info.get("environ") or {}).get(PROFILE_ENV, "")
+        if any(_mentions_path(cmdline, path) or _mentions_path([f"={profile}"], path) for path in paths):
+            found.append(proc)
+    return found
+
+
+def with_descendants(procs: Iterable[psutil.Process]) -> dict[int, psutil.Process]:
+    tree: dict[int, psutil.Process] = {}
+    for proc in procs:
+        tree[proc.pid] = proc
+        try:
+            for child in proc.children(recursive=True):
+                tree.setdefault(child.pid, child)
+        except psutil.Error:
+            pass
+    return tree
+
+
+def with_driver_parents(tree: dict[int, psutil.Process]) -> dict[int, psutil.Process]:
+    """Add the chromedriver that launched any of these processes. Killing an orphaned
+    browser alone leaves its chromedriver running with a zombie child it never reaps;
+    killed together, the zombie is reparented to us (subreaper) and reaped."""
+    found = dict(tree)
+    for proc in tree.values():
+        try:
+            parent = proc.parent()
+            if parent is not None and parent.name().startswith("chromedriver"):
+                found.setdefault(parent.pid, parent)
+        except psutil.Error:
+            pass
+    return found
+
+
+def is_zombie(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def kill_and_reap(
+    procs: Iterable[psutil.Process], popens: Sequence[subprocess.Popen], grace_s: float
+) -> list[int]:
+    """SIGKILL every process, then wait until each is gone and reaped. Returns the pids still
+    present after ``grace_s`` (should be none). psutil checks create times before signalling,
+    so a pid reused by an unrelated process is never killed."""
+    procs = list(procs)
+    for proc in procs:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    return wait_gone(procs, popens, grace_s)
+
+
+def wait_gone(
+    procs: Iterable[psutil.Process], popens: Sequence[subprocess.Popen], timeout_s: float
+) -> list[int]:
+    """Wait until the processes have exited and been reaped. A Popen we own is reaped through
+    Popen (keeping its returncode right); other pids with ``waitpid`` once they are our
+    children, which they become when their parent dies (we are a subreaper)."""
+    by_pid = {popen.pid: popen for popen in popens}
+    pending = {proc.pid: proc for proc in procs}
+    deadline = time.monotonic() + timeout_s
+    while True:
+        for pid, proc in list(pending.items()):
+            if pid in by_pid:
+                if by_pid[pid].poll() is not None:
+                    del pending[pid]
+                continue
+            if not proc.is_running():  # gone, or the pid now belongs to another process
+                del pending[pid]
+                continue
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    del pending[pid]
+            except ChildProcessError:
+                pass  # not our child (yet): its parent reaps it, or it is reparented to us
+        if not pending or time.monotonic() >= deadline:
+            return sorted(pending)
+        time.sleep(0.02)
+
+
+def reap_browser_zombies() -> list[int]:
+    """Reap zombie children of this process that are browser processes (orphans handed to us
+    as subreaper after their session was already stopped). Safe to call any time."""
+    reaped = []
+    for child in psutil.Process().children():
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE and child.name().startswith(BROWSER_PROCESS_NAMES):
+                if os.waitpid(child.pid, os.WNOHANG)[0] == child.pid:
+                    reaped.append(child.pid)
+        except (psutil.Error, ChildProcessError):
+            pass
+    return reaped
