@@ -1,0 +1,412 @@
+"""SessionHost: the live browsers of one session worker (DESIGN section 2).
+
+One instance per session-worker process. It owns a Browser + PageBridge per session it
+holds the lease for, one lock per session (a WebDriver is not thread safe), a harvest
+thread that drains every page each tick and writes the events to PostgreSQL itself (F4: no
+HTTP hop), and a heartbeat thread that reports the worker's real session list (F2) and
+renews its leases.
+
+Guarantees:
+- A session is started only by the worker it is assigned to, under a fresh lease; a
+  session whose assignment moved away is closed here at the next heartbeat (two browsers
+  never drive one number, F1/F10).
+- Page events are removed from the page only after the transaction that stored them has
+  committed; a crash in between re-reads them (F5).
+- Stopping a browser always finishes (Browser.stop has a deadline, then kills the tree).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psutil
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+
+from blazz.celery import session_queue_name
+from sessions_app import services
+from sessions_app.driver.bridge import PageBridge
+from sessions_app.driver.browser import Browser, kill_orphan_browsers
+from sessions_app.driver.errors import BridgeError, SnapshotCorrupt
+from sessions_app.driver.page import open_whatsapp
+from sessions_app.driver.snapshot import snapshot_restore, snapshot_take
+from sessions_app.models import SessionSnapshot, WhatsAppSession, WorkerInstance
+from sessions_app.page_events import apply_page_events
+
+logger = logging.getLogger(__name__)
+Status = WhatsAppSession.Status
+
+
+@dataclass
+class LiveSession:
+    session_pk: int
+    session_id: str
+    browser: Browser
+    bridge: PageBridge
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    started_at: float = field(default_factory=time.monotonic)
+    snapshot_due_at: float | None = None
+    last_error: str = ""
+
+
+class StartResult:
+    STARTED = "started"
+    ALREADY_RUNNING = "already_running"
+    NOT_OWNER = "not_owner"
+    AT_CAPACITY = "at_capacity"
+    GONE = "gone"
+    SHUTTING_DOWN = "shutting_down"
+
+
+class SessionHost:
+    def __init__(self, *, worker_name: str, capacity: int, data_dir: Path) -> None:
+        self.worker_name = worker_name
+        self.queue = session_queue_name(worker_name)
+        self.capacity = capacity
+        self.data_dir = Path(data_dir)
+        self.worker: WorkerInstance | None = None
+        self._live: dict[int, LiveSession] = {}
+        self._starting: set[int] = set()
+        self._registry_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # --- process lifecycle ---------------------------------------------------------------
+
+    def register(self) -> WorkerInstance:
+        """Creates or revives this worker's row; removes browsers a previous process of this
+        worker left behind (F8: zombie Chrome, stale profiles)."""
+        killed = kill_orphan_browsers(self.data_dir)
+        if killed:
+            logger.warning("killed %d orphaned browser processes under %s", len(killed), self.data_dir)
+        shutil.rmtree(self.profiles_dir, ignore_errors=True)
+        self.profiles_dir.mkdir(parents=True, exist_ok=True)
+        self.worker = services.worker_register(
+            name=self.worker_name,
+            queue=self.queue,
+            hostname=socket.gethostname(),
+            pid=os.getpid(),
+            capacity=self.capacity,
+        )
+        return self.worker
+
+    def run_background_threads(self) -> None:
+        for target, name in (
+            (self._harvest_loop, "blazz-harvest"),
+            (self._heartbeat_loop, "blazz-heartbeat"),
+        ):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def restore_assigned_sessions(self) -> list[int]:
+        """Starts every session assigned here that should be live (after a restart or a
+        failover), and live sessions no worker holds, from their snapshots: no QR scan."""
+        services.sessions_adopt_unassigned(worker=self.worker)
+        pks = services.sessions_to_restore(worker=self.worker)
+        for pk in pks:
+            try:
+                self.start(pk, reason="worker start")
+            except Exception:
+                logger.exception("could not restore session %s", pk)
+        return pks
+
+    def shutdown(self, deadline_s: float | None = None) -> None:
+        """Warm shutdown: snapshot, close every browser within the deadline and release the
+        sessions (status kept) so reconciliation hands them to another worker at once."""
+        self._stopping.set()
+        # Starts already under way finish (and close their own browser) before we look.
+        waited_until = time.monotonic() + (deadline_s or settings.BLAZZ_BROWSER_STOP_DEADLINE) * 3
+        while self._starting and time.monotonic() < waited_until:
+            time.sleep(0.05)
+        for pk in list(self._live):
+            try:
+                self.stop(pk, reason="worker shutdown", snapshot=True, to_status=None, release=True)
+            except Exception:
+                logger.exception("could not stop session %s cleanly", pk)
+        if self.worker is not None:
+            services.worker_mark_stopped(worker=self.worker)
+        for thread in self._threads:
+            thread.join(timeout=deadline_s or 5)
+
+    # --- verbs (called by tasks on this worker's queue) ----------------------------------------
+
+    @property
+    def profiles_dir(self) -> Path:
+        return self.data_dir / "profiles"
+
+    def live_session_pks(self) -> list[int]:
+        with self._registry_lock:
+            return sorted(self._live)
+
+    def start(self, session_pk: int, *, reason: str) -> str:
+        if self.worker is None:
+            raise RuntimeError("SessionHost.start before register()")
+        # The slot is reserved before the browser starts: a second start of the same session
+        # (a task racing the restore thread) must not launch a second Chrome on its profile.
+        with self._registry_lock:
+            if self._stopping.is_set():
+                return StartResult.SHUTTING_DOWN
+            if session_pk in self._live or session_pk in self._starting:
+                return StartResult.ALREADY_RUNNING
+            if len(self._live) + len(self._starting) >= self.capacity:
+                return StartResult.AT_CAPACITY
+            self._starting.add(session_pk)
+        try:
+            return self._start_reserved(session_pk, reason=reason)
+        finally:
+            with self._registry_lock:
+                self._starting.discard(session_pk)
+
+    def _start_reserved(self, session_pk: int, *, reason: str) -> str:
+        session = services.session_claim_lease(session_pk=session_pk, worker=self.worker)
+        if session is None:
+            return StartResult.NOT_OWNER
+        services.session_transition(
+            session_pk=session_pk,
+            to_status=Status.STARTING,
+            detail={"reason": reason, "worker": self.worker_name},
+        )
+        profile = self.profiles_dir / session.session_id
+        shutil.rmtree(profile, ignore_errors=True)
+        restored = self._restore_profile(session, profile)
+        try:
+            browser = Browser.start(
+                session_id=session.session_id, user_data_dir=profile, data_dir=self.data_dir
+            )
+        except Exception as exc:
+            services.session_fail(session_pk=session_pk, error=f"browser did not start: {exc}")
+            return StartResult.GONE
+        try:
+            bridge = open_whatsapp(
+                browser.driver, url=settings.BLAZZ_WA_URL, wajs_bundle=Path(settings.BLAZZ_WAJS_BUNDLE)
+            )
+        except Exception as exc:
+            browser.stop(settings.BLAZZ_BROWSER_STOP_DEADLINE)
+            shutil.rmtree(profile, ignore_errors=True)
+            services.session_fail(session_pk=session_pk, error=str(exc))
+            return StartResult.GONE
+        with self._registry_lock:
+            shutting_down = self._stopping.is_set()
+            if not shutting_down:
+                self._live[session_pk] = LiveSession(session_pk, session.session_id, browser, bridge)
+        if shutting_down:
+            # shutdown() began while this browser was starting: it would never see it.
+            browser.stop(settings.BLAZZ_BROWSER_STOP_DEADLINE)
+            shutil.rmtree(profile, ignore_errors=True)
+            return StartResult.SHUTTING_DOWN
+        services.session_record(
+            session_pk=session_pk, kind="restart", detail={"restored": restored, "reason": reason}
+        )
+        return StartResult.STARTED
+
+    def stop(
+        self,
+        session_pk: int,
+        *,
+        reason: str,
+        snapshot: bool = True,
+        to_status: str | None = Status.STOPPED,
+        release: bool = False,
+    ) -> bool:
+        """Closes the session's browser (snapshot first when asked and logged in). Returns
+        False when this worker did not host it."""
+        with self._registry_lock:
+            live = self._live.get(session_pk)
+        if live is not None:
+            with live.lock:
+                if snapshot:
+                    self._snapshot(live)
+                report = live.browser.stop(settings.BLAZZ_BROWSER_STOP_DEADLINE)
+                logger.info(
+                    "closed browser of %s (%s) in %.2fs forced=%s killed=%s",
+                    live.session_id,
+                    reason,
+                    report.duration_s,
+                    report.forced,
+                    report.killed_pids,
+                )
+                if report.leftover_pids:
+                    logger.error("session %s left processes %s", live.session_id, report.leftover_pids)
+                shutil.rmtree(live.browser.user_data_dir, ignore_errors=True)
+            with self._registry_lock:
+                self._live.pop(session_pk, None)
+        if to_status is not None:
+            services.session_transition_if_live(
+                session_pk=session_pk, to_status=to_status, detail={"reason": reason}
+            )
+        if release and self.worker is not None:
+            services.session_release(session_pk=session_pk, worker=self.worker)
+        return live is not None
+
+    def restart(self, session_pk: int, *, reason: str) -> str:
+        self.stop(session_pk, reason=reason, snapshot=True, to_status=None)
+        return self.start(session_pk, reason=reason)
+
+    def logout(self, session_pk: int) -> None:
+        """Logs the device out on WhatsApp's side, then closes the browser; the snapshot is
+        dropped so nothing can log back in without a new QR."""
+        with self._registry_lock:
+            live = self._live.get(session_pk)
+        if live is not None:
+            with live.lock:
+                try:
+                    live.browser.driver.execute_script("return window.WPP && WPP.conn.logout();")
+                except Exception:
+                    logger.warning("logout script failed for %s; closing the browser anyway", live.session_id)
+        services.snapshot_drop(session_pk=session_pk)
+        self.stop(session_pk, reason="logout", snapshot=False, to_status=Status.DISCONNECTED)
+
+    # --- snapshots -----------------------------------------------------------------------
+
+    def _restore_profile(self, session: WhatsAppSession, profile: Path) -> bool:
+        row = SessionSnapshot.objects.filter(session_id=session.pk).first()
+        if row is None:
+            return False
+        try:
+            snapshot_restore(data=bytes(row.data), user_data_dir=profile, keys=settings.BLAZZ_SNAPSHOT_KEYS)
+        except SnapshotCorrupt as exc:
+            # Unreadable (e.g. every key that could open it was retired): a QR is the only way back.
+            logger.error("snapshot of %s unusable: %s", session.session_id, exc)
+            services.snapshot_drop(session_pk=session.pk)
+            shutil.rmtree(profile, ignore_errors=True)
+            return False
+        return True
+
+    def _snapshot(self, live: LiveSession) -> None:
+        """Caller holds live.lock. Only a logged-in page's state is worth keeping."""
+        status = WhatsAppSession.objects.filter(pk=live.session_pk).values_list("status", flat=True).first()
+        if status != Status.CONNECTED:
+            return
+        try:
+            taken = snapshot_take(
+                user_data_dir=live.browser.user_data_dir,
+                origin=_origin(settings.BLAZZ_WA_URL),
+                browser_version=live.browser.browser_version,
+                keys=settings.BLAZZ_SNAPSHOT_KEYS,
+                max_bytes=settings.BLAZZ_SNAPSHOT_MAX_BYTES,
+            )
+        except Exception as exc:
+            services.session_record(session_pk=live.session_pk, kind="error", detail={"snapshot": str(exc)})
+            logger.error("snapshot of %s failed: %s", live.session_id, exc)
+            return
+        services.snapshot_store(
+            session_pk=live.session_pk,
+            data=taken.data,
+            sha256=taken.sha256,
+            browser_version=taken.browser_version,
+        )
+        live.snapshot_due_at = time.monotonic() + settings.BLAZZ_SNAPSHOT_INTERVAL_SECONDS
+
+    # --- background loops ----------------------------------------------------------------
+
+    def _harvest_loop(self) -> None:
+        tick = settings.BLAZZ_HARVEST_TICK_MS / 1000
+        while not self._stopping.is_set():
+            began = time.monotonic()
+            try:
+                close_old_connections()
+                self.harvest_once()
+            except Exception:
+                logger.exception("harvest tick failed")
+            self._stopping.wait(max(0.0, tick - (time.monotonic() - began)))
+
+    def harvest_once(self) -> None:
+        with self._registry_lock:
+            sessions = list(self._live.values())
+        for live in sessions:
+            # A session busy with a send or a stop is harvested next tick, not waited for.
+            if not live.lock.acquire(blocking=False):
+                continue
+            outcome = None
+            try:
+                outcome = self._harvest_session(live)
+            finally:
+                live.lock.release()
+            if outcome == "logout":
+                services.snapshot_drop(session_pk=live.session_pk)
+                self.stop(
+                    live.session_pk, reason="phone logged out", snapshot=False, to_status=Status.DISCONNECTED
+                )
+            elif outcome == "browser_lost":
+                self._on_browser_lost(live)
+
+    def _harvest_session(self, live: LiveSession) -> str | None:
+        try:
+            harvest = live.bridge.harvest()
+        except BridgeError as exc:
+            live.last_error = str(exc)
+            return "browser_lost" if not live.browser.is_alive() else None
+        events = harvest.get("events") or []
+        outcome = None
+        if events:
+            result = apply_page_events(session_pk=live.session_pk, events=events, bridge=live.bridge)
+            # Only now, after commit, may the page forget them.
+            live.bridge.confirm(max(event["seq"] for event in events))
+            if result.became_ready:
+                live.snapshot_due_at = time.monotonic() + settings.BLAZZ_SNAPSHOT_AFTER_LOGIN_SECONDS
+            if result.logged_out:
+                outcome = "logout"
+        if outcome is None and live.snapshot_due_at is not None and time.monotonic() >= live.snapshot_due_at:
+            self._snapshot(live)
+        return outcome
+
+    def _on_browser_lost(self, live: LiveSession) -> None:
+        """The browser died under a live session: restart it once from its snapshot."""
+        self.stop(live.session_pk, reason="browser lost", snapshot=False, to_status=None)
+        if services.session_note_auto_restart(session_pk=live.session_pk, error=live.last_error):
+            self.start(live.session_pk, reason="browser lost")
+
+    def _heartbeat_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                close_old_connections()
+                self.heartbeat_once()
+            except Exception:
+                logger.exception("heartbeat failed")
+            self._stopping.wait(settings.BLAZZ_WORKER_HEARTBEAT_SECONDS)
+
+    def heartbeat_once(self) -> None:
+        live_pks = self.live_session_pks()
+        lost = services.worker_heartbeat(
+            worker=self.worker, live_session_pks=live_pks, metrics=self.metrics(live_pks)
+        )
+        for pk in lost:
+            # Reassigned elsewhere (failover, admin action): this copy must not keep driving it.
+            logger.warning("lease of session %s lost; closing its browser here", pk)
+            self.stop(pk, reason="lease lost", snapshot=False, to_status=None)
+
+    def metrics(self, live_pks: list[int]) -> dict:
+        with self._registry_lock:
+            browsers = [live.browser for live in self._live.values()]
+        chrome_pss = 0
+        chrome_fds = 0
+        for browser in browsers:
+            chrome_pss += browser.pss_bytes()
+            for pid in browser.pids():
+                try:
+                    chrome_fds += psutil.Process(pid).num_fds()
+                except psutil.Error:
+                    pass
+        return {
+            "sessions": live_pks,
+            "session_count": len(live_pks),
+            "chrome_pss_mb": round(chrome_pss / 2**20, 1),
+            "open_fds": psutil.Process().num_fds() + chrome_fds,
+            "load": os.getloadavg()[0],
+            "at": timezone.now().isoformat(),
+        }
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -1,0 +1,68 @@
+"""Turns a batch of page-bridge events into database writes, in one transaction (DESIGN
+section 7). The caller confirms the events to the page only after this returns, so a
+crash in between re-reads them; every write here is therefore idempotent."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from messaging.phones import InvalidPhoneNumber, normalize_phone
+from sessions_app import services
+from sessions_app.driver.bridge import PageBridge
+from sessions_app.models import SessionEvent, WhatsAppSession
+
+logger = logging.getLogger(__name__)
+Status = WhatsAppSession.Status
+
+
+@dataclass
+class BatchResult:
+    became_ready: bool = False
+    logged_out: bool = False
+
+
+@transaction.atomic
+def apply_page_events(
+    *, session_pk: int, events: list[dict[str, Any]], bridge: PageBridge | None
+) -> BatchResult:
+    result = BatchResult()
+    for event in sorted(events, key=lambda e: e["seq"]):
+        kind, payload = event.get("type"), event.get("payload") or {}
+        status = WhatsAppSession.objects.filter(pk=session_pk).values_list("status", flat=True).first()
+        if status is None:
+            break
+        if kind == "auth_code" and payload.get("code"):
+            services.session_qr_update(session_pk=session_pk, code=payload["code"])
+        elif kind == "authenticated" and status in (Status.STARTING, Status.QR_SCANNING):
+            services.session_transition(session_pk=session_pk, to_status=Status.AUTHENTICATED, qr_code="")
+        elif kind == "ready" and status != Status.CONNECTED:
+            me = payload.get("me") or (bridge.me() if bridge else None)
+            try:
+                phone = normalize_phone(me or "")
+            except InvalidPhoneNumber:
+                logger.error("session %s ready without a readable phone (%r)", session_pk, me)
+                continue
+            services.session_mark_connected(session_pk=session_pk, phone_number=phone)
+            result.became_ready = True
+        elif kind == "logout":
+            result.logged_out = True
+        elif kind in ("message", "ack", "connected", "disconnected"):
+            _record_page_event(session_pk, kind, payload)
+    return result
+
+
+def _record_page_event(session_pk: int, kind: str, payload: dict[str, Any]) -> None:
+    """Until messaging's ingestion takes messages and acks, they land on the timeline."""
+    if kind == "message":
+        WhatsAppSession.objects.filter(pk=session_pk).update(last_activity_at=timezone.now())
+        wam_id = payload.get("id")
+        if wam_id and SessionEvent.objects.filter(session_id=session_pk, detail__id=wam_id).exists():
+            return  # re-read after a crash before confirm: already stored
+    SessionEvent.objects.create(
+        session_id=session_pk, kind=SessionEvent.Kind.PAGE_EVENT, detail={"type": kind, **payload}
+    )
