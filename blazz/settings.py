@@ -178,6 +178,8 @@ BLAZZ_BROWSER = env.str("BLAZZ_BROWSER", default="selenium")  # "selenium" or "u
 BLAZZ_CHROMIUM_PATH = env.str("BLAZZ_CHROMIUM_PATH", default="/usr/lib/chromium/chromium")
 BLAZZ_CHROMEDRIVER_PATH = env.str("BLAZZ_CHROMEDRIVER_PATH", default="/usr/bin/chromedriver")
 BLAZZ_HEADLESS = env.bool("BLAZZ_HEADLESS", default=True)
+# Memory-saving Chromium flags (sessions_app/driver/browser.py LEAN_ARGUMENTS).
+BLAZZ_BROWSER_LEAN = env.bool("BLAZZ_BROWSER_LEAN", default=True)
 BLAZZ_BROWSER_STOP_DEADLINE = env.float("BLAZZ_BROWSER_STOP_DEADLINE", default=10.0)
 BLAZZ_HARVEST_TICK_MS = env.int("BLAZZ_HARVEST_TICK_MS", default=500)
 BLAZZ_WA_URL = env.str("BLAZZ_WA_URL", default="http://127.0.0.1:8765/")

@@ -1,0 +1,196 @@
+"""bench/connect.py N: time to connect N numbers (create → QR → the simulated phone scans as
+soon as the QR appears → connected) through a real session worker, then kill -9 that worker,
+start it again and time until all N sessions are connected again from their snapshots (no
+QR). Uses its own database (blazz_bench) and Redis databases 13-15. Prints one JSON object."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import ROOT, Simulator, machine
+
+BENCH_ENV = {
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/blazz_bench",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/13",
+    "REDIS_URL": "redis://127.0.0.1:6379/14",
+    "CHANNEL_LAYER_URL": "redis://127.0.0.1:6379/15",
+    "BLAZZ_SNAPSHOT_AFTER_LOGIN_SECONDS": "6",
+    "BLAZZ_WORKER_HEARTBEAT_SECONDS": "1",
+    "BLAZZ_HARVEST_TICK_MS": "200",
+}
+os.environ.update(BENCH_ENV)
+
+import django  # noqa: E402
+
+django.setup()
+
+import redis  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from accounts.models import Workspace  # noqa: E402
+from sessions_app import services  # noqa: E402
+from sessions_app.models import SessionEvent, SessionSnapshot, WhatsAppSession, WorkerInstance  # noqa: E402
+
+
+def start_worker(name: str, capacity: int, wa_url: str, data_dir: Path, log: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "BLAZZ_WA_URL": wa_url,
+        "BLAZZ_DATA_DIR": str(data_dir),
+        "BLAZZ_WORKER_CAPACITY": str(capacity),
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "blazz",
+            "worker",
+            "-n",
+            f"{name}@%h",
+            "-Q",
+            f"wa.{name}",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "4",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise TimeoutError(what)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("n", type=int)
+    args = parser.parse_args()
+    call_command("preflight", verbosity=0)
+    call_command("migrate", verbosity=0)
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    WhatsAppSession.objects.all().delete()
+    WorkerInstance.objects.all().delete()
+    workspace, _ = Workspace.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
+    SessionEvent.objects.filter(session__workspace=workspace).delete()
+    work = Path(tempfile.mkdtemp(prefix="blazz-bench-connect-"))
+    sim = Simulator("--qr-period", "20")
+    worker = start_worker("wa_bench", args.n, sim.url, work / "data", work / "worker.log")
+    try:
+        wait(
+            lambda: WorkerInstance.objects.filter(name="wa_bench", status="alive").exists(),
+            60,
+            "worker ready",
+        )
+        settings.BLAZZ_QR_ATTEMPTS_PER_HOUR = args.n + 1
+        created_at: dict[int, float] = {}
+        for _ in range(args.n):
+            session = services.session_create(workspace=workspace)
+            created_at[session.pk] = time.monotonic()
+        connected_at: dict[int, float] = {}
+        scanned: set[int] = set()
+        deadline = time.monotonic() + 60 + 10 * args.n
+        while len(connected_at) < args.n and time.monotonic() < deadline:
+            for pk, status, qr in WhatsAppSession.objects.filter(pk__in=created_at).values_list(
+                "pk", "status", "qr_code"
+            ):
+                if status == "qr_scanning" and qr and pk not in scanned:
+                    sim.api("POST", "/scan", {"phone": f"+5511955{pk % 1000000:06d}", "code": qr})
+                    scanned.add(pk)
+                elif status == "connected" and pk not in connected_at:
+                    connected_at[pk] = time.monotonic()
+            time.sleep(0.05)
+        connect_s = [connected_at[pk] - created_at[pk] for pk in connected_at]
+        wait(
+            lambda: SessionSnapshot.objects.filter(session_id__in=created_at).count() == args.n,
+            60,
+            "snapshots",
+        )
+
+        # Crash the worker (sessions stay assigned to it), start it again: it restores them.
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+        before = {
+            pk: SessionEvent.objects.filter(
+                session_id=pk, kind="status_change", detail__to="connected"
+            ).count()
+            for pk in created_at
+        }
+        restart_began, restart_wall = time.monotonic(), timezone.now()
+        worker = start_worker("wa_bench", args.n, sim.url, work / "data", work / "worker.log")
+        restored_at: dict[int, float] = {}
+        deadline = time.monotonic() + 60 + 10 * args.n
+        while len(restored_at) < args.n and time.monotonic() < deadline:
+            for pk in created_at:
+                if (
+                    pk not in restored_at
+                    and SessionEvent.objects.filter(
+                        session_id=pk, kind="status_change", detail__to="connected"
+                    ).count()
+                    > before[pk]
+                ):
+                    restored_at[pk] = time.monotonic()
+            time.sleep(0.1)
+        qr_after_restart = SessionEvent.objects.filter(
+            session_id__in=created_at, kind="status_change", detail__to="qr_scanning", at__gte=restart_wall
+        ).count()
+        restore_s = [restored_at[pk] - restart_began for pk in restored_at]
+        print(
+            json.dumps(
+                {
+                    "benchmark": "connect",
+                    "n": args.n,
+                    "connected": len(connect_s),
+                    "create_to_connected_s": {
+                        "median": round(statistics.median(connect_s), 2),
+                        "max": round(max(connect_s), 2),
+                    },
+                    "restored": len(restore_s),
+                    "qr_scans_needed_after_restart": qr_after_restart,
+                    "worker_start_to_restored_s": {
+                        "median": round(statistics.median(restore_s), 2),
+                        "max": round(max(restore_s), 2),
+                    }
+                    if restore_s
+                    else None,
+                    "machine": machine(),
+                }
+            )
+        )
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        sim.stop()
+
+
+if __name__ == "__main__":
+    main()
