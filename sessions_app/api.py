@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_auth import api_workspace
+from messaging.phones import InvalidPhoneNumber, normalize_phone
 from sessions_app import services
 from sessions_app.models import WhatsAppSession
 from sessions_app.qr import qr_png_base64, qr_svg
@@ -342,3 +343,60 @@ class SessionPrimaryView(SessionVerbView):
 )
 class SessionRefreshQrView(SessionVerbView):
     service = staticmethod(services.session_refresh_qr)
+
+
+class LinkCodeRequestSerializer(serializers.Serializer):
+    phone_number = serializers.CharField(
+        max_length=32, help_text="The number to link, E.164 (`+5511987650103`)."
+    )
+
+    def validate_phone_number(self, value: str) -> str:
+        try:
+            return normalize_phone(value)
+        except InvalidPhoneNumber as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
+class LinkCodeSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Type this 8-character code on the phone (Linked devices).")
+    phone_number = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class SessionLinkCodeView(SessionObjectMixin, APIView):
+    """Pair by code instead of scanning the QR."""
+
+    @extend_schema(
+        summary="The latest pairing code",
+        parameters=[_SESSION_UUID],
+        responses={200: LinkCodeSerializer, 404: _NOT_FOUND, 409: _CONFLICT},
+    )
+    def get(self, request, session_uuid):
+        link = self.get_session().metadata.get("link_code")
+        if not link:
+            return Response({"detail": "No pairing code was produced for this number yet."}, status=409)
+        return Response(LinkCodeSerializer(link).data)
+
+    @extend_schema(
+        summary="Ask for a pairing code",
+        description="While the number shows a QR, asks WhatsApp Web for an 8-character code to type on "
+        "the phone instead. Counts as one QR attempt. The code arrives as a `session.link_code` event "
+        "and on GET.",
+        parameters=[_SESSION_UUID],
+        request=LinkCodeRequestSerializer,
+        responses={
+            202: OpenApiResponse(SessionSerializer, description="The number as it is now."),
+            400: OpenApiResponse(description="Invalid phone number."),
+            404: _NOT_FOUND,
+            409: _CONFLICT,
+            429: _QR_BUDGET,
+        },
+    )
+    def post(self, request, session_uuid):
+        session = self.get_session()  # a foreign or unknown number is a 404 before anything else
+        body = LinkCodeRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        session = services.session_request_link_code(
+            session=session, phone_number=body.validated_data["phone_number"]
+        )
+        return Response(SessionSerializer(session).data, status=status.HTTP_202_ACCEPTED)

@@ -20,4 +20,9 @@ urlpatterns = [
         api.SessionRefreshQrView.as_view(),
         name="api-session-refresh-qr",
     ),
+    path(
+        "sessions/<uuid:session_uuid>/link-code",
+        api.SessionLinkCodeView.as_view(),
+        name="api-session-link-code",
+    ),
 ]

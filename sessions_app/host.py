@@ -266,6 +266,30 @@ class SessionHost:
         services.snapshot_drop(session_pk=session_pk)
         self.stop(session_pk, reason="logout", snapshot=False, to_status=Status.DISCONNECTED)
 
+    def request_link_code(self, session_pk: int, phone_number: str) -> str | None:
+        """Asks the page for a pairing code for `phone_number` (wa-js takes digits only)."""
+        with self._registry_lock:
+            live = self._live.get(session_pk)
+        if live is None:
+            return None
+        with live.lock:
+            live.browser.driver.set_script_timeout(30)
+            answer = live.browser.driver.execute_async_script(
+                "var done = arguments[arguments.length - 1];"
+                "WPP.conn.genLinkDeviceCodeForPhoneNumber(arguments[0])"
+                ".then(function (code) { done({code: code}); },"
+                " function (e) { done({error: String((e && e.message) || e)}); });",
+                phone_number.lstrip("+"),
+            )
+        if not isinstance(answer, dict) or not answer.get("code"):
+            error = answer.get("error") if isinstance(answer, dict) else repr(answer)
+            services.session_record(session_pk=session_pk, kind="error", detail={"link_code": error})
+            return None
+        services.session_link_code_ready(
+            session_pk=session_pk, phone_number=phone_number, code=answer["code"]
+        )
+        return answer["code"]
+
     # --- snapshots -----------------------------------------------------------------------
 
     def _restore_profile(self, session: WhatsAppSession, profile: Path) -> bool:

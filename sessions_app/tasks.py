@@ -50,3 +50,8 @@ def session_restart(*, session_pk: int, reason: str = "requested") -> str:
 @shared_task(name="sessions_app.tasks.session_logout")
 def session_logout(*, session_pk: int) -> None:
     current_host().logout(session_pk)
+
+
+@shared_task(name="sessions_app.tasks.session_link_code")
+def session_link_code(*, session_pk: int, phone_number: str) -> str | None:
+    return current_host().request_link_code(session_pk, phone_number)

@@ -23,4 +23,5 @@ urlpatterns = [
         views.SessionVerbView.as_view(verb="refresh_qr"),
         name="session_refresh_qr",
     ),
+    path("<uuid:session_uuid>/link-code/", views.SessionLinkCodeView.as_view(), name="session_link_code"),
 ]

@@ -164,3 +164,20 @@ class SessionVerbView(WorkspaceManagerMixin, View):
         if verb.back_to_list:
             return HttpResponseRedirect(reverse("sessions_app:session_list"))
         return HttpResponseRedirect(reverse("sessions_app:session_detail", args=[session.uuid]))
+
+
+class SessionLinkCodeView(WorkspaceManagerMixin, View):
+    """Pair by code: the admin types the phone number, the page then shows the code to type
+    on the phone (pushed live as `session.link_code`)."""
+
+    def post(self, request, session_uuid):
+        session = session_get_or_404(workspace=request.workspace, session_uuid=session_uuid)
+        try:
+            services.session_request_link_code(
+                session=session, phone_number=request.POST.get("phone_number", "")
+            )
+        except services.SessionServiceError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Asked WhatsApp for a pairing code; it appears here in a moment.")
+        return HttpResponseRedirect(reverse("sessions_app:session_detail", args=[session.uuid]))

@@ -300,3 +300,41 @@ def session_note_auto_restart(*, session_pk: int, error: str) -> bool:
         session_id=session_pk, kind=SessionEvent.Kind.RESTART, detail={"error": error, "auto": True}
     )
     return True
+
+
+@transaction.atomic
+def session_request_link_code(*, session: WhatsAppSession, phone_number: str) -> WhatsAppSession:
+    """Pair by code instead of a QR (WhatsApp Web's "link with phone number"): the worker
+    asks the page for an 8-character code for `phone_number`, which the admin types on the
+    phone. Counts as a QR attempt (F12). The code arrives as `session.link_code`."""
+    from messaging.phones import InvalidPhoneNumber, normalize_phone
+
+    session = _live(session)
+    try:
+        phone = normalize_phone(phone_number)
+    except InvalidPhoneNumber as exc:
+        raise SessionServiceError(str(exc)) from exc
+    if session.status != Status.QR_SCANNING or session.assigned_worker_id is None:
+        raise SessionServiceError(
+            f"A code can be requested only while the number waits for a scan (status: {session.status})."
+        )
+    Workspace.objects.select_for_update().filter(pk=session.workspace_id).first()
+    budget = qr_budget(workspace=session.workspace)
+    if budget.used >= budget.limit:
+        raise QrAttemptsExceeded(budget.wait_seconds)
+    SessionEvent.objects.create(
+        session=session, kind=SessionEvent.Kind.QR_ATTEMPT, detail={"link_code_for": phone}
+    )
+    enqueue_on_session_worker("session_link_code", session.pk, phone_number=phone)
+    return session
+
+
+def session_link_code_ready(*, session_pk: int, phone_number: str, code: str) -> None:
+    """The page produced a pairing code: keep it on the session and push it live."""
+    session = WhatsAppSession.objects.select_related("workspace").get(pk=session_pk)
+    session.metadata = {
+        **session.metadata,
+        "link_code": {"code": code, "phone_number": phone_number, "at": timezone.now().isoformat()},
+    }
+    session.save(update_fields=["metadata", "updated_at"])
+    _publish(session, "session.link_code", {"link_code": code, "link_phone_number": phone_number})

@@ -116,6 +116,10 @@
   function onDetailEvent(event, p) {
     if (p.uuid !== sessionUuid) return;
     applyState(root, p);
+    if (event === "session.link_code") {
+      root.querySelectorAll("[data-link-code]").forEach(function (el) { el.textContent = p.link_code; });
+      return;
+    }
     if (event === "session.qr") {
       showPanel("qr_scanning");
       showQr(p.qr_expires_at);
