@@ -42,7 +42,7 @@ class NoWorkerCapacity(SessionServiceError):
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     Status.STARTING: frozenset({Status.QR_SCANNING, Status.AUTHENTICATED, Status.CONNECTED}),
     Status.QR_SCANNING: frozenset({Status.AUTHENTICATED, Status.CONNECTED, Status.STARTING}),
-    Status.AUTHENTICATED: frozenset({Status.CONNECTED, Status.QR_SCANNING}),
+    Status.AUTHENTICATED: frozenset({Status.CONNECTED, Status.QR_SCANNING, Status.STARTING}),
     Status.CONNECTED: frozenset({Status.STARTING}),
     Status.DISCONNECTED: frozenset({Status.STARTING}),
     Status.FAILED: frozenset({Status.STARTING}),

@@ -1,12 +1,14 @@
-"""The QR a worker's browser shows reaches an admin's websocket through the real Redis
-channel layer, and so does the switch to connected."""
+"""A number created through the API: the QR its worker's browser shows reaches the database
+and an admin's websocket through the real Redis channel layer, and so does the switch to
+connected, with the session's events in order."""
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
+from rest_framework.test import APIClient
 
+from accounts.services import api_key_create
 from blazz.asgi import application
-from sessions_app import services
 from sessions_app.models import WhatsAppSession, WorkerInstance
 from tests.blazz.test_realtime import session_cookie_for
 from tests.e2e.workers import wait_until
@@ -26,7 +28,14 @@ def test_it_pushes_the_qr_and_the_connection_to_the_workspace_websocket(
         socket = WebsocketCommunicator(application, "/ws/events/", headers=headers)
         connected, _ = await socket.connect(timeout=5)
         assert connected
-        session = await sync_to_async(services.session_create)(workspace=workspace_a)
+        api = APIClient()
+        api.credentials(
+            HTTP_AUTHORIZATION="Api-Key "
+            + (await sync_to_async(api_key_create)(workspace=workspace_a, name="t", created_by=alice))[1]
+        )
+        created = await sync_to_async(api.post)("/api/v1/sessions")
+        assert created.status_code == 201, created.content
+        session = await sync_to_async(WhatsAppSession.objects.get)(uuid=created.json()["uuid"])
         received = []
         while True:
             message = await socket.receive_json_from(timeout=60)
@@ -45,4 +54,7 @@ def test_it_pushes_the_qr_and_the_connection_to_the_workspace_websocket(
     assert events[0] == "session.created"
     assert "session.qr" in events
     assert received[-1]["payload"]["phone_number"] == "+5511987650077"
-    assert WhatsAppSession.objects.get(pk=session.pk).status == "connected"
+    session.refresh_from_db()
+    assert session.status == "connected" and session.qr_code == ""
+    statuses = [e.detail["to"] for e in session.events.filter(kind="status_change").order_by("at", "id")]
+    assert statuses == ["qr_scanning", "authenticated", "connected"]

@@ -115,3 +115,13 @@ def test_it_soft_deletes_a_session_and_drops_its_snapshot():
     session.refresh_from_db()
     assert session.deleted_at is not None and session.status == "stopped"
     assert not SessionSnapshot.objects.filter(session=session).exists()
+
+
+@pytest.mark.parametrize(
+    "status", ["starting", "qr_scanning", "authenticated", "connected", "disconnected", "failed", "stopped"]
+)
+def test_it_lets_a_worker_restart_a_session_from_any_status(status):
+    session = WhatsAppSessionFactory(status=status)
+    services.session_transition(session_pk=session.pk, to_status="starting")
+    session.refresh_from_db()
+    assert session.status == "starting"
