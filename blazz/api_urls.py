@@ -5,5 +5,6 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("accounts.api_urls")),
     path("", include("messaging.api_urls")),
+    path("", include("messaging.webhook_api_urls")),
     path("", include("sessions_app.api_urls")),
 ]

@@ -193,6 +193,7 @@ BLAZZ_SNAPSHOT_KEYS = env.list(
     default=["ZGV2LW9ubHktc25hcHNob3Qta2V5LWNoYW5nZS1tZTA="] if DEBUG else [],
 )
 BLAZZ_SNAPSHOT_MAX_BYTES = env.int("BLAZZ_SNAPSHOT_MAX_BYTES", default=50 * 1024 * 1024)
+BLAZZ_MESSAGE_MAX_CHARS = env.int("BLAZZ_MESSAGE_MAX_CHARS", default=4096)
 BLAZZ_QR_ATTEMPTS_PER_HOUR = env.int("BLAZZ_QR_ATTEMPTS_PER_HOUR", default=5)
 # A QR that has not rotated for this long after its expiry belongs to a page nobody drives.
 BLAZZ_QR_STALE_GRACE_SECONDS = env.int("BLAZZ_QR_STALE_GRACE_SECONDS", default=120)
@@ -208,6 +209,12 @@ BLAZZ_SNAPSHOT_AFTER_LOGIN_SECONDS = env.float("BLAZZ_SNAPSHOT_AFTER_LOGIN_SECON
 BLAZZ_SNAPSHOT_INTERVAL_SECONDS = env.float("BLAZZ_SNAPSHOT_INTERVAL_SECONDS", default=600.0)
 # Automatic restarts of a session whose browser died, until it connects again.
 BLAZZ_AUTO_RESTARTS = env.int("BLAZZ_AUTO_RESTARTS", default=1)
+
+# --- Integrator webhooks (DESIGN F5) ------------------------------------------------------
+# SSRF guard: when False, webhook URLs resolving to private, loopback, link-local, multicast
+# or reserved addresses are refused at creation and again at delivery.
+BLAZZ_WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("BLAZZ_WEBHOOK_ALLOW_PRIVATE_TARGETS", default=DEBUG)
+BLAZZ_WEBHOOK_TIMEOUT_SECONDS = env.float("BLAZZ_WEBHOOK_TIMEOUT_SECONDS", default=15.0)
 
 if not DEBUG:
     # Production refuses to start without its secrets rather than run with weak ones.

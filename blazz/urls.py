@@ -16,5 +16,6 @@ urlpatterns = [
     ),
     path("", include("accounts.urls")),
     path("numbers/", include("sessions_app.urls")),
+    path("webhooks/", include("messaging.webhook_urls")),
     path("", include("messaging.urls")),
 ]

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from messaging.models import Chat, Contact, ContactSession, WebhookDelivery, WebhookEndpoint
+from messaging import webhooks
+from messaging.models import Chat, Contact, ContactSession, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
 @admin.register(Contact)
@@ -64,8 +65,21 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    extra = 0
+    can_delete = False
+    fields = ["number", "at", "status_code", "duration_ms", "error"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
+    inlines = [WebhookAttemptInline]
+    actions = ["redeliver"]
     list_display = [
         "event_type",
         "endpoint",
@@ -89,3 +103,29 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_select_related = ["endpoint"]
+
+    @admin.action(description="Redeliver (same webhook-id)")
+    def redeliver(self, request, queryset):
+        # The same service as the API and UI; rows already queued or sending are skipped.
+        done = skipped = 0
+        for delivery in queryset.select_related("endpoint"):
+            try:
+                webhooks.webhook_delivery_redeliver(delivery=delivery)
+                done += 1
+            except webhooks.WebhookDeliveryNotRedeliverable:
+                skipped += 1
+        self.message_user(request, f"{done} queued for redelivery, {skipped} skipped.")
+
+
+@admin.register(WebhookAttempt)
+class WebhookAttemptAdmin(admin.ModelAdmin):
+    """Read-only history; attempts are written by delivery only."""
+
+    list_display = ["delivery", "number", "at", "status_code", "duration_ms"]
+    list_filter = ["status_code"]
+    search_fields = ["delivery__event_id", "error"]
+    readonly_fields = ["delivery", "number", "at", "status_code", "error", "duration_ms"]
+    list_select_related = ["delivery__endpoint"]
+
+    def has_add_permission(self, request) -> bool:
+        return False

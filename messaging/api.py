@@ -1,9 +1,32 @@
-from rest_framework import generics, serializers
+"""The messages and contacts API (`/api/v1/messages…`, `/api/v1/contacts…`). Thin: the
+workspace is the API key's, input is validated here, sending is `chat_send` (the same
+service the inbox uses). Another workspace's message or contact is a 404, never a 403."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
 
 from accounts.api_auth import api_workspace
-from accounts.tenancy import get_scoped_or_404
-from messaging.models import Contact
-from messaging.selectors import contacts_search
+from accounts.tenancy import get_scoped_or_404, scoped
+from messaging.models import Chat, Contact, ContactSession
+from messaging.selectors import (
+    contact_get_or_404,
+    contact_sessions_of,
+    contacts_search,
+    message_get_or_404,
+    messages_of_workspace,
+)
+from messaging.services import InvalidMessage, MessagingError, NoConnectedNumber, chat_send
+from sessions_app.api import ErrorSerializer  # one `Error` component in the schema
+from sessions_app.models import WhatsAppSession
+
+# The column is 200 characters; keys are compared byte for byte, so only printable ASCII.
+IDEMPOTENCY_KEY_MAX_LENGTH = 200
+
+# --- Serializers ---------------------------------------------------------------------------
 
 
 class ContactSerializer(serializers.ModelSerializer):
@@ -14,6 +37,218 @@ class ContactSerializer(serializers.ModelSerializer):
         fields = ["uuid", "phone", "name", "metadata", "created_at", "updated_at"]
 
 
+class MessageContactSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    phone = serializers.CharField(source="phone.as_e164")
+    name = serializers.CharField()
+
+
+class MessageSessionSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    phone_number = serializers.CharField(source="phone_number.as_e164", allow_null=True)
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    contact = MessageContactSerializer(read_only=True)
+    session = MessageSessionSerializer(
+        source="whatsapp_session", read_only=True, help_text="The number the message went through."
+    )
+    wam_id = serializers.CharField(
+        allow_null=True, read_only=True, help_text="WhatsApp's id; null until the message is sent."
+    )
+
+    class Meta:
+        model = Chat
+        fields = [
+            "uuid",
+            "wam_id",
+            "direction",
+            "status",
+            "body",
+            "contact",
+            "session",
+            "error",
+            "sent_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class MessageCreateSerializer(serializers.Serializer):
+    to = serializers.CharField(
+        max_length=64, help_text="The recipient's phone number, E.164 (`+5511987650103`)."
+    )
+    # Not trimmed: the body is sent exactly as given (chat_send refuses blank, NUL and oversized).
+    body = serializers.CharField(trim_whitespace=False, allow_blank=True, help_text="The text to send.")
+    session = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="The `uuid` of the number to send from. Default: the number this contact last talked "
+        "to, else the workspace's primary connected number.",
+    )
+
+
+class MessageFilterSerializer(serializers.Serializer):
+    session = serializers.UUIDField(required=False, help_text="Only messages through this number.")
+    contact = serializers.UUIDField(required=False, help_text="Only messages with this contact.")
+    direction = serializers.ChoiceField(choices=Chat.Direction.choices, required=False)
+    since = serializers.DateTimeField(
+        required=False, help_text="Only messages created at or after this ISO 8601 time."
+    )
+
+
+class ContactSessionSerializer(serializers.ModelSerializer):
+    session = MessageSessionSerializer(source="whatsapp_session", read_only=True)
+    status = serializers.CharField(
+        source="whatsapp_session.status", read_only=True, help_text="The number's status now."
+    )
+
+    class Meta:
+        model = ContactSession
+        fields = ["session", "status", "first_interaction_at", "last_interaction_at", "total_messages"]
+        read_only_fields = fields
+
+
+# --- Errors --------------------------------------------------------------------------------
+
+
+class MessagingErrorsMixin:
+    """Turns the messaging services' refusals into clear HTTP answers; their messages were
+    written for users and are passed through as `detail`."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, NoConnectedNumber):
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        if isinstance(exc, InvalidMessage | MessagingError):
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return super().handle_exception(exc)
+
+
+_IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    description="Any unique string (a UUID is a good choice), printable ASCII, at most "
+    f"{IDEMPOTENCY_KEY_MAX_LENGTH} characters. Repeating a request with the same key returns the message "
+    "the first one created (200) and sends nothing, so a retry after a timeout is safe.",
+)
+_CHAT_UUID = OpenApiParameter(
+    "chat_uuid", OpenApiTypes.UUID, location=OpenApiParameter.PATH, description="The message's `uuid`."
+)
+_CONTACT_UUID = OpenApiParameter(
+    "contact_uuid", OpenApiTypes.UUID, location=OpenApiParameter.PATH, description="The contact's `uuid`."
+)
+_NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such object in this workspace.")
+
+
+# --- Messages ------------------------------------------------------------------------------
+
+
+class MessageListView(MessagingErrorsMixin, generics.ListAPIView):
+    serializer_class = MessageSerializer
+
+    def get_queryset(self):
+        filters = MessageFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)  # a malformed filter is a 400, never a 500
+        data = filters.validated_data
+        return messages_of_workspace(
+            workspace=api_workspace(self.request),
+            session_uuid=data.get("session"),
+            contact_uuid=data.get("contact"),
+            direction=data.get("direction"),
+            since=data.get("since"),
+        )
+
+    @extend_schema(
+        summary="List messages",
+        description="Inbound and outbound, newest first, cursor-paginated (follow `next`).",
+        parameters=[MessageFilterSerializer],
+        responses={200: MessageSerializer(many=True), 400: OpenApiResponse(description="Invalid filter.")},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Send a message",
+        description="Stores the message as `pending` and hands it to the browser of the sending number; "
+        "follow `message.sent` / `message.ack` / `message.failed` webhooks or events, or GET it, for its "
+        "status. The body is sent exactly as given (no trimming).",
+        request=MessageCreateSerializer,
+        parameters=[_IDEMPOTENCY_KEY],
+        responses={
+            201: OpenApiResponse(MessageSerializer, description="Stored; it is being sent."),
+            200: OpenApiResponse(
+                MessageSerializer, description="Already sent by an earlier request with this Idempotency-Key."
+            ),
+            400: OpenApiResponse(
+                description="Invalid recipient, body, number or Idempotency-Key (blank, NUL characters, "
+                "over the length limit, unknown number)."
+            ),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="No number of the workspace is connected, or the named number is not connected.",
+            ),
+        },
+    )
+    def post(self, request, *args, **kwargs):
+        workspace = api_workspace(request)
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not key.isascii() or not key.isprintable():
+            return Response(
+                {
+                    "detail": "Idempotency-Key must be printable ASCII of at most "
+                    f"{IDEMPOTENCY_KEY_MAX_LENGTH} characters."
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        body = MessageCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        session = None
+        if data.get("session") is not None:
+            session = (
+                scoped(WhatsAppSession, workspace)
+                .filter(uuid=data["session"], deleted_at__isnull=True)
+                .first()
+            )
+            if session is None:
+                return Response(
+                    {"session": ["No number with this uuid in this workspace."]},
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
+        chat, created = chat_send(
+            workspace=workspace,
+            to=data["to"],
+            body=data["body"],
+            session=session,
+            idempotency_key=key or None,
+        )
+        chat = message_get_or_404(workspace=workspace, chat_uuid=chat.uuid)
+        return Response(
+            MessageSerializer(chat).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="Get a message",
+        parameters=[_CHAT_UUID],
+        responses={200: MessageSerializer, 404: _NOT_FOUND},
+    )
+)
+class MessageDetailView(generics.RetrieveAPIView):
+    serializer_class = MessageSerializer
+
+    def get_object(self):
+        return message_get_or_404(workspace=api_workspace(self.request), chat_uuid=self.kwargs["chat_uuid"])
+
+
+# --- Contacts ------------------------------------------------------------------------------
+
+_CONTACT_QUERY = OpenApiParameter("q", OpenApiTypes.STR, description="Part of the contact's name or phone.")
+
+
+@extend_schema_view(get=extend_schema(summary="List contacts", parameters=[_CONTACT_QUERY]))
 class ContactListView(generics.ListAPIView):
     serializer_class = ContactSerializer
 
@@ -23,8 +258,35 @@ class ContactListView(generics.ListAPIView):
         )
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="Get a contact",
+        parameters=[_CONTACT_UUID],
+        responses={200: ContactSerializer, 404: _NOT_FOUND},
+    )
+)
 class ContactDetailView(generics.RetrieveAPIView):
     serializer_class = ContactSerializer
 
     def get_object(self):
         return get_scoped_or_404(Contact, api_workspace(self.request), uuid=self.kwargs["contact_uuid"])
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="The numbers a contact talked to",
+        description="With the first and last interaction and the number of messages through each, most "
+        "recent first. Replies with no explicit number go out from the first one listed that is connected.",
+        parameters=[_CONTACT_UUID],
+        responses={200: ContactSessionSerializer(many=True), 404: _NOT_FOUND},
+    )
+)
+class ContactSessionsView(generics.ListAPIView):
+    serializer_class = ContactSessionSerializer
+    pagination_class = None  # a contact talks to a handful of numbers
+
+    def get_queryset(self):
+        contact = contact_get_or_404(
+            workspace=api_workspace(self.request), contact_uuid=self.kwargs["contact_uuid"]
+        )
+        return contact_sessions_of(contact=contact)

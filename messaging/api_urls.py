@@ -3,6 +3,13 @@ from django.urls import path
 from messaging import api
 
 urlpatterns = [
+    path("messages", api.MessageListView.as_view(), name="api-message-list"),
+    path("messages/<uuid:chat_uuid>", api.MessageDetailView.as_view(), name="api-message-detail"),
     path("contacts", api.ContactListView.as_view(), name="api-contact-list"),
     path("contacts/<uuid:contact_uuid>", api.ContactDetailView.as_view(), name="api-contact-detail"),
+    path(
+        "contacts/<uuid:contact_uuid>/sessions",
+        api.ContactSessionsView.as_view(),
+        name="api-contact-sessions",
+    ),
 ]

@@ -12,6 +12,9 @@ class Contact(models.Model):
     phone = PhoneNumberField()
     name = models.CharField(max_length=200, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    # When someone last opened this conversation in the shared inbox: inbound messages after
+    # it are unread. One mark per workspace (the inbox is shared), null = never opened.
+    inbox_read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -51,6 +54,9 @@ class Chat(models.Model):
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
     error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Set by the worker that claims a pending message for sending, so a task delivered twice
+    # sends once (the page bridge de-duplicates by the chat's uuid as a second guard).
+    send_claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -105,6 +111,8 @@ class WebhookEndpoint(models.Model):
     secret = models.CharField(max_length=128)
     events = ArrayField(models.CharField(max_length=64), default=list, blank=True)
     is_active = models.BooleanField(default=True)
+    # Why delivery switched the endpoint off (a 410 from the receiver); cleared on re-enable.
+    disabled_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -121,6 +129,7 @@ class WebhookDelivery(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         DELIVERED = "delivered", "Delivered"
+        SENDING = "sending", "Sending"
         FAILED = "failed", "Failed (will retry)"
         DEAD = "dead", "Dead (gave up)"
 
@@ -141,6 +150,31 @@ class WebhookDelivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["endpoint", "event_id"], name="webhook_delivery_unique_event")
         ]
+        indexes = [
+            # The Beat sweep's query: due rows of the states that still need a send.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="webhook_delivery_due",
+                condition=Q(status__in=["pending", "failed", "sending"]),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} → {self.endpoint_id} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    """One HTTP attempt of a delivery: what the receiver answered (or why nothing did)."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.status_code or self.error[:40]}"

@@ -1,9 +1,33 @@
-from django.views.generic import DetailView, ListView
+"""Contacts and the shared inbox (UI). Views read through selectors and write through one
+service each: a reply is `chat_send` (the same service the API calls), opening a
+conversation is `conversation_mark_read`. A refusal is a flash message, never a 500."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
+from django.views import View
+from django.views.generic import DetailView, ListView, TemplateView
 
 from accounts.mixins import WorkspaceMemberMixin
-from accounts.tenancy import get_scoped_or_404
+from accounts.tenancy import get_scoped_or_404, scoped
+from messaging.inbox import conversation_mark_read
 from messaging.models import Contact
-from messaging.selectors import contacts_search
+from messaging.selectors import (
+    connected_numbers,
+    contact_get_or_404,
+    contact_last_number,
+    contacts_search,
+    conversation_get,
+    inbox_conversations,
+    inbox_numbers,
+)
+from messaging.services import MessagingError, chat_send
+from sessions_app.models import WhatsAppSession
 
 
 class ContactListView(WorkspaceMemberMixin, ListView):
@@ -21,3 +45,89 @@ class ContactDetailView(WorkspaceMemberMixin, DetailView):
 
     def get_object(self, queryset=None):
         return get_scoped_or_404(Contact, self.request.workspace, uuid=self.kwargs["contact_uuid"])
+
+
+# --- Shared inbox -------------------------------------------------------------------------------
+
+
+def _number_from_param(workspace, raw: str | None) -> WhatsAppSession | None:
+    """The workspace's number named by a uuid form/query value; None when blank, malformed
+    or not this workspace's (a stale or hand-edited link just shows every number)."""
+    if not raw:
+        return None
+    try:
+        return scoped(WhatsAppSession, workspace).filter(uuid=raw, deleted_at__isnull=True).first()
+    except (ValueError, ValidationError):
+        return None
+
+
+class InboxView(WorkspaceMemberMixin, ListView):
+    """Conversations per contact across all numbers, latest first, with unread counts."""
+
+    template_name = "messaging/inbox.html"
+    context_object_name = "conversations"
+    paginate_by = 50
+
+    def get_queryset(self):
+        self.number = _number_from_param(self.request.workspace, self.request.GET.get("number"))
+        return inbox_conversations(
+            workspace=self.request.workspace, session=self.number, query=self.request.GET.get("q", "")
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["numbers"] = inbox_numbers(workspace=self.request.workspace).order_by("phone_number")
+        context["number"] = self.number
+        return context
+
+
+class ConversationView(WorkspaceMemberMixin, TemplateView):
+    """The thread with one contact, every number, both directions. Opening it marks it read."""
+
+    template_name = "messaging/conversation.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        contact = contact_get_or_404(
+            workspace=self.request.workspace, contact_uuid=self.kwargs["contact_uuid"]
+        )
+        conversation_mark_read(contact=contact)
+        numbers = list(connected_numbers(workspace=self.request.workspace))
+        last = contact_last_number(contact=contact)
+        context.update(
+            contact=contact,
+            conversation=conversation_get(contact=contact),
+            numbers=numbers,
+            # The number a reply goes out from when the agent picks none (what chat_send does).
+            default_number=last if last is not None and last in numbers else None,
+            # One key per rendered form: a double-click or a resubmitted form sends once.
+            reply_key=uuid.uuid4().hex,
+        )
+        return context
+
+
+class ConversationReplyView(WorkspaceMemberMixin, View):
+    def post(self, request, contact_uuid):
+        contact = contact_get_or_404(workspace=request.workspace, contact_uuid=contact_uuid)
+        back = redirect("messaging:conversation", contact_uuid=contact.uuid)
+        session = None
+        if request.POST.get("session"):
+            session = _number_from_param(request.workspace, request.POST["session"])
+            if session is None:
+                messages.error(request, "That number is no longer available; pick another one.")
+                return back
+        key = request.POST.get("idempotency_key", "").strip()
+        try:
+            _, created = chat_send(
+                workspace=request.workspace,
+                to=contact.phone.as_e164,
+                body=request.POST.get("body", ""),
+                session=session,
+                idempotency_key=f"inbox:{key}" if key else None,
+            )
+        except MessagingError as exc:
+            messages.error(request, str(exc))
+            return back
+        if not created:
+            messages.info(request, "This reply was already sent.")
+        return back

@@ -36,7 +36,7 @@ from blazz.celery import session_queue_name
 from sessions_app import services
 from sessions_app.driver.bridge import PageBridge
 from sessions_app.driver.browser import Browser, kill_orphan_browsers
-from sessions_app.driver.errors import BridgeError, SnapshotCorrupt
+from sessions_app.driver.errors import BridgeError, SendFailed, SendNotConfirmed, SnapshotCorrupt
 from sessions_app.driver.page import open_whatsapp
 from sessions_app.driver.snapshot import snapshot_restore, snapshot_take
 from sessions_app.models import SessionSnapshot, WhatsAppSession, WorkerInstance
@@ -265,6 +265,37 @@ class SessionHost:
                     logger.warning("logout script failed for %s; closing the browser anyway", live.session_id)
         services.snapshot_drop(session_pk=session_pk)
         self.stop(session_pk, reason="logout", snapshot=False, to_status=Status.DISCONNECTED)
+
+    def send_chat(self, session_pk: int, chat_pk: int) -> str:
+        """Sends one pending outbound message from this session's page. Returns "sent",
+        "failed", "not_here" (the caller re-routes) or "skipped" (already claimed)."""
+        from messaging import services as messaging
+
+        with self._registry_lock:
+            live = self._live.get(session_pk)
+        if live is None:
+            return "not_here"
+        chat = messaging.chat_claim_for_send(chat_pk=chat_pk, session_pk=session_pk)
+        if chat is None:
+            return "skipped"
+        with live.lock:
+            try:
+                # The chat's uuid is the page-side idempotency key: a retried call on the
+                # same page never sends a second message.
+                wam_id = live.bridge.send(str(chat.contact.phone), chat.body, idempotency_key=str(chat.uuid))
+            except SendNotConfirmed as exc:
+                messaging.chat_mark_sent(chat=chat, wam_id=exc.wam_id, confirmed=False)
+                return "sent"
+            except (SendFailed, ValueError) as exc:
+                messaging.chat_mark_failed(chat=chat, error=str(exc))
+                return "failed"
+            except BridgeError as exc:
+                # The page is gone or hung before it took the message: it may be retried.
+                messaging.chat_release_claim(chat_pk=chat.pk)
+                live.last_error = str(exc)
+                return "not_here"
+        messaging.chat_mark_sent(chat=chat, wam_id=wam_id)
+        return "sent"
 
     def request_link_code(self, session_pk: int, phone_number: str) -> str | None:
         """Asks the page for a pairing code for `phone_number` (wa-js takes digits only)."""

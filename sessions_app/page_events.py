@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from messaging.phones import InvalidPhoneNumber, normalize_phone
+from messaging.services import chat_acks_apply, inbound_messages_ingest
 from sessions_app import services
 from sessions_app.driver.bridge import PageBridge
 from sessions_app.models import SessionEvent, WhatsAppSession
@@ -31,6 +31,8 @@ def apply_page_events(
     *, session_pk: int, events: list[dict[str, Any]], bridge: PageBridge | None
 ) -> BatchResult:
     result = BatchResult()
+    inbound: list[dict[str, Any]] = []
+    acks: list[dict[str, Any]] = []
     for event in sorted(events, key=lambda e: e["seq"]):
         kind, payload = event.get("type"), event.get("payload") or {}
         status = WhatsAppSession.objects.filter(pk=session_pk).values_list("status", flat=True).first()
@@ -51,18 +53,17 @@ def apply_page_events(
             result.became_ready = True
         elif kind == "logout":
             result.logged_out = True
-        elif kind in ("message", "ack", "connected", "disconnected"):
-            _record_page_event(session_pk, kind, payload)
+        elif kind == "message":
+            inbound.append(payload)
+        elif kind == "ack":
+            acks.append(payload)
+        elif kind in ("connected", "disconnected"):
+            SessionEvent.objects.create(
+                session_id=session_pk, kind=SessionEvent.Kind.PAGE_EVENT, detail={"type": kind, **payload}
+            )
+    # One insert for the whole batch, in this same transaction (F4: no hop, no queue).
+    if inbound:
+        inbound_messages_ingest(session_pk=session_pk, messages=inbound)
+    if acks:
+        chat_acks_apply(session_pk=session_pk, acks=acks)
     return result
-
-
-def _record_page_event(session_pk: int, kind: str, payload: dict[str, Any]) -> None:
-    """Until messaging's ingestion takes messages and acks, they land on the timeline."""
-    if kind == "message":
-        WhatsAppSession.objects.filter(pk=session_pk).update(last_activity_at=timezone.now())
-        wam_id = payload.get("id")
-        if wam_id and SessionEvent.objects.filter(session_id=session_pk, detail__id=wam_id).exists():
-            return  # re-read after a crash before confirm: already stored
-    SessionEvent.objects.create(
-        session_id=session_pk, kind=SessionEvent.Kind.PAGE_EVENT, detail={"type": kind, **payload}
-    )

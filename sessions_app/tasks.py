@@ -55,3 +55,16 @@ def session_logout(*, session_pk: int) -> None:
 @shared_task(name="sessions_app.tasks.session_link_code")
 def session_link_code(*, session_pk: int, phone_number: str) -> str | None:
     return current_host().request_link_code(session_pk, phone_number)
+
+
+@shared_task(name="sessions_app.tasks.session_send")
+def session_send(*, session_pk: int, chat_pk: int) -> str:
+    host = current_host()
+    outcome = host.send_chat(session_pk, chat_pk)
+    if outcome == "not_here":
+        # The number moved to another worker (or its page is restarting): the message
+        # follows it instead of being dropped (F10).
+        services.session_reroute(
+            action="session_send", session_pk=session_pk, from_queue=host.queue, chat_pk=chat_pk
+        )
+    return outcome

@@ -103,7 +103,19 @@ def session_transition(
             detail={"from": from_status, "to": to_status, **(detail or {})},
         )
         _publish(session, "session.status")
+        _webhook_record(session, "session.status", {"from": from_status, **(detail or {})})
     return session
+
+
+def _webhook_record(session: WhatsAppSession, event_type: str, extra: dict[str, Any]) -> None:
+    """Integrators hear every lifecycle change through the outbox, in this transaction."""
+    from messaging.webhooks import webhook_events_record
+
+    webhook_events_record(
+        workspace_id=session.workspace_id,
+        event_type=event_type,
+        payload={**session_payload(session), **extra},
+    )
 
 
 def session_transition_if_live(

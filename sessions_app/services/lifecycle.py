@@ -23,6 +23,7 @@ from sessions_app.services.common import (
     SessionServiceError,
     Status,
     _publish,
+    _webhook_record,
     session_transition,
 )
 from sessions_app.services.snapshots import snapshot_drop
@@ -279,7 +280,9 @@ def session_qr_update(*, session_pk: int, code: str) -> None:
         session = session_transition(
             session_pk=session_pk, to_status=Status.QR_SCANNING, qr_code=code, qr_expires_at=expires_at
         )
-    _publish(session, "session.qr", {"qr_code": code, "qr_expires_at": expires_at.isoformat()})
+    qr = {"qr_code": code, "qr_expires_at": expires_at.isoformat()}
+    _publish(session, "session.qr", qr)
+    _webhook_record(session, "session.qr", qr)
 
 
 def session_note_auto_restart(*, session_pk: int, error: str) -> bool:

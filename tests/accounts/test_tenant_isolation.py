@@ -11,7 +11,13 @@ from rest_framework.test import APIClient
 
 from accounts.services import api_key_create
 from tests.conftest import logged_in_client
-from tests.factories import ContactFactory, WhatsAppSessionFactory
+from tests.factories import (
+    ChatFactory,
+    ContactFactory,
+    WebhookDeliveryFactory,
+    WebhookEndpointFactory,
+    WhatsAppSessionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +33,21 @@ OBJECT_FOR_KWARG: dict[str, Callable] = {
     ),
     "key_uuid": lambda ws, user: api_key_create(workspace=ws, name=SECRET, created_by=user)[0].uuid,
     "workspace_uuid": lambda ws, user: ws.uuid,
+    "webhook_uuid": lambda ws, user: (
+        WebhookEndpointFactory(workspace=ws, url=f"https://{SECRET}.example/").uuid
+    ),
+    "delivery_id": lambda ws, user: (
+        WebhookDeliveryFactory(endpoint__workspace=ws, payload={"marker": SECRET}, status="dead").id
+    ),
+    "chat_uuid": lambda ws, user: (
+        ChatFactory(
+            workspace=ws,
+            body=SECRET,
+            whatsapp_session=WhatsAppSessionFactory(
+                workspace=ws, session_id=f"{SECRET}-c{next(_session_numbers)}"
+            ),
+        ).uuid
+    ),
 }
 # Not tenant data: the admin (staff see all workspaces by design), the schema and docs,
 # the health probe, and the auth pages.

@@ -1,0 +1,18 @@
+"""Messaging tasks: thin, take ids, call one service. `deliver_webhook*` are routed to the
+`webhooks` queue (settings.CELERY_TASK_ROUTES)."""
+
+from celery import shared_task
+
+from messaging import webhooks
+
+
+@shared_task(name="messaging.tasks.deliver_webhook")
+def deliver_webhook(delivery_id: int) -> str | None:
+    # Claimed by conditional update inside the service: a duplicate or late task is a no-op.
+    return webhooks.webhook_delivery_attempt(delivery_id=delivery_id)
+
+
+@shared_task(name="messaging.tasks.deliver_webhooks_due")
+def deliver_webhooks_due() -> int:
+    """Every 5 s from Beat (data migration 0004): retries that came due and stragglers."""
+    return webhooks.webhook_deliveries_due()

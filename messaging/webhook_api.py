@@ -1,0 +1,241 @@
+"""The webhooks API (`/api/v1/webhooks…`). Thin: the workspace is the API key's, input is
+validated here and every write is one service of `messaging.webhooks` (the same ones the
+UI and admin call). Another workspace's endpoint or delivery is a 404."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api_auth import api_workspace
+from messaging import webhooks
+from messaging.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+# --- Serializers ---------------------------------------------------------------------------
+
+_EVENTS_HELP = "Event types to receive; an empty list means every type."
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    events = serializers.ListField(
+        child=serializers.ChoiceField(webhooks.WEBHOOK_EVENT_TYPES), help_text=_EVENTS_HELP
+    )
+    disabled_reason = serializers.CharField(
+        read_only=True,
+        help_text="Why delivery switched the endpoint off (for example a 410 Gone); empty if active.",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["uuid", "url", "events", "is_active", "disabled_reason", "created_at"]
+        read_only_fields = fields
+
+
+class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
+    secret = serializers.CharField(
+        read_only=True,
+        help_text="The signing secret (`whsec_…`). Shown only now: store it to verify `webhook-signature`.",
+    )
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+        read_only_fields = fields
+
+
+class WebhookEndpointInputSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=500, help_text="An http(s) URL that accepts POSTed JSON.")
+    events = serializers.ListField(
+        child=serializers.ChoiceField(webhooks.WEBHOOK_EVENT_TYPES), required=False, help_text=_EVENTS_HELP
+    )
+    is_active = serializers.BooleanField(required=False, help_text="Inactive endpoints get no deliveries.")
+
+
+class WebhookSecretSerializer(serializers.Serializer):
+    secret = serializers.CharField(help_text="The new signing secret, used from the next attempt on.")
+
+
+class WebhookAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookAttempt
+        fields = ["number", "at", "status_code", "error", "duration_ms"]
+        read_only_fields = fields
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    webhook_id = serializers.UUIDField(
+        source="event_id", read_only=True, help_text="The `webhook-id` header: the same on every attempt."
+    )
+    attempt_history = WebhookAttemptSerializer(source="attempt_log", many=True, read_only=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "webhook_id",
+            "event_type",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "last_status_code",
+            "last_error",
+            "delivered_at",
+            "created_at",
+            "payload",
+            "attempt_history",
+        ]
+        read_only_fields = fields
+
+
+class WebhookErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+# --- Errors and lookups ---------------------------------------------------------------------
+
+_NOT_FOUND = OpenApiResponse(WebhookErrorSerializer, description="No such webhook in this workspace.")
+_INVALID = OpenApiResponse(
+    WebhookErrorSerializer, description="Invalid URL or event type, or a URL on a private address."
+)
+_WEBHOOK_UUID = OpenApiParameter(
+    "webhook_uuid", OpenApiTypes.UUID, location=OpenApiParameter.PATH, description="The webhook's `uuid`."
+)
+_DELIVERY_ID = OpenApiParameter(
+    "delivery_id", OpenApiTypes.INT, location=OpenApiParameter.PATH, description="The delivery's `id`."
+)
+
+
+class WebhookApiMixin:
+    """Service refusals become clear answers: a bad target is 400, a state conflict 409."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, webhooks.WebhookDeliveryNotRedeliverable):
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        if isinstance(exc, webhooks.WebhookError):
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return super().handle_exception(exc)
+
+    def get_endpoint(self) -> WebhookEndpoint:
+        return webhooks.webhook_endpoint_get_or_404(
+            workspace=api_workspace(self.request), webhook_uuid=self.kwargs["webhook_uuid"]
+        )
+
+
+# --- Views ----------------------------------------------------------------------------------
+
+
+class WebhookListView(WebhookApiMixin, generics.ListAPIView):
+    serializer_class = WebhookEndpointSerializer
+
+    def get_queryset(self):
+        return webhooks.webhook_endpoints_of_workspace(workspace=api_workspace(self.request))
+
+    @extend_schema(summary="List webhook endpoints", description="Newest first. Secrets are never listed.")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Create a webhook endpoint",
+        description="Deliveries are POSTed as `{type, timestamp, data}` and signed per Standard Webhooks "
+        "(`webhook-id`, `webhook-timestamp`, `webhook-signature`). The secret is returned only here.",
+        request=WebhookEndpointInputSerializer,
+        responses={201: WebhookEndpointCreatedSerializer, 400: _INVALID},
+    )
+    def post(self, request, *args, **kwargs):
+        data = _validated(WebhookEndpointInputSerializer(data=request.data))
+        endpoint, secret = webhooks.webhook_endpoint_create(workspace=api_workspace(request), **data)
+        body = WebhookEndpointCreatedSerializer(endpoint).data | {"secret": secret}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="Get a webhook endpoint",
+        parameters=[_WEBHOOK_UUID],
+        responses={200: WebhookEndpointSerializer, 404: _NOT_FOUND},
+    ),
+    patch=extend_schema(
+        summary="Update a webhook endpoint",
+        description="Change the URL or the events, or switch it on or off (on clears `disabled_reason`).",
+        parameters=[_WEBHOOK_UUID],
+        request=WebhookEndpointInputSerializer(partial=True),
+        responses={200: WebhookEndpointSerializer, 400: _INVALID, 404: _NOT_FOUND},
+    ),
+    delete=extend_schema(
+        summary="Delete a webhook endpoint",
+        description="Its pending deliveries are dropped.",
+        parameters=[_WEBHOOK_UUID],
+        responses={204: OpenApiResponse(description="Deleted."), 404: _NOT_FOUND},
+    ),
+)
+class WebhookDetailView(WebhookApiMixin, APIView):
+    def get(self, request, webhook_uuid):
+        return Response(WebhookEndpointSerializer(self.get_endpoint()).data)
+
+    def patch(self, request, webhook_uuid):
+        endpoint = self.get_endpoint()
+        data = _validated(WebhookEndpointInputSerializer(data=request.data, partial=True))
+        endpoint = webhooks.webhook_endpoint_update(endpoint=endpoint, **data)
+        return Response(WebhookEndpointSerializer(endpoint).data)
+
+    def delete(self, request, webhook_uuid):
+        webhooks.webhook_endpoint_delete(endpoint=self.get_endpoint())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WebhookRotateSecretView(WebhookApiMixin, APIView):
+    @extend_schema(
+        summary="Rotate a webhook's secret",
+        description="A new secret signs every attempt from now on, retries included. Returned only here.",
+        parameters=[_WEBHOOK_UUID],
+        request=None,
+        responses={200: WebhookSecretSerializer, 404: _NOT_FOUND},
+    )
+    def post(self, request, webhook_uuid):
+        secret = webhooks.webhook_endpoint_rotate_secret(endpoint=self.get_endpoint())
+        return Response({"secret": secret})
+
+
+class WebhookDeliveryListView(WebhookApiMixin, generics.ListAPIView):
+    serializer_class = WebhookDeliverySerializer
+
+    def get_queryset(self):
+        return webhooks.webhook_deliveries_of_endpoint(endpoint=self.get_endpoint())
+
+    @extend_schema(
+        summary="List a webhook's deliveries",
+        description="Newest first (cursor pagination), each with its attempts: status, error, duration.",
+        parameters=[_WEBHOOK_UUID],
+        responses={200: WebhookDeliverySerializer(many=True), 404: _NOT_FOUND},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class WebhookRedeliverView(WebhookApiMixin, APIView):
+    @extend_schema(
+        summary="Redeliver a delivery",
+        description="Sends a delivered, failed or dead delivery again now, with the same `webhook-id` and a "
+        "fresh retry schedule.",
+        parameters=[_WEBHOOK_UUID, _DELIVERY_ID],
+        request=None,
+        responses={
+            202: OpenApiResponse(WebhookDeliverySerializer, description="Queued."),
+            404: _NOT_FOUND,
+            409: OpenApiResponse(
+                WebhookErrorSerializer,
+                description="Already queued or being sent, or the endpoint is disabled.",
+            ),
+        },
+    )
+    def post(self, request, webhook_uuid, delivery_id):
+        delivery = webhooks.webhook_delivery_get_or_404(endpoint=self.get_endpoint(), delivery_id=delivery_id)
+        delivery = webhooks.webhook_delivery_redeliver(delivery=delivery)
+        return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
+def _validated(serializer: serializers.Serializer) -> dict:
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

@@ -1,0 +1,511 @@
+"""Integrator webhooks (DESIGN F5): a transactional outbox with signed deliveries, retries
+with backoff, a dead-letter state and manual redelivery.
+
+Flow: a service that makes an event calls `webhook_events_record` inside its own transaction;
+that writes one `WebhookDelivery` per subscribed endpoint and, on commit, enqueues
+`deliver_webhook(delivery_id)`. Delivery claims the row by conditional update (so two workers
+never send one delivery at once), POSTs outside any transaction, then records the attempt. A
+failed attempt only sets `next_attempt_at`; Beat's `deliver_webhooks_due` sweep sends it
+again when due (no long Celery countdowns).
+
+The UI, the API and the admin all call the services below."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import random
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import httpx
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import F, Prefetch, Q, QuerySet
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+
+from accounts.tenancy import get_scoped_or_404, scoped
+from messaging.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from messaging.webhook_signing import webhook_headers, webhook_secret_generate
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_EVENT_TYPES = ("message.received", "message.sent", "message.ack", "session.status", "session.qr")
+
+# Wait before retry n (after attempt n failed). 8 attempts in all over about 28 hours.
+RETRY_SCHEDULE = (
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=10),
+)
+MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
+JITTER = 0.10
+# A receiver's Retry-After is honoured when larger than our schedule, up to this.
+MAX_RETRY_AFTER = timedelta(hours=24)
+# A claimed row is `sending` until this lease passes; a worker that died mid-send leaves it
+# for the sweep to claim again after the lease (longer than any request can take).
+CLAIM_LEASE = timedelta(minutes=2)
+CLAIMABLE = (WebhookDelivery.Status.PENDING, WebhookDelivery.Status.FAILED, WebhookDelivery.Status.SENDING)
+REDELIVERABLE = (WebhookDelivery.Status.DEAD, WebhookDelivery.Status.FAILED, WebhookDelivery.Status.DELIVERED)
+SWEEP_BATCH = 50
+SWEEP_THREADS = 10
+ERROR_MAX_CHARS = 500
+
+
+class WebhookError(Exception):
+    """A refusal whose message is written for the user (the API's `detail`, the UI's error)."""
+
+
+class WebhookUrlRefused(WebhookError):
+    pass
+
+
+class WebhookDeliveryNotRedeliverable(WebhookError):
+    pass
+
+
+# --- SSRF guard -----------------------------------------------------------------------------
+
+
+def _address_is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return not (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+    )
+
+
+def webhook_url_check(url: str) -> None:
+    """Raises WebhookUrlRefused unless `url` is http(s) with a host and, when private targets
+    are not allowed, every address the host resolves to is public. Resolution happens at
+    creation and again before each send (a name can be re-pointed after creation)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise WebhookUrlRefused("Webhook URLs must start with http:// or https://.")
+    if not parts.hostname:
+        raise WebhookUrlRefused("The webhook URL has no host.")
+    if settings.BLAZZ_WEBHOOK_ALLOW_PRIVATE_TARGETS:
+        return
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
+        raise WebhookUrlRefused(f"The webhook host {parts.hostname!r} does not resolve ({exc}).")
+    addresses = {info[4][0] for info in infos}
+    blocked = sorted(a for a in addresses if not _address_is_public(a))
+    if blocked:
+        raise WebhookUrlRefused(
+            f"The webhook host {parts.hostname!r} resolves to a private or reserved address "
+            f"({', '.join(blocked)}); only public addresses can receive webhooks."
+        )
+
+
+# --- Endpoints ------------------------------------------------------------------------------
+
+
+def _clean_events(events: Iterable[str] | None) -> list[str]:
+    events = list(dict.fromkeys(events or []))
+    unknown = [e for e in events if e not in WEBHOOK_EVENT_TYPES]
+    if unknown:
+        raise WebhookError(
+            f"Unknown event type(s): {', '.join(unknown)}. Known: {', '.join(WEBHOOK_EVENT_TYPES)}."
+        )
+    return events
+
+
+def webhook_endpoint_create(
+    *, workspace, url: str, events: Iterable[str] | None = None, is_active: bool = True
+) -> tuple[WebhookEndpoint, str]:
+    """Creates an endpoint with a new `whsec_` secret and returns it with the secret (which
+    the caller shows once). An empty `events` list subscribes to every event type."""
+    webhook_url_check(url)
+    secret = webhook_secret_generate()
+    endpoint = WebhookEndpoint.objects.create(
+        workspace=workspace, url=url, events=_clean_events(events), is_active=is_active, secret=secret
+    )
+    return endpoint, secret
+
+
+def webhook_endpoint_update(
+    *,
+    endpoint: WebhookEndpoint,
+    url: str | None = None,
+    events: Iterable[str] | None = None,
+    is_active: bool | None = None,
+) -> WebhookEndpoint:
+    fields = []
+    if url is not None and url != endpoint.url:
+        webhook_url_check(url)
+        endpoint.url = url
+        fields.append("url")
+    if events is not None:
+        endpoint.events = _clean_events(events)
+        fields.append("events")
+    if is_active is not None and is_active != endpoint.is_active:
+        endpoint.is_active = is_active
+        endpoint.disabled_reason = "" if is_active else "Disabled by a user."
+        fields += ["is_active", "disabled_reason"]
+    if fields:
+        endpoint.save(update_fields=fields)
+    return endpoint
+
+
+def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> str:
+    """A new secret, effective for the next attempt (retries included)."""
+    endpoint.secret = webhook_secret_generate()
+    endpoint.save(update_fields=["secret"])
+    return endpoint.secret
+
+
+def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+    """Deletes the endpoint and its outbox rows; an attempt in flight finds its row gone."""
+    endpoint.delete()
+
+
+# --- Selectors ------------------------------------------------------------------------------
+
+
+def webhook_endpoints_of_workspace(*, workspace) -> QuerySet[WebhookEndpoint]:
+    return scoped(WebhookEndpoint, workspace).order_by("-created_at")
+
+
+def webhook_endpoint_get_or_404(*, workspace, webhook_uuid) -> WebhookEndpoint:
+    return get_scoped_or_404(WebhookEndpoint, workspace, uuid=webhook_uuid)
+
+
+def webhook_deliveries_of_endpoint(*, endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
+    return (
+        endpoint.deliveries.order_by("-created_at", "-id")
+        .select_related("endpoint")
+        .prefetch_related(Prefetch("attempt_log", queryset=WebhookAttempt.objects.order_by("at", "id")))
+    )
+
+
+def webhook_delivery_get_or_404(*, endpoint: WebhookEndpoint, delivery_id) -> WebhookDelivery:
+    return get_scoped_or_404(
+        WebhookDelivery.objects.filter(endpoint=endpoint), endpoint.workspace_id, id=delivery_id
+    )
+
+
+def webhook_recent_failures(*, endpoint: WebhookEndpoint, limit: int = 5) -> list[WebhookDelivery]:
+    """F13: what the UI shows next to an endpoint so a misrouted webhook is noticed."""
+    return list(
+        endpoint.deliveries.filter(
+            status__in=[WebhookDelivery.Status.FAILED, WebhookDelivery.Status.DEAD]
+        ).order_by("-created_at", "-id")[:limit]
+    )
+
+
+# --- Recording events (the outbox) ----------------------------------------------------------
+
+
+def webhook_events_record(*, workspace_id: int, event_type: str, payload: dict) -> list[int]:
+    """Inside the caller's transaction: one pending delivery per active endpoint of the
+    workspace subscribed to `event_type` (an empty `events` list means all), each enqueued
+    for delivery only once the transaction commits (a rolled-back event is never sent).
+    Costs one indexed query when the workspace has no endpoints. Returns the delivery ids."""
+    if event_type not in WEBHOOK_EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {event_type!r}")
+    endpoint_ids = list(
+        WebhookEndpoint.objects.filter(workspace_id=workspace_id, is_active=True)
+        .filter(Q(events=[]) | Q(events__contains=[event_type]))
+        .values_list("id", flat=True)
+    )
+    if not endpoint_ids:
+        return []
+    # Datetimes, UUIDs and decimals become strings now, so the row holds exactly what is sent.
+    data = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    now = timezone.now()
+    deliveries = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(
+            endpoint_id=endpoint_id,
+            event_id=uuid.uuid4(),
+            event_type=event_type,
+            payload=data,
+            status=WebhookDelivery.Status.PENDING,
+            next_attempt_at=now,
+        )
+        for endpoint_id in endpoint_ids
+    )
+    ids = [d.id for d in deliveries]
+    transaction.on_commit(lambda: _enqueue(ids))
+    return ids
+
+
+def _enqueue(delivery_ids: list[int]) -> None:
+    from messaging.tasks import deliver_webhook
+
+    for delivery_id in delivery_ids:
+        try:
+            deliver_webhook.delay(delivery_id)
+        except BrokerError:
+            # The row is committed and due: the Beat sweep sends it when the broker is back.
+            logger.warning("webhook delivery %s not enqueued (broker down); the sweep sends it", delivery_id)
+
+
+# --- Delivery -------------------------------------------------------------------------------
+
+
+@dataclass
+class AttemptResult:
+    status_code: int | None
+    error: str
+    duration_ms: int
+    retry_after: timedelta | None = None
+    # Network errors, timeouts, 429 and 5xx: worth another attempt later.
+    transient: bool = False
+
+
+_client: httpx.Client | None = None
+_client_lock = threading.Lock()
+
+
+def _http_client() -> httpx.Client:
+    """One client (and connection pool) per process, made lazily so a forked worker child
+    never shares its parent's sockets. Redirects are not followed: a moved endpoint must be
+    re-registered, not silently chased (and a redirect could point inside the network)."""
+    global _client
+    with _client_lock:
+        if _client is None:
+            _client = httpx.Client(
+                follow_redirects=False,
+                trust_env=False,
+                headers={"user-agent": "Blazz-Webhooks/1.0", "content-type": "application/json"},
+            )
+        return _client
+
+
+def webhook_body(delivery: WebhookDelivery) -> str:
+    """The Standard Webhooks envelope; identical bytes on every attempt."""
+    envelope = {
+        "type": delivery.event_type,
+        "timestamp": delivery.created_at.isoformat(),
+        "data": delivery.payload,
+    }
+    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
+
+
+def _parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return timedelta(seconds=int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.UTC)
+    return max(when - now, timedelta(0))
+
+
+def _send(delivery: WebhookDelivery) -> AttemptResult:
+    """One POST. Never called inside a transaction: a slow receiver must not hold locks."""
+    body = webhook_body(delivery)
+    headers = webhook_headers(
+        secret=delivery.endpoint.secret, msg_id=str(delivery.event_id), timestamp=int(time.time()), body=body
+    )
+    started = time.monotonic()
+    try:
+        response = _http_client().post(
+            delivery.endpoint.url,
+            content=body.encode(),
+            headers=headers,
+            timeout=settings.BLAZZ_WEBHOOK_TIMEOUT_SECONDS,
+        )
+    except httpx.TimeoutException as exc:
+        return AttemptResult(None, f"Timeout: {type(exc).__name__}", _ms_since(started), transient=True)
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS]
+        return AttemptResult(None, error, _ms_since(started), transient=True)
+    error = ""
+    if not response.is_success:
+        error = f"HTTP {response.status_code}: {response.text[:200]}"
+        if response.is_redirect:
+            error = (
+                f"HTTP {response.status_code}: redirect to {response.headers.get('location')!r} not followed"
+            )
+    return AttemptResult(
+        response.status_code,
+        error[:ERROR_MAX_CHARS],
+        _ms_since(started),
+        _parse_retry_after(response.headers.get("retry-after"), timezone.now()),
+        transient=response.status_code == 429 or response.status_code >= 500,
+    )
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """The wait after failed attempt number `attempt` (1-based), with ±10% jitter so a
+    receiver that comes back is not hit by every queued delivery in the same second."""
+    base = RETRY_SCHEDULE[attempt - 1]
+    return base * random.uniform(1 - JITTER, 1 + JITTER)
+
+
+def webhook_delivery_claim(*, delivery_id: int) -> WebhookDelivery | None:
+    """Marks the delivery `sending` (attempts + 1, leased until now + CLAIM_LEASE) if it is
+    due and not already claimed. Returns None when another worker got there first, the row
+    is not due, or it is gone: that caller must not send."""
+    now = timezone.now()
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery_id, status__in=CLAIMABLE, next_attempt_at__lte=now
+    ).update(
+        status=WebhookDelivery.Status.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + CLAIM_LEASE
+    )
+    if claimed != 1:
+        return None
+    return WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+
+
+def webhook_delivery_attempt(*, delivery_id: int) -> str | None:
+    """Claims, sends and records one attempt. Returns the delivery's new status, or None if
+    it was not claimed (not due, already in flight elsewhere, or deleted). Safe to run twice."""
+    delivery = webhook_delivery_claim(delivery_id=delivery_id)
+    if delivery is None:
+        return None
+    return _attempt_claimed(delivery)
+
+
+def _attempt_claimed(delivery: WebhookDelivery) -> str | None:
+    endpoint = delivery.endpoint
+    if not endpoint.is_active:
+        return _finish(delivery, AttemptResult(None, "Endpoint is disabled; not sent.", 0), record=False)
+    try:
+        webhook_url_check(endpoint.url)
+    except WebhookUrlRefused as exc:
+        return _finish(delivery, AttemptResult(None, f"Refused: {exc}", 0))
+    return _finish(delivery, _send(delivery))
+
+
+def _finish(delivery: WebhookDelivery, result: AttemptResult, *, record: bool = True) -> str | None:
+    now = timezone.now()
+    Status = WebhookDelivery.Status
+    code = result.status_code
+    disable_endpoint = False
+    next_attempt_at = None
+    delivered_at = None
+    if code is not None and 200 <= code < 300:
+        status = Status.DELIVERED
+        delivered_at = now
+    elif code == 410:
+        # Gone: the receiver asks us to stop. The endpoint is switched off (F13: visible in the UI).
+        status = Status.DEAD
+        disable_endpoint = True
+    elif result.transient:
+        if delivery.attempts >= MAX_ATTEMPTS:
+            status = Status.DEAD
+        else:
+            status = Status.FAILED
+            wait = retry_delay(delivery.attempts)
+            if result.retry_after is not None:
+                wait = max(wait, min(result.retry_after, MAX_RETRY_AFTER))
+            next_attempt_at = now + wait
+    else:
+        # Any other answer (4xx, 3xx) or a refused target: retrying will not help.
+        status = Status.DEAD
+
+    with transaction.atomic():
+        # Only the claim this worker holds may be finished: if the lease ran out and another
+        # worker re-claimed the row, its `attempts` moved on and this update touches nothing.
+        updated = WebhookDelivery.objects.filter(
+            pk=delivery.pk, status=Status.SENDING, attempts=delivery.attempts
+        ).update(
+            status=status,
+            next_attempt_at=next_attempt_at,
+            last_status_code=code,
+            last_error=result.error,
+            delivered_at=delivered_at if delivered_at else F("delivered_at"),
+        )
+        if not updated:
+            return None
+        if record:
+            WebhookAttempt.objects.create(
+                delivery_id=delivery.pk,
+                number=delivery.attempts,
+                at=now,
+                status_code=code,
+                error=result.error,
+                duration_ms=result.duration_ms,
+            )
+        if disable_endpoint:
+            WebhookEndpoint.objects.filter(pk=delivery.endpoint_id).update(
+                is_active=False,
+                disabled_reason=f"The receiver answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC.",
+            )
+    return status
+
+
+def webhook_deliveries_due(*, batch: int = SWEEP_BATCH, now: datetime | None = None) -> int:
+    """Beat's sweep: claims up to `batch` due rows (retries, pending rows whose task was
+    lost, sends whose worker died past the lease) under `select_for_update(skip_locked=True)`
+    so parallel sweeps split the work, then sends them after commit on a small thread pool.
+    Returns how many were sent."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = list(
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .filter(status__in=CLAIMABLE, next_attempt_at__lte=now)
+            .order_by("next_attempt_at")
+            .values_list("id", flat=True)[:batch]
+        )
+        if not ids:
+            return 0
+        WebhookDelivery.objects.filter(id__in=ids).update(
+            status=WebhookDelivery.Status.SENDING,
+            attempts=F("attempts") + 1,
+            next_attempt_at=timezone.now() + CLAIM_LEASE,
+        )
+    deliveries = list(WebhookDelivery.objects.select_related("endpoint").filter(id__in=ids))
+    with ThreadPoolExecutor(max_workers=min(SWEEP_THREADS, len(deliveries))) as pool:
+        list(pool.map(_attempt_claimed_closing, deliveries))
+    return len(deliveries)
+
+
+def _attempt_claimed_closing(delivery: WebhookDelivery) -> str | None:
+    from django.db import connection
+
+    try:
+        return _attempt_claimed(delivery)
+    finally:
+        connection.close()  # each pool thread opened its own connection
+
+
+def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Sends a dead, failed or delivered delivery again with the same `webhook-id` (so the
+    receiver can deduplicate) and a fresh retry schedule; enqueued after commit."""
+    if not delivery.endpoint.is_active:
+        raise WebhookDeliveryNotRedeliverable("The endpoint is disabled; enable it before redelivering.")
+    with transaction.atomic():
+        updated = WebhookDelivery.objects.filter(pk=delivery.pk, status__in=REDELIVERABLE).update(
+            status=WebhookDelivery.Status.PENDING, next_attempt_at=timezone.now(), attempts=0
+        )
+        if not updated:
+            raise WebhookDeliveryNotRedeliverable("This delivery is already queued or being sent.")
+        transaction.on_commit(lambda: _enqueue([delivery.pk]))
+    delivery.refresh_from_db()
+    return delivery

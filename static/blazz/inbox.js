@@ -1,0 +1,93 @@
+// Live parts of the shared inbox (no framework). The workspace's websocket (/ws/events/)
+// carries message.received / message.sent / message.ack / message.failed after commit.
+// Ticks update in place; a message this page has not shown yet (or a change to the list)
+// makes the page re-read its [data-swap] regions from the server, so the HTML is rendered
+// in one place (the templates). Re-reading an open conversation also marks it read.
+(function () {
+  "use strict";
+
+  var root = document.querySelector("[data-inbox]");
+  if (!root) return;
+  var page = root.getAttribute("data-inbox"); // "list" or "conversation"
+  var contactUuid = root.getAttribute("data-contact");
+  var TICKS = { pending: "⏳", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "✗" };
+  var LABELS = { pending: "Pending", sent: "Sent", delivered: "Delivered", read: "Read", failed: "Failed" };
+
+  var swapTimer = null;
+  function refreshRegions() {
+    clearTimeout(swapTimer);
+    swapTimer = setTimeout(function () {
+      fetch(window.location.href, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (!html) return;
+          var fresh = new DOMParser().parseFromString(html, "text/html");
+          document.querySelectorAll("[data-swap]").forEach(function (old) {
+            var next = fresh.querySelector('[data-swap="' + old.getAttribute("data-swap") + '"]');
+            if (next) old.replaceWith(document.importNode(next, true));
+          });
+          if (page === "conversation") window.scrollTo(0, document.body.scrollHeight);
+        })
+        .catch(function () { /* offline: the next event or reconnect tries again */ });
+    }, 250);
+  }
+
+  function setTick(el, status, error) {
+    el.className = "tick " + status;
+    el.textContent = TICKS[status] || status;
+    el.title = (LABELS[status] || status) + (error ? ": " + error : "");
+  }
+
+  function onEvent(event, p) {
+    if (event.indexOf("message.") !== 0 || !p || !p.uuid) return;
+    if (page === "list") {
+      if (event === "message.received" || event === "message.sent") refreshRegions();
+      return;
+    }
+    var item = root.querySelector('[data-chat="' + p.uuid + '"]');
+    if (item) {
+      var tick = item.querySelector("[data-tick]");
+      // message.failed carries only uuid and error.
+      if (tick) setTick(tick, event === "message.failed" ? "failed" : p.status, p.error);
+      return;
+    }
+    // Not on the page yet: a new message of this contact (failed payloads have no contact).
+    if (p.contact && p.contact.uuid === contactUuid) refreshRegions();
+  }
+
+  var attempts = 0;
+  function connect() {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var socket = new WebSocket(scheme + window.location.host + "/ws/events/");
+    socket.onopen = function () {
+      if (attempts > 0) refreshRegions(); // catch up with what happened while we were away
+      attempts = 0;
+    };
+    socket.onmessage = function (message) {
+      var data;
+      try { data = JSON.parse(message.data); } catch (e) { return; }
+      if (data && data.event) onEvent(data.event, data.payload);
+    };
+    socket.onclose = function (e) {
+      if (e.code === 4401 || e.code === 4403) return; // logged out / not a member: retrying cannot help
+      attempts += 1;
+      var delay = Math.min(30000, 500 * Math.pow(2, Math.min(attempts, 6))) * (0.5 + Math.random() / 2);
+      setTimeout(connect, delay);
+    };
+  }
+
+  if (page === "conversation") {
+    window.scrollTo(0, document.body.scrollHeight);
+    // Enter sends, Shift+Enter is a new line.
+    var box = root.querySelector("textarea[name=body]");
+    if (box) {
+      box.addEventListener("keydown", function (e) {
+        if (e.key === "Enter" && !e.shiftKey && !e.isComposing && box.value.trim()) {
+          e.preventDefault();
+          box.form.requestSubmit();
+        }
+      });
+    }
+  }
+  connect();
+})();
