@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from accounts.api_auth import api_workspace
 from accounts.tenancy import get_scoped_or_404, scoped
+from blazz.api_common import idempotency_key_from
 from messaging.models import Chat, Contact, ContactSession
 from messaging.selectors import (
     contact_get_or_404,
@@ -192,15 +193,7 @@ class MessageListView(MessagingErrorsMixin, generics.ListAPIView):
     )
     def post(self, request, *args, **kwargs):
         workspace = api_workspace(request)
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not key.isascii() or not key.isprintable():
-            return Response(
-                {
-                    "detail": "Idempotency-Key must be printable ASCII of at most "
-                    f"{IDEMPOTENCY_KEY_MAX_LENGTH} characters."
-                },
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+        key = idempotency_key_from(request, max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
         body = MessageCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -221,7 +214,7 @@ class MessageListView(MessagingErrorsMixin, generics.ListAPIView):
             to=data["to"],
             body=data["body"],
             session=session,
-            idempotency_key=key or None,
+            idempotency_key=key,
         )
         chat = message_get_or_404(workspace=workspace, chat_uuid=chat.uuid)
         return Response(

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_auth import api_workspace
+from blazz.api_common import idempotency_key_from
 from messaging.phones import InvalidPhoneNumber, normalize_phone
 from sessions_app import services
 from sessions_app.models import WhatsAppSession
@@ -178,17 +179,9 @@ class SessionListView(SessionServiceErrorsMixin, generics.ListAPIView):
         },
     )
     def post(self, request, *args, **kwargs):
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not key.isascii() or not key.isprintable():
-            return Response(
-                {
-                    "detail": "Idempotency-Key must be printable ASCII of at most "
-                    f"{IDEMPOTENCY_KEY_MAX_LENGTH} characters."
-                },
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+        key = idempotency_key_from(request, max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
         session, created = session_create_idempotent(
-            workspace=api_workspace(request), created_by=None, idempotency_key=key or None
+            workspace=api_workspace(request), created_by=None, idempotency_key=key
         )
         return Response(
             SessionSerializer(session).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
