@@ -194,3 +194,28 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def fresh_bench_world(prefix: str) -> tuple[Workspace, Path]:
+    """Migrated bench database with no sessions, chats or workers, an empty broker, the
+    bench workspace and a scratch directory. Shared by the benchmarks that need a worker."""
+    from messaging.models import Chat, Contact
+
+    call_command("preflight", verbosity=0)
+    call_command("migrate", verbosity=0)
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    Chat.objects.all().delete()
+    Contact.objects.all().delete()
+    WhatsAppSession.objects.all().delete()
+    WorkerInstance.objects.all().delete()
+    workspace, _ = Workspace.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
+    return workspace, Path(tempfile.mkdtemp(prefix=f"blazz-bench-{prefix}-"))
+
+
+def connect_number(sim: Simulator, workspace: Workspace, phone: str) -> WhatsAppSession:
+    """Creates a session, scans its QR as `phone` and waits until it is connected."""
+    session = services.session_create(workspace=workspace)
+    qr = wait(lambda: WhatsAppSession.objects.get(pk=session.pk).qr_code, 60, "qr")
+    sim.api("POST", "/scan", {"phone": phone, "code": qr})
+    wait(lambda: WhatsAppSession.objects.get(pk=session.pk).status == "connected", 60, "connected")
+    return session

@@ -9,24 +9,18 @@ import argparse
 import json
 import os
 import statistics
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from _common import Simulator, machine
-from connect import BENCH_ENV, start_worker, wait
+from connect import BENCH_ENV, connect_number, fresh_bench_world, start_worker, wait
 
 os.environ.update(BENCH_ENV)
 
-import redis
 from django.conf import settings
-from django.core.management import call_command
 
-from accounts.models import Workspace
-from messaging.models import Chat, Contact
-from sessions_app import services
-from sessions_app.models import WhatsAppSession, WorkerInstance
+from messaging.models import Chat
+from sessions_app.models import WorkerInstance
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -39,15 +33,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=5)
     parser.add_argument("--messages", type=int, default=5000)
     args = parser.parse_args()
-    call_command("preflight", verbosity=0)
-    call_command("migrate", verbosity=0)
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-    Chat.objects.all().delete()
-    Contact.objects.all().delete()
-    WhatsAppSession.objects.all().delete()
-    WorkerInstance.objects.all().delete()
-    workspace, _ = Workspace.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
-    work = Path(tempfile.mkdtemp(prefix="blazz-bench-ingest-"))
+    workspace, work = fresh_bench_world("ingest")
     sim = Simulator("--qr-period", "20")
     worker = start_worker("wa_ingest", args.sessions, sim.url, work / "data", work / "worker.log")
     try:
@@ -55,12 +41,7 @@ def main() -> None:
         settings.BLAZZ_QR_ATTEMPTS_PER_HOUR = args.sessions + 1
         phones = [f"+55119770{i:05d}" for i in range(args.sessions)]
         for phone in phones:
-            session = services.session_create(workspace=workspace)
-            qr = wait(lambda s=session: WhatsAppSession.objects.get(pk=s.pk).qr_code, 60, "qr")
-            sim.api("POST", "/scan", {"phone": phone, "code": qr})
-            wait(
-                lambda s=session: WhatsAppSession.objects.get(pk=s.pk).status == "connected", 60, "connected"
-            )
+            connect_number(sim, workspace, phone)
         sent_at: dict[str, float] = {}
 
         def deliver(index: int) -> None:

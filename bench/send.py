@@ -9,27 +9,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 import time
-from pathlib import Path
 
 from _common import Simulator, machine
-from connect import BENCH_ENV, start_worker, wait
+from connect import BENCH_ENV, connect_number, fresh_bench_world, start_worker, wait
 
 os.environ.update(BENCH_ENV)
 
-import redis
-from django.conf import settings
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from accounts.models import Workspace
 from accounts.services import api_key_create
-from messaging.models import Chat, Contact
-from sessions_app import services
-from sessions_app.models import WhatsAppSession, WorkerInstance
+from messaging.models import Chat
+from sessions_app.models import WorkerInstance
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -41,23 +34,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sends", type=int, default=200)
     args = parser.parse_args()
-    call_command("preflight", verbosity=0)
-    call_command("migrate", verbosity=0)
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-    Chat.objects.all().delete()
-    Contact.objects.all().delete()
-    WhatsAppSession.objects.all().delete()
-    WorkerInstance.objects.all().delete()
-    workspace, _ = Workspace.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
-    work = Path(tempfile.mkdtemp(prefix="blazz-bench-send-"))
+    workspace, work = fresh_bench_world("send")
     sim = Simulator("--qr-period", "20")
     worker = start_worker("wa_send", 1, sim.url, work / "data", work / "worker.log")
     try:
         wait(lambda: WorkerInstance.objects.filter(name="wa_send", status="alive").exists(), 60, "worker")
-        session = services.session_create(workspace=workspace)
-        qr = wait(lambda: WhatsAppSession.objects.get(pk=session.pk).qr_code, 60, "qr")
-        sim.api("POST", "/scan", {"phone": "+5511977099999", "code": qr})
-        wait(lambda: WhatsAppSession.objects.get(pk=session.pk).status == "connected", 60, "connected")
+        connect_number(sim, workspace, "+5511977099999")
         client = APIClient()
         client.credentials(
             HTTP_AUTHORIZATION="Api-Key " + api_key_create(workspace=workspace, name="b", created_by=None)[1]
