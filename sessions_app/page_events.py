@@ -33,11 +33,16 @@ def apply_page_events(
     result = BatchResult()
     inbound: list[dict[str, Any]] = []
     acks: list[dict[str, Any]] = []
+    lifecycle_kinds = ("auth_code", "authenticated", "ready")
+    status = None
     for event in sorted(events, key=lambda e: e["seq"]):
         kind, payload = event.get("type"), event.get("payload") or {}
-        status = WhatsAppSession.objects.filter(pk=session_pk).values_list("status", flat=True).first()
-        if status is None:
-            break
+        # The status is read once per batch and again only around lifecycle events (which
+        # change it), not for each of a batch's hundreds of messages.
+        if status is None or kind in lifecycle_kinds:
+            status = WhatsAppSession.objects.filter(pk=session_pk).values_list("status", flat=True).first()
+            if status is None:
+                break
         if kind == "auth_code" and payload.get("code"):
             services.session_qr_update(session_pk=session_pk, code=payload["code"])
         elif kind == "authenticated" and status in (Status.STARTING, Status.QR_SCANNING):
