@@ -30,5 +30,6 @@ class WorkspaceEventsConsumer(AsyncJsonWebsocketConsumer):
         if getattr(self, "group_name", None):
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
 
-    async def workspace_event(self, message):
-        await self.send_json({"event": message["event"], "payload": message["payload"]})
+    async def workspace_events(self, message):
+        for item in message["events"]:
+            await self.send_json({"event": item["event"], "payload": item["payload"]})

@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Workspace
-from blazz.realtime import publish_to_workspace
+from blazz.realtime import publish_many_to_workspace, publish_to_workspace
 from messaging.models import Chat, Contact, ContactSession
 from messaging.phones import InvalidPhoneNumber, normalize_phone
 from sessions_app.models import WhatsAppSession
@@ -137,10 +137,15 @@ def inbound_messages_ingest(*, session_pk: int, messages: list[dict[str, Any]]) 
     )
     _contact_sessions_bump(session_pk=session.pk, contact_ids=[c.contact_id for c in stored], at=now)
     WhatsAppSession.objects.filter(pk=session.pk).update(last_activity_at=now)
-    for chat in stored:
-        payload = chat_payload(chat, session=session, contact=chat.contact)
-        _webhook_record(session.workspace_id, "message.received", payload)
-        publish_to_workspace(workspace_uuid=session.workspace.uuid, event="message.received", payload=payload)
+    payloads = [chat_payload(chat, session=session, contact=chat.contact) for chat in stored]
+    from messaging.webhooks import webhook_events_record_many
+
+    webhook_events_record_many(
+        workspace_id=session.workspace_id, event_type="message.received", payloads=payloads
+    )
+    publish_many_to_workspace(
+        workspace_uuid=session.workspace.uuid, events=[("message.received", p) for p in payloads]
+    )
     return stored
 
 
@@ -341,3 +346,36 @@ def chat_mark_failed(*, chat: Chat, error: str) -> None:
 def chat_release_claim(*, chat_pk: int) -> None:
     """The send did not happen (the browser was not here): let the next owner claim it."""
     Chat.objects.filter(pk=chat_pk, status=Chat.Status.PENDING).update(send_claimed_at=None)
+
+
+def chats_release_claims(*, session_pk: int) -> int:
+    """The session moved because its worker died: claims that worker took on pending sends
+    will never be finished by it. Released, the new owner sends them (same message id, so
+    one that did leave is not sent twice). Returns how many were released."""
+    return Chat.objects.filter(
+        whatsapp_session_id=session_pk,
+        direction=Chat.Direction.OUTBOUND,
+        status=Chat.Status.PENDING,
+        send_claimed_at__isnull=False,
+    ).update(send_claimed_at=None)
+
+
+def chats_send_pending(*, session_pk: int) -> int:
+    """The session's page is ready: (re)enqueue every unclaimed pending message of it on its
+    worker's queue, after commit. Sends that reached the worker before its browser was up,
+    or while it had none, go out now; the claim makes a duplicate task harmless."""
+    from sessions_app.services import enqueue_on_session_worker
+
+    pending = list(
+        Chat.objects.filter(
+            whatsapp_session_id=session_pk,
+            direction=Chat.Direction.OUTBOUND,
+            status=Chat.Status.PENDING,
+            send_claimed_at__isnull=True,
+        )
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)
+    )
+    for chat_pk in pending:
+        enqueue_on_session_worker("session_send", session_pk, chat_pk=chat_pk)
+    return len(pending)

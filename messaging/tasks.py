@@ -12,6 +12,12 @@ def deliver_webhook(delivery_id: int) -> str | None:
     return webhooks.webhook_delivery_attempt(delivery_id=delivery_id)
 
 
+@shared_task(name="messaging.tasks.deliver_webhooks")
+def deliver_webhooks(delivery_ids: list[int]) -> int:
+    """A chunk of one batch of events (an inbound batch times the endpoints)."""
+    return webhooks.webhook_deliveries_attempt(delivery_ids=delivery_ids)
+
+
 @shared_task(name="messaging.tasks.deliver_webhooks_due")
 def deliver_webhooks_due() -> int:
     """Every 5 s from Beat (data migration 0004): retries that came due and stragglers."""

@@ -1,5 +1,5 @@
-// Live parts of the shared inbox (no framework). The workspace's websocket (/ws/events/)
-// carries message.received / message.sent / message.ack / message.failed after commit.
+// Live parts of the shared inbox (no framework). The workspace's websocket (live.js, loaded
+// first) carries message.received / message.sent / message.ack / message.failed after commit.
 // Ticks update in place; a message this page has not shown yet (or a change to the list)
 // makes the page re-read its [data-swap] regions from the server, so the HTML is rendered
 // in one place (the templates). Re-reading an open conversation also marks it read.
@@ -39,7 +39,7 @@
   }
 
   function onEvent(event, p) {
-    if (event.indexOf("message.") !== 0 || !p || !p.uuid) return;
+    if (!p || !p.uuid) return;
     if (page === "list") {
       if (event === "message.received" || event === "message.sent") refreshRegions();
       return;
@@ -55,27 +55,6 @@
     if (p.contact && p.contact.uuid === contactUuid) refreshRegions();
   }
 
-  var attempts = 0;
-  function connect() {
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + window.location.host + "/ws/events/");
-    socket.onopen = function () {
-      if (attempts > 0) refreshRegions(); // catch up with what happened while we were away
-      attempts = 0;
-    };
-    socket.onmessage = function (message) {
-      var data;
-      try { data = JSON.parse(message.data); } catch (e) { return; }
-      if (data && data.event) onEvent(data.event, data.payload);
-    };
-    socket.onclose = function (e) {
-      if (e.code === 4401 || e.code === 4403) return; // logged out / not a member: retrying cannot help
-      attempts += 1;
-      var delay = Math.min(30000, 500 * Math.pow(2, Math.min(attempts, 6))) * (0.5 + Math.random() / 2);
-      setTimeout(connect, delay);
-    };
-  }
-
   if (page === "conversation") {
     window.scrollTo(0, document.body.scrollHeight);
     // Enter sends, Shift+Enter is a new line.
@@ -89,5 +68,8 @@
       });
     }
   }
-  connect();
+
+  BlazzLive.connect()
+    .on("message.*", onEvent)
+    .onReconnect(refreshRegions); // catch up with what happened while we were away
 })();

@@ -1,7 +1,6 @@
-// Live parts of the Numbers pages (no framework). One websocket to /ws/events/ carries the
-// workspace's {"event", "payload"} messages; services send them only after commit, so what
-// arrives is already in the database. Events missed while the socket was down are not
-// replayed: on reconnect the page re-reads its live regions from the server instead.
+// Live parts of the Numbers pages (no framework). The workspace's websocket (live.js, loaded
+// first) carries {"event", "payload"} messages sent after commit. Events missed while the
+// socket was down are not replayed: on reconnect the page re-reads its live regions instead.
 (function () {
   "use strict";
 
@@ -150,34 +149,6 @@
     if (event === "session.status" && p.status === "stopped") refreshRegions();
   }
 
-  // --- Websocket with reconnect -------------------------------------------------------------
-
-  var attempts = 0;
-  function connect() {
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + window.location.host + "/ws/events/");
-    socket.onopen = function () {
-      if (attempts > 0) refreshRegions(); // catch up with what happened while we were away
-      attempts = 0;
-    };
-    socket.onmessage = function (message) {
-      var data;
-      try { data = JSON.parse(message.data); } catch (e) { return; }
-      if (!data || !data.payload || !data.payload.uuid) return;
-      if (page === "detail") onDetailEvent(data.event, data.payload);
-      else onListEvent(data.event, data.payload);
-    };
-    socket.onclose = function (e) {
-      // 4401/4403: logged out or no longer a member; retrying cannot help.
-      if (e.code === 4401 || e.code === 4403) return;
-      attempts += 1;
-      // Exponential backoff with jitter, capped at 30 s, so a restarting server is not
-      // hammered by every open tab at once.
-      var delay = Math.min(30000, 500 * Math.pow(2, Math.min(attempts, 6))) * (0.5 + Math.random() / 2);
-      setTimeout(connect, delay);
-    };
-  }
-
   // --- Confirmations for destructive buttons ------------------------------------------------
 
   document.addEventListener("submit", function (e) {
@@ -187,5 +158,12 @@
 
   if (page === "detail") setInterval(tickExpiry, 1000);
   tickExpiry();
-  connect();
+
+  BlazzLive.connect()
+    .on("*", function (event, p) {
+      if (!p || !p.uuid) return;
+      if (page === "detail") onDetailEvent(event, p);
+      else onListEvent(event, p);
+    })
+    .onReconnect(refreshRegions); // catch up with what happened while we were away
 })();

@@ -1,47 +1,36 @@
-"""Integrator webhooks (DESIGN F5): a transactional outbox with signed deliveries, retries
-with backoff, a dead-letter state and manual redelivery.
-
-Flow: a service that makes an event calls `webhook_events_record` inside its own transaction;
-that writes one `WebhookDelivery` per subscribed endpoint and, on commit, enqueues
-`deliver_webhook(delivery_id)`. Delivery claims the row by conditional update (so two workers
-never send one delivery at once), POSTs outside any transaction, then records the attempt. A
-failed attempt only sets `next_attempt_at`; Beat's `deliver_webhooks_due` sweep sends it
-again when due (no long Celery countdowns).
-
-The UI, the API and the admin all call the services below."""
+"""Delivery from the outbox: claim a row by conditional update (so two workers never send
+one delivery at once), POST it signed outside any transaction, then record the attempt.
+2xx is delivered; network errors, timeouts, 429 and 5xx are retried on RETRY_SCHEDULE (with
+jitter, honouring Retry-After); 410 disables the endpoint; any other answer is permanent;
+after the last attempt the delivery is `dead`. A failed attempt only sets `next_attempt_at`,
+and Beat's `deliver_webhooks_due` sweep sends it again when due (no long Celery countdowns).
+Redelivery puts a dead, failed or delivered row back at the start of the schedule."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import random
-import socket
 import threading
 import time
-import uuid
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from accounts.tenancy import get_scoped_or_404, scoped
 from messaging.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from messaging.webhook_signing import webhook_headers, webhook_secret_generate
+from messaging.webhook_signing import webhook_headers
+from messaging.webhooks.errors import WebhookDeliveryNotRedeliverable, WebhookUrlRefused
+from messaging.webhooks.targets import webhook_url_check
 
 logger = logging.getLogger(__name__)
-
-WEBHOOK_EVENT_TYPES = ("message.received", "message.sent", "message.ack", "session.status", "session.qr")
 
 # Wait before retry n (after attempt n failed). 8 attempts in all over about 28 hours.
 RETRY_SCHEDULE = (
@@ -63,208 +52,26 @@ CLAIM_LEASE = timedelta(minutes=2)
 CLAIMABLE = (WebhookDelivery.Status.PENDING, WebhookDelivery.Status.FAILED, WebhookDelivery.Status.SENDING)
 REDELIVERABLE = (WebhookDelivery.Status.DEAD, WebhookDelivery.Status.FAILED, WebhookDelivery.Status.DELIVERED)
 SWEEP_BATCH = 50
+ENQUEUE_CHUNK = 50
 SWEEP_THREADS = 10
 ERROR_MAX_CHARS = 500
 
 
-class WebhookError(Exception):
-    """A refusal whose message is written for the user (the API's `detail`, the UI's error)."""
-
-
-class WebhookUrlRefused(WebhookError):
-    pass
-
-
-class WebhookDeliveryNotRedeliverable(WebhookError):
-    pass
-
-
-# --- SSRF guard -----------------------------------------------------------------------------
-
-
-def _address_is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return not (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-    )
-
-
-def webhook_url_check(url: str) -> None:
-    """Raises WebhookUrlRefused unless `url` is http(s) with a host and, when private targets
-    are not allowed, every address the host resolves to is public. Resolution happens at
-    creation and again before each send (a name can be re-pointed after creation)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise WebhookUrlRefused("Webhook URLs must start with http:// or https://.")
-    if not parts.hostname:
-        raise WebhookUrlRefused("The webhook URL has no host.")
-    if settings.BLAZZ_WEBHOOK_ALLOW_PRIVATE_TARGETS:
-        return
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError, ValueError) as exc:
-        raise WebhookUrlRefused(f"The webhook host {parts.hostname!r} does not resolve ({exc}).")
-    addresses = {info[4][0] for info in infos}
-    blocked = sorted(a for a in addresses if not _address_is_public(a))
-    if blocked:
-        raise WebhookUrlRefused(
-            f"The webhook host {parts.hostname!r} resolves to a private or reserved address "
-            f"({', '.join(blocked)}); only public addresses can receive webhooks."
-        )
-
-
-# --- Endpoints ------------------------------------------------------------------------------
-
-
-def _clean_events(events: Iterable[str] | None) -> list[str]:
-    events = list(dict.fromkeys(events or []))
-    unknown = [e for e in events if e not in WEBHOOK_EVENT_TYPES]
-    if unknown:
-        raise WebhookError(
-            f"Unknown event type(s): {', '.join(unknown)}. Known: {', '.join(WEBHOOK_EVENT_TYPES)}."
-        )
-    return events
-
-
-def webhook_endpoint_create(
-    *, workspace, url: str, events: Iterable[str] | None = None, is_active: bool = True
-) -> tuple[WebhookEndpoint, str]:
-    """Creates an endpoint with a new `whsec_` secret and returns it with the secret (which
-    the caller shows once). An empty `events` list subscribes to every event type."""
-    webhook_url_check(url)
-    secret = webhook_secret_generate()
-    endpoint = WebhookEndpoint.objects.create(
-        workspace=workspace, url=url, events=_clean_events(events), is_active=is_active, secret=secret
-    )
-    return endpoint, secret
-
-
-def webhook_endpoint_update(
-    *,
-    endpoint: WebhookEndpoint,
-    url: str | None = None,
-    events: Iterable[str] | None = None,
-    is_active: bool | None = None,
-) -> WebhookEndpoint:
-    fields = []
-    if url is not None and url != endpoint.url:
-        webhook_url_check(url)
-        endpoint.url = url
-        fields.append("url")
-    if events is not None:
-        endpoint.events = _clean_events(events)
-        fields.append("events")
-    if is_active is not None and is_active != endpoint.is_active:
-        endpoint.is_active = is_active
-        endpoint.disabled_reason = "" if is_active else "Disabled by a user."
-        fields += ["is_active", "disabled_reason"]
-    if fields:
-        endpoint.save(update_fields=fields)
-    return endpoint
-
-
-def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> str:
-    """A new secret, effective for the next attempt (retries included)."""
-    endpoint.secret = webhook_secret_generate()
-    endpoint.save(update_fields=["secret"])
-    return endpoint.secret
-
-
-def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
-    """Deletes the endpoint and its outbox rows; an attempt in flight finds its row gone."""
-    endpoint.delete()
-
-
-# --- Selectors ------------------------------------------------------------------------------
-
-
-def webhook_endpoints_of_workspace(*, workspace) -> QuerySet[WebhookEndpoint]:
-    return scoped(WebhookEndpoint, workspace).order_by("-created_at")
-
-
-def webhook_endpoint_get_or_404(*, workspace, webhook_uuid) -> WebhookEndpoint:
-    return get_scoped_or_404(WebhookEndpoint, workspace, uuid=webhook_uuid)
-
-
-def webhook_deliveries_of_endpoint(*, endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
-    return (
-        endpoint.deliveries.order_by("-created_at", "-id")
-        .select_related("endpoint")
-        .prefetch_related(Prefetch("attempt_log", queryset=WebhookAttempt.objects.order_by("at", "id")))
-    )
-
-
-def webhook_delivery_get_or_404(*, endpoint: WebhookEndpoint, delivery_id) -> WebhookDelivery:
-    return get_scoped_or_404(
-        WebhookDelivery.objects.filter(endpoint=endpoint), endpoint.workspace_id, id=delivery_id
-    )
-
-
-def webhook_recent_failures(*, endpoint: WebhookEndpoint, limit: int = 5) -> list[WebhookDelivery]:
-    """F13: what the UI shows next to an endpoint so a misrouted webhook is noticed."""
-    return list(
-        endpoint.deliveries.filter(
-            status__in=[WebhookDelivery.Status.FAILED, WebhookDelivery.Status.DEAD]
-        ).order_by("-created_at", "-id")[:limit]
-    )
-
-
-# --- Recording events (the outbox) ----------------------------------------------------------
-
-
-def webhook_events_record(*, workspace_id: int, event_type: str, payload: dict) -> list[int]:
-    """Inside the caller's transaction: one pending delivery per active endpoint of the
-    workspace subscribed to `event_type` (an empty `events` list means all), each enqueued
-    for delivery only once the transaction commits (a rolled-back event is never sent).
-    Costs one indexed query when the workspace has no endpoints. Returns the delivery ids."""
-    if event_type not in WEBHOOK_EVENT_TYPES:
-        raise ValueError(f"unknown webhook event type {event_type!r}")
-    endpoint_ids = list(
-        WebhookEndpoint.objects.filter(workspace_id=workspace_id, is_active=True)
-        .filter(Q(events=[]) | Q(events__contains=[event_type]))
-        .values_list("id", flat=True)
-    )
-    if not endpoint_ids:
-        return []
-    # Datetimes, UUIDs and decimals become strings now, so the row holds exactly what is sent.
-    data = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
-    now = timezone.now()
-    deliveries = WebhookDelivery.objects.bulk_create(
-        WebhookDelivery(
-            endpoint_id=endpoint_id,
-            event_id=uuid.uuid4(),
-            event_type=event_type,
-            payload=data,
-            status=WebhookDelivery.Status.PENDING,
-            next_attempt_at=now,
-        )
-        for endpoint_id in endpoint_ids
-    )
-    ids = [d.id for d in deliveries]
-    transaction.on_commit(lambda: _enqueue(ids))
-    return ids
-
-
 def _enqueue(delivery_ids: list[int]) -> None:
-    from messaging.tasks import deliver_webhook
+    """One task per delivery, or per chunk of a batch (hundreds of inbound messages times
+    the endpoints): one broker round trip per chunk instead of per row."""
+    from messaging.tasks import deliver_webhook, deliver_webhooks
 
-    for delivery_id in delivery_ids:
+    for start in range(0, len(delivery_ids), ENQUEUE_CHUNK):
+        chunk = delivery_ids[start : start + ENQUEUE_CHUNK]
         try:
-            deliver_webhook.delay(delivery_id)
+            if len(chunk) == 1:
+                deliver_webhook.delay(chunk[0])
+            else:
+                deliver_webhooks.delay(chunk)
         except BrokerError:
-            # The row is committed and due: the Beat sweep sends it when the broker is back.
-            logger.warning("webhook delivery %s not enqueued (broker down); the sweep sends it", delivery_id)
-
-
-# --- Delivery -------------------------------------------------------------------------------
+            # The rows are committed and due: the Beat sweep sends them when the broker is back.
+            logger.warning("webhook deliveries %s not enqueued (broker down); the sweep sends them", chunk)
 
 
 @dataclass
@@ -466,13 +273,25 @@ def webhook_deliveries_due(*, batch: int = SWEEP_BATCH, now: datetime | None = N
     so parallel sweeps split the work, then sends them after commit on a small thread pool.
     Returns how many were sent."""
     now = now or timezone.now()
+    due = WebhookDelivery.objects.filter(status__in=CLAIMABLE, next_attempt_at__lte=now).order_by(
+        "next_attempt_at"
+    )
+    return _claim_and_send(due[:batch])
+
+
+def webhook_deliveries_attempt(*, delivery_ids: list[int]) -> int:
+    """Sends these deliveries (a chunk of one batch of events) on a small thread pool. Rows
+    another worker claimed, or that are no longer due, are skipped: a duplicate task sends
+    nothing twice. Returns how many were sent."""
+    due = WebhookDelivery.objects.filter(
+        id__in=delivery_ids, status__in=CLAIMABLE, next_attempt_at__lte=timezone.now()
+    ).order_by("id")
+    return _claim_and_send(due)
+
+
+def _claim_and_send(candidates) -> int:
     with transaction.atomic():
-        ids = list(
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .filter(status__in=CLAIMABLE, next_attempt_at__lte=now)
-            .order_by("next_attempt_at")
-            .values_list("id", flat=True)[:batch]
-        )
+        ids = list(candidates.select_for_update(skip_locked=True).values_list("id", flat=True))
         if not ids:
             return 0
         WebhookDelivery.objects.filter(id__in=ids).update(

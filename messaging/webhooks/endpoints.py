@@ -1,0 +1,71 @@
+"""Writes of webhook endpoints: create (with a new secret), update, rotate the secret, delete.
+The UI, the API and the admin all call these."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from messaging.models import WebhookEndpoint
+from messaging.webhook_signing import webhook_secret_generate
+from messaging.webhooks.errors import WebhookError
+from messaging.webhooks.events import WEBHOOK_EVENT_TYPES
+from messaging.webhooks.targets import webhook_url_check
+
+
+def _clean_events(events: Iterable[str] | None) -> list[str]:
+    events = list(dict.fromkeys(events or []))
+    unknown = [e for e in events if e not in WEBHOOK_EVENT_TYPES]
+    if unknown:
+        raise WebhookError(
+            f"Unknown event type(s): {', '.join(unknown)}. Known: {', '.join(WEBHOOK_EVENT_TYPES)}."
+        )
+    return events
+
+
+def webhook_endpoint_create(
+    *, workspace, url: str, events: Iterable[str] | None = None, is_active: bool = True
+) -> tuple[WebhookEndpoint, str]:
+    """Creates an endpoint with a new `whsec_` secret and returns it with the secret (which
+    the caller shows once). An empty `events` list subscribes to every event type."""
+    webhook_url_check(url)
+    secret = webhook_secret_generate()
+    endpoint = WebhookEndpoint.objects.create(
+        workspace=workspace, url=url, events=_clean_events(events), is_active=is_active, secret=secret
+    )
+    return endpoint, secret
+
+
+def webhook_endpoint_update(
+    *,
+    endpoint: WebhookEndpoint,
+    url: str | None = None,
+    events: Iterable[str] | None = None,
+    is_active: bool | None = None,
+) -> WebhookEndpoint:
+    fields = []
+    if url is not None and url != endpoint.url:
+        webhook_url_check(url)
+        endpoint.url = url
+        fields.append("url")
+    if events is not None:
+        endpoint.events = _clean_events(events)
+        fields.append("events")
+    if is_active is not None and is_active != endpoint.is_active:
+        endpoint.is_active = is_active
+        endpoint.disabled_reason = "" if is_active else "Disabled by a user."
+        fields += ["is_active", "disabled_reason"]
+    if fields:
+        endpoint.save(update_fields=fields)
+    return endpoint
+
+
+def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> str:
+    """A new secret, effective for the next attempt (retries included)."""
+    endpoint.secret = webhook_secret_generate()
+    endpoint.save(update_fields=["secret"])
+    return endpoint.secret
+
+
+def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+    """Deletes the endpoint and its outbox rows; an attempt in flight finds its row gone."""
+    endpoint.delete()

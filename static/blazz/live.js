@@ -1,0 +1,121 @@
+// The one websocket client of the UI (no framework). /ws/events/ carries the workspace's
+// {"event", "payload"} messages; services send them only after commit, so what arrives is
+// already in the database. Events missed while the socket was down are not replayed: pages
+// register an onReconnect callback that re-reads their live regions from the server.
+//
+//   var live = BlazzLive.connect();          // one socket per page, however often called
+//   live.on("message.ack", fn);              // exact type; also "message.*" or "*"
+//   live.on(["session.status", "session.qr"], fn);   // fn(event, payload)
+//   live.onReconnect(fn);                    // after a drop, once the socket is back
+//   live.onStatus(fn);                       // fn("connecting" | "live" | "reconnecting" | "closed")
+//
+// The state is shown on every [data-live-status] element of the page (text, class and
+// data-state); a page with none gets a small indicator in the corner.
+(function () {
+  "use strict";
+
+  var PATH = "/ws/events/";
+  // 4401/4403: logged out or no longer a member of the workspace; retrying cannot help.
+  var FINAL_CODES = [4401, 4403];
+  var TEXT = { connecting: "Connecting…", live: "● Live", reconnecting: "Reconnecting…", closed: "Offline: reload the page" };
+  // Borrows the status badge colours of app.css (green, yellow, red).
+  var BADGE = { connecting: "qr_scanning", live: "connected", reconnecting: "qr_scanning", closed: "disconnected" };
+
+  var client = null;
+
+  function indicators() {
+    var found = document.querySelectorAll("[data-live-status]");
+    if (found.length) return found;
+    var pill = document.createElement("span");
+    pill.setAttribute("data-live-status", "");
+    pill.setAttribute("role", "status");
+    pill.setAttribute("aria-live", "polite");
+    pill.style.cssText = "position:fixed;right:1rem;bottom:1rem;z-index:10;box-shadow:0 1px 3px rgba(0,0,0,.15)";
+    document.body.appendChild(pill);
+    return [pill];
+  }
+
+  function showState(state) {
+    var elements = indicators();
+    for (var i = 0; i < elements.length; i++) {
+      var el = elements[i];
+      el.className = "badge live-status " + BADGE[state];
+      el.setAttribute("data-state", state);
+      el.textContent = TEXT[state];
+      el.title = state === "live" ? "Updates appear as they happen" : "Live updates are paused";
+    }
+  }
+
+  function matches(pattern, event) {
+    if (pattern === "*" || pattern === event) return true;
+    var n = pattern.length;
+    return n > 2 && pattern.slice(n - 2) === ".*" && event.indexOf(pattern.slice(0, n - 1)) === 0;
+  }
+
+  function create() {
+    var subscribers = []; // [pattern, handler]
+    var reconnectHandlers = [];
+    var statusHandlers = [];
+    var state = null;
+    var attempts = 0;
+
+    function setState(next) {
+      if (next === state) return;
+      state = next;
+      showState(next);
+      statusHandlers.forEach(function (fn) { fn(next); });
+    }
+
+    function dispatch(event, payload) {
+      subscribers.forEach(function (s) {
+        if (!matches(s[0], event)) return;
+        try { s[1](event, payload); } catch (e) { if (window.console) console.error(e); }
+      });
+    }
+
+    function open() {
+      var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+      var socket = new WebSocket(scheme + window.location.host + PATH);
+      socket.onopen = function () {
+        var wasDown = attempts > 0;
+        attempts = 0;
+        setState("live");
+        if (wasDown) reconnectHandlers.forEach(function (fn) { fn(); }); // catch up
+      };
+      socket.onmessage = function (message) {
+        var data;
+        try { data = JSON.parse(message.data); } catch (e) { return; }
+        if (data && typeof data.event === "string") dispatch(data.event, data.payload);
+      };
+      socket.onclose = function (e) {
+        if (FINAL_CODES.indexOf(e.code) !== -1) { setState("closed"); return; }
+        attempts += 1;
+        setState("reconnecting");
+        // Exponential backoff with jitter, capped at 30 s, so a restarting server is not
+        // hammered by every open tab at once.
+        var delay = Math.min(30000, 500 * Math.pow(2, Math.min(attempts, 6))) * (0.5 + Math.random() / 2);
+        setTimeout(open, delay);
+      };
+    }
+
+    setState("connecting");
+    open();
+
+    return {
+      on: function (types, handler) {
+        (Array.isArray(types) ? types : [types]).forEach(function (t) { subscribers.push([t, handler]); });
+        return this;
+      },
+      onReconnect: function (fn) { reconnectHandlers.push(fn); return this; },
+      onStatus: function (fn) { statusHandlers.push(fn); if (state) fn(state); return this; },
+      state: function () { return state; },
+    };
+  }
+
+  window.BlazzLive = {
+    connect: function () {
+      if (!client) client = create();
+      return client;
+    },
+  };
+})();
