@@ -43,6 +43,13 @@ def check_browser_and_targets(app_configs, **kwargs):
         problems.append(
             Error(f"BLAZZ_WA_URL={settings.BLAZZ_WA_URL!r} is not an http(s) URL.", id="blazz.E011")
         )
+    if settings.BLAZZ_FAULT_KILL_BEFORE_INBOUND_COMMIT and not settings.DEBUG:
+        problems.append(
+            Error(
+                "BLAZZ_FAULT_KILL_BEFORE_INBOUND_COMMIT is a test hook and must be off when DEBUG is off.",
+                id="blazz.E016",
+            )
+        )
     if settings.BLAZZ_WORKER_CAPACITY < 1:
         problems.append(Error("BLAZZ_WORKER_CAPACITY must be at least 1.", id="blazz.E012"))
     for name in ("BLAZZ_CHROMIUM_PATH", "BLAZZ_CHROMEDRIVER_PATH"):

@@ -5,13 +5,16 @@ crash in between re-reads them; every write here is therefore idempotent."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from messaging.phones import InvalidPhoneNumber, normalize_phone
-from messaging.services import chat_acks_apply, inbound_messages_ingest
+from messaging.services import chat_acks_apply, chats_send_pending, inbound_messages_ingest
 from sessions_app import services
 from sessions_app.driver.bridge import PageBridge
 from sessions_app.models import SessionEvent, WhatsAppSession
@@ -43,7 +46,9 @@ def apply_page_events(
             status = WhatsAppSession.objects.filter(pk=session_pk).values_list("status", flat=True).first()
             if status is None:
                 break
-        if kind == "auth_code" and payload.get("code"):
+        # A QR only matters to a session that is logging in; a page deleted or stopped in the
+        # meantime keeps showing codes until its browser closes, and those are ignored.
+        if kind == "auth_code" and payload.get("code") and status in (Status.STARTING, Status.QR_SCANNING):
             services.session_qr_update(session_pk=session_pk, code=payload["code"])
         elif kind == "authenticated" and status in (Status.STARTING, Status.QR_SCANNING):
             services.session_transition(session_pk=session_pk, to_status=Status.AUTHENTICATED, qr_code="")
@@ -55,6 +60,7 @@ def apply_page_events(
                 logger.error("session %s ready without a readable phone (%r)", session_pk, me)
                 continue
             services.session_mark_connected(session_pk=session_pk, phone_number=phone)
+            chats_send_pending(session_pk=session_pk)
             result.became_ready = True
         elif kind == "logout":
             result.logged_out = True
@@ -69,6 +75,14 @@ def apply_page_events(
     # One insert for the whole batch, in this same transaction (F4: no hop, no queue).
     if inbound:
         inbound_messages_ingest(session_pk=session_pk, messages=inbound)
+        if settings.BLAZZ_FAULT_KILL_BEFORE_INBOUND_COMMIT:
+            _die_before_commit(session_pk, len(inbound))
     if acks:
         chat_acks_apply(session_pk=session_pk, acks=acks)
     return result
+
+
+def _die_before_commit(session_pk: int, count: int) -> None:
+    """The fault test's crash: rows written, transaction open, events not confirmed."""
+    logger.critical("fault hook: killing this worker before committing %d messages of %s", count, session_pk)
+    os.kill(os.getpid(), signal.SIGKILL)

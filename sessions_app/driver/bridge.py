@@ -162,6 +162,10 @@ class PageBridge:
             raise BridgeNotInjected("bridge script ran but window.__blazz is missing")
         return summary
 
+    def source(self) -> str:
+        """The bridge script, for installing it on every new document of the page."""
+        return _read_source(self.script_path)
+
     def is_injected(self) -> bool:
         return bool(self._execute("return !!(window.__blazz && window.__blazz.installed);"))
 

@@ -31,7 +31,11 @@ def open_whatsapp(
 ) -> PageBridge:
     """Loads `url`, makes sure the page speaks `WPP`, injects the bridge; returns it."""
     driver.set_page_load_timeout(page_load_timeout_s)
+    bridge = PageBridge(driver)
     try:
+        # Before the page's scripts: the bridge must be listening when WhatsApp delivers what
+        # arrived while the number was offline, which it does as soon as it connects.
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": bridge.source()})
         driver.get(url)
     except WebDriverException as exc:
         raise BrowserStartError(f"could not open {url}: {exc.msg}") from exc
@@ -45,6 +49,5 @@ def open_whatsapp(
                 "Install it with scripts/vendor_wajs.sh (npm @wppconnect/wa-js), or set BLAZZ_WAJS_BUNDLE."
             )
         driver.execute_script(Path(wajs_bundle).read_text(encoding="utf-8"))
-    bridge = PageBridge(driver)
-    bridge.inject()
+    bridge.inject()  # a no-op when the new-document script already installed it
     return bridge

@@ -19,6 +19,7 @@ Routes (all under ``/control/api``):
   POST /devices/{device_id}/reconnect  allow a dropped device to connect again
   GET  /phones                         {"+E164": [device_id, ...]} for phones with linked devices
   POST /phones/{phone}/logout          log out every device of this phone
+  POST /phones/{phone}/replay          deliver every inbound message of this phone again (same ids)
   GET  /phones/{phone}/outbox          texts this phone's devices sent: [{id, msg_id, device_id, to,
                                          body, at, ack}]
   POST /messages                       {from, to, body}: a contact sends a text to phone ``to``;
@@ -185,6 +186,14 @@ async def post_phone_logout(request: web.Request) -> web.Response:
     return _json({"logged_out": [device.device_id for device in devices]})
 
 
+async def post_phone_replay(request: web.Request) -> web.Response:
+    hub = _hub(request)
+    count, devices = hub.state.replay_inbound(request.match_info["phone"])
+    for device in devices:
+        await hub.flush(device)
+    return _json({"replayed": count, "devices": [device.device_id for device in devices]})
+
+
 async def get_outbox(request: web.Request) -> web.Response:
     hub = _hub(request)
     return _json(_outbox_rows(hub, parse_phone(request.match_info["phone"])))
@@ -234,6 +243,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(f"{prefix}/devices/{{device_id}}/{{action}}", post_device_action)
     app.router.add_get(f"{prefix}/phones", get_phones)
     app.router.add_post(f"{prefix}/phones/{{phone}}/logout", post_phone_logout)
+    app.router.add_post(f"{prefix}/phones/{{phone}}/replay", post_phone_replay)
     app.router.add_get(f"{prefix}/phones/{{phone}}/outbox", get_outbox)
     app.router.add_post(f"{prefix}/messages", post_message)
     app.router.add_post(f"{prefix}/acks", post_ack)

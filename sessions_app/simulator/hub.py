@@ -23,6 +23,8 @@ Server -> page frames:
 
 A frozen device is the silent hang of F7: the server ignores everything the page sends and
 pushes nothing to it except ``unfreeze``; the page keeps claiming it is connected and ready.
+The hang belongs to the connections open when it began, as the whatsapp-web.js hang did: a
+page that connects afresh (a restarted browser) is served normally.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class PageConnection:
         # Highest event seq pushed on this socket; a new socket (reconnect) starts again at
         # 0, so every event the page has not confirmed is pushed again.
         self.sent_upto = 0
+        self.frozen = False
 
     async def send(self, frame: dict[str, Any]) -> None:
         if self.ws.closed:
@@ -129,6 +132,9 @@ class Hub:
             return
         conns = self.conns.get(conn.device_id, set())
         conns.discard(conn)
+        device = self.state.devices.get(conn.device_id)
+        if conn.frozen and device is not None:
+            self._note_frozen(device)
         if not conns:
             self.conns.pop(conn.device_id, None)
             task = self.qr_tasks.pop(conn.device_id, None)
@@ -145,7 +151,7 @@ class Hub:
             await self._on_hello(conn, frame)
             return
         device = self.state.devices.get(conn.device_id or "")
-        if device is None or device.frozen:
+        if device is None or conn.frozen:
             return  # frozen: the servers silently drop everything the page says
         device.last_seen_at = time.time()
         req = frame.get("req")
@@ -196,8 +202,7 @@ class Hub:
         self._anonymous.discard(conn)
         conn.device_id = device.device_id
         self.conns.setdefault(device.device_id, set()).add(conn)
-        if not device.frozen:
-            device.last_seen_at = now
+        device.last_seen_at = now
         if verdict == "pending":
             if device.device_id in self.qr_tasks and device.qr:
                 await conn.send({"type": "qr", "code": device.qr, "expires_in": self.qr_period})
@@ -205,10 +210,7 @@ class Hub:
                 self.qr_tasks[device.device_id] = asyncio.create_task(self._rotate_qr(device.device_id))
         else:
             await conn.send({"type": "session", "phone": device.phone})
-            if device.frozen:
-                await conn.send({"type": "freeze"})
-            else:
-                await self.flush(device)
+            await self.flush(device)
 
     async def _rotate_qr(self, device_id: str) -> None:
         while True:
@@ -216,13 +218,13 @@ class Hub:
             if device is None or device.status != "pending" or not self.conns.get(device_id):
                 return
             code = self.state.rotate_qr(device)
-            if not device.frozen:
-                await self._broadcast(device_id, {"type": "qr", "code": code, "expires_in": self.qr_period})
+            await self._broadcast(device_id, {"type": "qr", "code": code, "expires_in": self.qr_period})
             await asyncio.sleep(self.qr_period)
 
     async def _broadcast(self, device_id: str, frame: dict[str, Any]) -> None:
         for conn in list(self.conns.get(device_id, ())):
-            await conn.send(frame)
+            if not conn.frozen:
+                await conn.send(frame)
 
     async def _close_device(self, device_id: str, code: int, reason: str) -> None:
         for conn in list(self.conns.get(device_id, ())):
@@ -232,9 +234,11 @@ class Hub:
 
     async def flush(self, device: Device) -> None:
         """Push every event the device has not confirmed yet, unless it cannot hear them."""
-        if device.frozen or device.status != "linked":
+        if device.status != "linked":
             return
         for conn in list(self.conns.get(device.device_id, ())):
+            if conn.frozen:
+                continue
             for event in device.pending:
                 if event["eseq"] > conn.sent_upto:
                     await conn.send({"type": "event", **event})
@@ -251,15 +255,23 @@ class Hub:
         await self._close_device(device.device_id, CLOSE_LOGGED_OUT, "logged out")
 
     async def freeze(self, device: Device) -> None:
-        device.frozen = True
-        self.state.save()
         await self._broadcast(device.device_id, {"type": "freeze"})
+        for conn in self.conns.get(device.device_id, ()):
+            conn.frozen = True
+        self._note_frozen(device)
 
     async def unfreeze(self, device: Device) -> None:
-        device.frozen = False
-        self.state.save()
-        await self._broadcast(device.device_id, {"type": "unfreeze"})
+        for conn in self.conns.get(device.device_id, ()):
+            if conn.frozen:
+                conn.frozen = False
+                await conn.send({"type": "unfreeze"})
+        self._note_frozen(device)
         await self.flush(device)
+
+    def _note_frozen(self, device: Device) -> None:
+        """``device.frozen`` (shown by the control API) is true while a connection of it hangs."""
+        device.frozen = any(conn.frozen for conn in self.conns.get(device.device_id, ()))
+        self.state.save()
 
     async def drop(self, device: Device, hold_s: float | None) -> None:
         """Cut the page's connection; it may come back after ``hold_s`` (None: only after

@@ -27,6 +27,7 @@ from typing import Any
 
 MAX_LINKED_DEVICES = 4
 MAX_BODY_CHARS = 65536
+INBOUND_HISTORY_MAX = 100_000
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 # WhatsApp's pairing codes use an alphabet without look-alike characters (no 0, O, I, U).
@@ -133,6 +134,8 @@ class SimState:
         self.devices: dict[str, Device] = {}
         self.outbox: list[OutboxEntry] = []
         self.link_codes: dict[str, LinkCode] = {}
+        # Inbound messages per receiving phone, in memory only, for replays (duplicates).
+        self.inbound: dict[str, list[dict[str, Any]]] = {}
         if self.state_file and self.state_file.exists():
             self._load()
 
@@ -144,6 +147,7 @@ class SimState:
         for raw in data.get("devices", []):
             raw.pop("qr", None)
             raw.pop("qr_issued_at", None)
+            raw["frozen"] = False  # a hang belongs to a connection, and none survived the restart
             device = Device(**raw)
             self.devices[device.device_id] = device
         self.outbox = [OutboxEntry(**raw) for raw in data.get("outbox", [])]
@@ -167,6 +171,7 @@ class SimState:
         self.devices.clear()
         self.outbox.clear()
         self.link_codes.clear()
+        self.inbound.clear()
         self.save()
 
     # --- devices and login ---------------------------------------------------------------
@@ -325,8 +330,25 @@ class SimState:
         }
         for device in devices:
             self._queue_event(device, "message", message)
+        history = self.inbound.setdefault(phone, [])
+        history.append(message)
+        del history[:-INBOUND_HISTORY_MAX]
         self.save()
         return message, devices
+
+    def replay_inbound(self, phone_value: Any) -> tuple[int, list[Device]]:
+        """Deliver every inbound message ``phone`` received again, with the same ids, to its
+        linked devices: the duplicates a flaky network or a resync produces."""
+        phone = parse_phone(phone_value)
+        devices = self.linked_devices(phone)
+        if not devices:
+            raise SimError(404, f"{phone} has no linked device")
+        history = self.inbound.get(phone, [])
+        for device in devices:
+            for message in history:
+                self._queue_event(device, "message", message)
+        self.save()
+        return len(history), devices
 
     def record_send(self, device: Device, *, msg_id: Any, to_value: Any, body: Any) -> OutboxEntry:
         """A linked page sent a text: the server accepts it (ack 1) and the phone sees it."""

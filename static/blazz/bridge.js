@@ -18,15 +18,27 @@
  * is mirrored to sessionStorage (WhatsApp Web reloads itself after a logout) and a queue
  * that starts empty takes its first seq from the clock.
  *
+ * Messages and acks are also journaled in the origin's IndexedDB (database __blazz) and
+ * drain() hands out only events whose journal write has completed. WhatsApp's servers
+ * forget a message once the page has received it, so the journal is what lets a worker
+ * that was killed between reading a batch and committing it find the batch again: the
+ * browser's profile (and the snapshot) keep the journal, and the next bridge injected into
+ * that profile re-queues it. Lifecycle events are not journaled: a new page reports its
+ * own state again, and replaying an old logout or QR code would be wrong.
+ *
  * Only documented wa-js calls are used; nothing here assumes the simulator.
  */
 (function () {
   'use strict';
   if (window.__blazz && window.__blazz.installed) return; // idempotent: keep the one queue
+  if (window.top !== window) return; // WhatsApp Web is the top document; frames are not ours
 
   const STORAGE_KEY = '__blazz_bridge_v1';
   const TICK_MS = 1000;
   const SEEN_IDS_MAX = 5000;
+  const JOURNAL_DB = '__blazz';
+  const JOURNAL_STORE = 'events';
+  const JOURNALED = { message: true, ack: true };
 
   const bridge = {
     installed: true,
@@ -51,6 +63,33 @@
   }
   window.__blazz = bridge;
 
+  // The driver installs the bridge before the page's own scripts run (a new-document script),
+  // and the bridge subscribes the moment WPP is assigned: what WhatsApp delivers right after
+  // connecting (messages that arrived while this page was away) is emitted before any
+  // later injection could listen, and would be gone.
+  if (window.WPP === undefined) {
+    let current;
+    try {
+      Object.defineProperty(window, 'WPP', {
+        configurable: true,
+        enumerable: true,
+        get: () => current,
+        set: (value) => {
+          current = value;
+          try {
+            if (value && !bridge.subscribed && (typeof value.on === 'function' || (value.ev && typeof value.ev.on === 'function'))) {
+              subscribe(value);
+            }
+          } catch (e) {
+            bridge.lastError = 'early subscribe: ' + e;
+          }
+        },
+      });
+    } catch (e) {
+      bridge.lastError = 'WPP hook: ' + e;
+    }
+  }
+
   let persistScheduled = false;
   function persist() {
     persistScheduled = false;
@@ -68,10 +107,109 @@
   }
   window.addEventListener('pagehide', persist);
 
+  // --- journal (IndexedDB) ---------------------------------------------------------------
+  // Seqs of events whose journal write has not completed yet; drain() stops before the first.
+  const unjournaled = new Set();
+  let journalBatch = [];
+  let journalFlushScheduled = false;
+  bridge.journal = { ready: false, enabled: false, restored: 0, writes: 0, error: null };
+
+  function journalFailed(where, error) {
+    // Without IndexedDB the page queue is all there is: better to deliver than to block.
+    bridge.journal.error = where + ': ' + error;
+    bridge.journal.enabled = false;
+    unjournaled.clear();
+  }
+  const journalDb = new Promise((resolve) => {
+    let request;
+    try {
+      request = window.indexedDB.open(JOURNAL_DB, 1);
+    } catch (e) {
+      resolve(null);
+      return;
+    }
+    request.onupgradeneeded = () => request.result.createObjectStore(JOURNAL_STORE, { keyPath: 'seq' });
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => resolve(null);
+    request.onblocked = () => resolve(null);
+  }).then((db) => {
+    if (!db) {
+      journalFailed('open', 'IndexedDB unavailable');
+      return null;
+    }
+    // Re-queue what an earlier page journaled and nobody confirmed. Created before any
+    // write or delete of this page, so IndexedDB runs it first.
+    return new Promise((resolve) => {
+      const tx = db.transaction(JOURNAL_STORE, 'readonly');
+      const all = tx.objectStore(JOURNAL_STORE).getAll();
+      tx.oncomplete = () => {
+        const known = new Set(bridge.queue.map((event) => event.seq));
+        const restored = (all.result || []).filter((event) => !known.has(event.seq));
+        if (restored.length) {
+          bridge.queue = bridge.queue.concat(restored).sort((a, b) => a.seq - b.seq);
+          bridge.seq = Math.max(bridge.seq, restored[restored.length - 1].seq);
+          restored.forEach((event) => { if (event.type === 'message') firstTime(event.payload.id); });
+        }
+        bridge.journal.restored = restored.length;
+        bridge.journal.enabled = true;
+        resolve(db);
+      };
+      tx.onerror = () => { journalFailed('restore', tx.error); resolve(null); };
+    });
+  }).then((db) => {
+    bridge.journal.ready = true;
+    return db;
+  });
+
+  function flushJournal() {
+    journalFlushScheduled = false;
+    const batch = journalBatch;
+    journalBatch = [];
+    journalDb.then((db) => {
+      if (!db || !bridge.journal.enabled) {
+        batch.forEach((event) => unjournaled.delete(event.seq));
+        return;
+      }
+      try {
+        const tx = db.transaction(JOURNAL_STORE, 'readwrite');
+        const store = tx.objectStore(JOURNAL_STORE);
+        batch.forEach((event) => store.put(event));
+        tx.oncomplete = () => {
+          bridge.journal.writes += 1;
+          batch.forEach((event) => unjournaled.delete(event.seq));
+        };
+        tx.onerror = () => journalFailed('write', tx.error);
+        tx.onabort = () => journalFailed('write', tx.error || 'aborted');
+      } catch (e) {
+        journalFailed('write', e);
+      }
+    });
+  }
+  function journal(event) {
+    unjournaled.add(event.seq);
+    journalBatch.push(event);
+    if (journalFlushScheduled) return;
+    journalFlushScheduled = true;
+    queueMicrotask(flushJournal);
+  }
+  function forget(uptoSeq) {
+    journalDb.then((db) => {
+      if (!db || !bridge.journal.enabled) return;
+      try {
+        const tx = db.transaction(JOURNAL_STORE, 'readwrite');
+        tx.objectStore(JOURNAL_STORE).delete(IDBKeyRange.upperBound(uptoSeq));
+      } catch (e) {
+        bridge.journal.error = 'forget: ' + e; // left over rows are replayed, and replay is idempotent
+      }
+    });
+  }
+
   function push(type, payload) {
     bridge.seq += 1;
     bridge.lastEventAt = Date.now();
-    bridge.queue.push({ seq: bridge.seq, type, at: bridge.lastEventAt, payload });
+    const event = { seq: bridge.seq, type, at: bridge.lastEventAt, payload };
+    bridge.queue.push(event);
+    if (JOURNALED[type]) journal(event);
     schedulePersist();
   }
 
@@ -223,11 +361,16 @@
 
   // --- API -----------------------------------------------------------------------------
   bridge.drain = function (max) {
-    const n = Math.max(0, Math.min(Number(max) || 500, bridge.queue.length));
+    // Until the journal is read back, older events may still join the queue ahead of these.
+    if (!bridge.journal.ready) return [];
+    const limit = Math.max(0, Math.min(Number(max) || 500, bridge.queue.length));
+    let n = 0;
+    while (n < limit && !unjournaled.has(bridge.queue[n].seq)) n += 1;
     return bridge.queue.slice(0, n);
   };
   bridge.confirm = function (uptoSeq) {
     bridge.queue = bridge.queue.filter((event) => event.seq > uptoSeq);
+    forget(uptoSeq);
     persist();
     return bridge.queue.length;
   };
@@ -249,6 +392,7 @@
       queue_length: bridge.queue.length,
       seq: bridge.seq,
       last_error: bridge.lastError,
+      journal: Object.assign({ unwritten: unjournaled.size }, bridge.journal),
     };
     if (!W) return result;
     try {
@@ -283,11 +427,19 @@
       sends.set(key, record);
       if (sends.size > SENDS_MAX) sends.delete(sends.keys().next().value);
     }
-    const result = await sendOnce(to, text, ackTimeoutMs, record);
+    const result = await sendOnce(to, text, ackTimeoutMs, record, messageIdFor(key));
     if (key && !result.id) sends.delete(key); // nothing was created: a retry may send
     return result;
   };
-  async function sendOnce(to, text, ackTimeoutMs, record) {
+  // A key that is a UUID (Blazz passes the Chat's uuid) becomes the WhatsApp message id
+  // (32 uppercase hex, the shape phones use). Sent again from another page after a worker
+  // died mid-send, it is the same message to the servers, not a second one.
+  function messageIdFor(key) {
+    const text = String(key || '');
+    if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(text)) return undefined;
+    return text.replace(/-/g, '').toUpperCase();
+  }
+  async function sendOnce(to, text, ackTimeoutMs, record, messageId) {
     const W = wpp();
     if (!W || !W.chat || typeof W.chat.sendTextMessage !== 'function') return { ok: false, reason: 'no_wpp' };
     if (!W.conn.isAuthenticated()) return { ok: false, reason: 'not_authenticated' };
@@ -295,9 +447,11 @@
     if (!/^[1-9][0-9]{6,14}$/.test(digits)) return { ok: false, reason: 'invalid_recipient' };
     if (typeof text !== 'string' || text === '') return { ok: false, reason: 'empty_text' };
     let sent;
+    const options = { createChat: true, waitForAck: false };
+    if (messageId) options.messageId = messageId;
     try {
       // waitForAck false: get the id at once, then wait for the server's ack ourselves.
-      sent = await W.chat.sendTextMessage(digits + '@c.us', text, { createChat: true, waitForAck: false });
+      sent = await W.chat.sendTextMessage(digits + '@c.us', text, options);
     } catch (e) {
       return { ok: false, reason: 'send_error', error: describe(e) };
     }

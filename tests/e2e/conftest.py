@@ -4,6 +4,7 @@ stopped by PID and no Chromium may survive a test."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import psutil
@@ -11,8 +12,11 @@ import pytest
 import redis
 from django.conf import settings
 
+from sessions_app.driver.processes import reap_browser_zombies
 from tests.e2e.workers import WorkerProcess, browser_processes
 from tests.simulator.support import SimProcess
+
+ZOMBIE_REAP_GRACE_S = 15.0
 
 
 @pytest.fixture
@@ -35,9 +39,14 @@ def start_worker(transactional_db, sim, tmp_path, clean_broker) -> Iterator[Call
     started: list[WorkerProcess] = []
     browsers_before = browser_processes()
 
-    def start(name: str = "wa_e2e", *, capacity: int = 4) -> WorkerProcess:
+    def start(name: str = "wa_e2e", *, capacity: int = 4, env: dict[str, str] | None = None) -> WorkerProcess:
         worker = WorkerProcess(
-            name, wa_url=sim.url, data_dir=tmp_path / "data" / name, capacity=capacity, log_dir=tmp_path
+            name,
+            wa_url=sim.url,
+            data_dir=tmp_path / "data" / name,
+            capacity=capacity,
+            log_dir=tmp_path,
+            extra_env=env,
         ).start()
         started.append(worker)
         return worker
@@ -45,7 +54,13 @@ def start_worker(transactional_db, sim, tmp_path, clean_broker) -> Iterator[Call
     yield start
     for worker in reversed(started):
         worker.stop(timeout=30)
-    leaked = browser_processes() - browsers_before
+    # Killed browsers of a kill -9'd worker are reparented to the nearest subreaper: PID 1,
+    # which reaps them a moment later, or this test process (the driver tests make it one),
+    # which reaps them here. Only what is still there after that counts.
+    deadline = time.monotonic() + ZOMBIE_REAP_GRACE_S
+    while (leaked := browser_processes() - browsers_before) and time.monotonic() < deadline:
+        reap_browser_zombies()
+        time.sleep(0.2)
     for pid in leaked:
         try:
             psutil.Process(pid).kill()

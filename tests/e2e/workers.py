@@ -25,8 +25,18 @@ def test_database_url() -> str:
 
 
 class WorkerProcess:
-    def __init__(self, name: str, *, wa_url: str, data_dir: Path, capacity: int = 4, log_dir: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        wa_url: str,
+        data_dir: Path,
+        capacity: int = 4,
+        log_dir: Path,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.name = name
+        self.extra_env = extra_env or {}
         self.wa_url = wa_url
         self.data_dir = data_dir
         self.capacity = capacity
@@ -47,6 +57,7 @@ class WorkerProcess:
             "BLAZZ_WORKER_HEARTBEAT_SECONDS": "1",
             "BLAZZ_SNAPSHOT_AFTER_LOGIN_SECONDS": "6",
             "BLAZZ_HARVEST_TICK_MS": "200",
+            **self.extra_env,
         }
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(

@@ -218,7 +218,9 @@
       throw new WPPError('chat_not_found', `Chat not found for ${to._serialized}`);
     }
     knownChats.add(to._serialized);
-    const key = makeKey(true, to, '3EB0' + randomHex(10).toUpperCase());
+    // A caller-chosen id (wa-js `messageId`) makes a resend the same message on the servers.
+    const chosen = opts.messageId && (typeof opts.messageId === 'string' ? opts.messageId : opts.messageId.id);
+    const key = makeKey(true, to, chosen || '3EB0' + randomHex(10).toUpperCase());
     const msg = {
       id: key, from: makeWid(jidOfPhone(state.me)), to, body: String(content), type: 'chat',
       t: Math.floor(Date.now() / 1000), ack: 0, isNewMsg: true, fromMe: true, self: 'out',
