@@ -1,6 +1,27 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from campaigns import services
 from campaigns.models import Campaign, CampaignLog
+
+
+def _verb(name: str, label: str):
+    """An admin action calling the same service as the UI and the API, one campaign at a time;
+    a refusal is reported, never a 500."""
+
+    def action(modeladmin, request, queryset):
+        done = 0
+        for campaign in queryset.select_related("workspace"):
+            try:
+                getattr(services, f"campaign_{name}")(campaign=campaign)
+                done += 1
+            except services.CampaignError as exc:
+                modeladmin.message_user(request, f"{campaign}: {exc}", messages.ERROR)
+        if done:
+            modeladmin.message_user(request, f"{label}: {done} campaign(s).", messages.SUCCESS)
+
+    action.__name__ = f"campaign_{name}"
+    action.short_description = f"{label} selected campaigns"
+    return action
 
 
 @admin.register(Campaign)
@@ -26,10 +47,18 @@ class CampaignAdmin(admin.ModelAdmin):
         "sent_count",
         "failed_count",
         "skipped_count",
+        "last_error",
+        "idempotency_key",
     ]
     autocomplete_fields = ["workspace"]
     filter_horizontal = ["sessions"]
     raw_id_fields = ["created_by"]
+    actions = [
+        _verb("start", "Start"),
+        _verb("pause", "Pause"),
+        _verb("resume", "Resume"),
+        _verb("cancel", "Cancel"),
+    ]
 
 
 @admin.register(CampaignLog)
@@ -38,5 +67,5 @@ class CampaignLogAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["campaign__name", "contact__phone"]
     raw_id_fields = ["campaign", "contact", "whatsapp_session", "chat"]
-    readonly_fields = ["attempts", "updated_at"]
+    readonly_fields = ["attempts", "dispatched_at", "updated_at"]
     list_select_related = ["campaign", "contact", "whatsapp_session"]

@@ -35,6 +35,10 @@ class Campaign(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Why the last start failed (a scheduled start that found no number, say); shown in the UI.
+    last_error = models.TextField(blank=True)
+    # The API's Idempotency-Key of the request that created it: a retried POST returns it.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -42,11 +46,31 @@ class Campaign(models.Model):
             models.CheckConstraint(
                 condition=Q(window_start_hour__lte=23) & Q(window_end_hour__lte=24),
                 name="campaign_window_hours_valid",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(window_start_hour__lt=models.F("window_end_hour")),
+                name="campaign_window_not_empty",
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="campaign_unique_idempotency_key",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def done_count(self) -> int:
+        return self.sent_count + self.failed_count + self.skipped_count
+
+    @property
+    def percent(self) -> float:
+        """Recipients done (sent, failed or skipped), in %, from the counters."""
+        if not self.total_count:
+            return 100.0 if self.status == self.Status.COMPLETED else 0.0
+        return round(100.0 * self.done_count / self.total_count, 1)
 
 
 class CampaignLog(models.Model):
@@ -71,6 +95,8 @@ class CampaignLog(models.Model):
     scheduled_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
+    # When the last attempt was handed to messaging (the Chat row written): throughput.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -78,7 +104,12 @@ class CampaignLog(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["campaign", "contact"], name="campaign_log_one_per_recipient")
         ]
-        indexes = [models.Index(fields=["status", "scheduled_at"])]
+        indexes = [
+            models.Index(fields=["status", "scheduled_at"]),
+            # Progress counts per campaign, and per number (distribution, redistribution).
+            models.Index(fields=["campaign", "status"], name="campaign_log_progress"),
+            models.Index(fields=["whatsapp_session", "status"], name="campaign_log_by_number"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.campaign_id} → {self.contact_id} ({self.status})"

@@ -1,0 +1,18 @@
+"""The campaign services' refusals; their messages are written for users and shown as is
+(the UI as a flash or form error, the API as `detail`: 400 for CampaignInvalid, 409 else)."""
+
+
+class CampaignError(Exception):
+    """A business rule refused the request; the message is safe to show."""
+
+
+class CampaignInvalid(CampaignError):
+    """The campaign's content is wrong (400)."""
+
+
+class CampaignStateError(CampaignError):
+    """The campaign's status does not allow this (409)."""
+
+
+class NoSendingNumber(CampaignError):
+    """No chosen number is connected (409)."""

@@ -1,0 +1,176 @@
+"""Campaigns UI: list, detail with live progress, create/edit form and the verbs. Views read
+through selectors and write through one service each (the same ones the API calls); a
+refusal is a flash message or a form error, never a 500. Owners and admins manage campaigns;
+agents see them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.views import View
+from django.views.generic import ListView, TemplateView
+from django.views.generic.edit import FormView
+
+from accounts.mixins import WorkspaceManagerMixin, WorkspaceMemberMixin
+from accounts.tenancy import scoped
+from campaigns import selectors, services
+from campaigns.forms import CampaignForm
+from campaigns.models import Campaign
+from campaigns.pacing import zone
+from sessions_app.models import WhatsAppSession
+
+
+def describe_audience(audience: dict[str, Any]) -> str:
+    kind = (audience or {}).get("kind", "all")
+    if kind == "list":
+        return f"A list of {len(audience.get('contacts') or [])} contacts"
+    if kind == "filter":
+        parts = []
+        for key, value in (audience.get("metadata") or {}).items():
+            if key == "tags" and isinstance(value, list):
+                parts.append("tagged " + ", ".join(str(tag) for tag in value))
+            else:
+                parts.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+        return "Contacts " + " and ".join(parts)
+    return "All contacts"
+
+
+def _can_manage(request) -> bool:
+    return request.membership is not None and request.membership.can_manage
+
+
+class CampaignListView(WorkspaceMemberMixin, ListView):
+    template_name = "campaigns/campaign_list.html"
+    context_object_name = "campaigns"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return selectors.campaigns_of_workspace(workspace=self.request.workspace)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(can_manage=_can_manage(self.request), **kwargs)
+
+
+class CampaignDetailView(WorkspaceMemberMixin, TemplateView):
+    template_name = "campaigns/campaign_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        campaign = selectors.campaign_get_or_404(
+            workspace=self.request.workspace, campaign_uuid=self.kwargs["campaign_uuid"]
+        )
+        progress = selectors.campaign_counts(campaign_ids=[campaign.pk])[campaign.pk]
+        context.update(
+            campaign=campaign,
+            progress=selectors.progress_payload(campaign, progress),
+            distribution=selectors.campaign_distribution(campaign=campaign),
+            failed_logs=selectors.campaign_failed_logs(campaign=campaign),
+            audience_text=describe_audience(campaign.audience),
+            chosen_numbers=list(campaign.sessions.all()),
+            healthy_numbers=selectors.sending_numbers(campaign=campaign).count(),
+            can_manage=_can_manage(self.request),
+            timezone_name=campaign.workspace.timezone,
+        )
+        return context
+
+
+class _CampaignFormMixin(WorkspaceManagerMixin):
+    template_name = "campaigns/campaign_form.html"
+    form_class = CampaignForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()
+        numbers = scoped(WhatsAppSession, self.request.workspace).filter(deleted_at__isnull=True)
+        kwargs["numbers"] = [
+            (str(s.uuid), f"{s.phone_number or s.session_id} ({s.get_status_display()})")
+            for s in numbers.order_by("phone_number", "id")
+        ]
+        return kwargs
+
+    def dispatch(self, request, *args, **kwargs):
+        # Times in the form are the workspace's local time, both read and shown (the
+        # response is rendered inside the override, not lazily after it).
+        workspace = getattr(request, "workspace", None)
+        with timezone.override(zone(workspace.timezone if workspace else "UTC")):
+            response = super().dispatch(request, *args, **kwargs)
+            if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+                response.render()
+        return response
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(timezone_name=self.request.workspace.timezone, **kwargs)
+
+
+class CampaignCreateView(_CampaignFormMixin, FormView):
+    def form_valid(self, form: CampaignForm):
+        try:
+            campaign, _ = services.campaign_create(
+                workspace=self.request.workspace, created_by=self.request.user, **form.service_arguments()
+            )
+        except services.CampaignError as exc:
+            form.add_error(None, str(exc))
+            return self.form_invalid(form)
+        messages.success(self.request, "Campaign saved as a draft. Check it, then start it.")
+        return redirect("campaigns:campaign_detail", campaign_uuid=campaign.uuid)
+
+
+class CampaignEditView(_CampaignFormMixin, FormView):
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and getattr(request, "workspace", None) is not None:
+            self.campaign = selectors.campaign_get_or_404(
+                workspace=request.workspace, campaign_uuid=kwargs["campaign_uuid"]
+            )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_initial(self) -> dict[str, Any]:
+        return CampaignForm.initial_for(self.campaign)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(campaign=self.campaign, **kwargs)
+
+    def form_valid(self, form: CampaignForm):
+        try:
+            services.campaign_update(campaign=self.campaign, **form.service_arguments())
+        except services.CampaignError as exc:
+            form.add_error(None, str(exc))
+            return self.form_invalid(form)
+        messages.success(self.request, "Campaign updated.")
+        return redirect("campaigns:campaign_detail", campaign_uuid=self.campaign.uuid)
+
+
+class CampaignActionView(WorkspaceManagerMixin, View):
+    """POST-only verbs: start, pause, resume, cancel, delete."""
+
+    action: str = ""
+    done = {
+        "start": "Campaign started.",
+        "pause": "Campaign paused: no new message goes out until you resume it.",
+        "resume": "Campaign resumed; its remaining messages were re-planned from now.",
+        "cancel": "Campaign cancelled; recipients not yet sent to were skipped.",
+        "delete": "Campaign deleted.",
+    }
+
+    def post(self, request, campaign_uuid):
+        campaign = selectors.campaign_get_or_404(workspace=request.workspace, campaign_uuid=campaign_uuid)
+        service = getattr(services, f"campaign_{self.action}")
+        try:
+            result = service(campaign=campaign)
+        except services.CampaignError as exc:
+            messages.error(request, str(exc))
+            return redirect("campaigns:campaign_detail", campaign_uuid=campaign.uuid)
+        if self.action == "delete":
+            messages.success(request, self.done["delete"])
+            return redirect("campaigns:campaign_list")
+        message = self.done[self.action]
+        if (
+            self.action == "start"
+            and isinstance(result, Campaign)
+            and result.status == Campaign.Status.SCHEDULED
+        ):
+            message = "Campaign scheduled: it starts at its start time."
+        messages.success(request, message)
+        return redirect("campaigns:campaign_detail", campaign_uuid=campaign.uuid)

@@ -1,0 +1,124 @@
+// Live parts of the Campaigns pages (no framework). One websocket to /ws/events/ carries the
+// workspace's {"event", "payload"} messages; the dispatch tick publishes `campaign.progress`
+// (counts per status and % done) after each commit that moved a campaign's recipients, so
+// the bar and the counts follow the database. The per-number table, the failed list and
+// the buttons are re-read from the server (debounced) rather than rebuilt here. Events missed
+// while the socket was down are not replayed: on reconnect the page re-reads itself.
+(function () {
+  "use strict";
+
+  var root = document.querySelector("[data-campaigns]");
+  if (!root) return;
+  var page = root.getAttribute("data-campaigns"); // "list" or "detail"
+  var campaignUuid = root.getAttribute("data-campaign");
+  var LABELS = {
+    draft: "Draft", scheduled: "Scheduled", running: "Running", paused: "Paused",
+    completed: "Completed", cancelled: "Cancelled"
+  };
+  var COUNTS = ["success", "failed", "skipped", "ongoing", "pending", "total"];
+
+  function setField(scope, field, value) {
+    scope.querySelectorAll('[data-field="' + field + '"]').forEach(function (el) {
+      if (field === "progress") el.value = value;
+      else el.textContent = value;
+    });
+  }
+
+  function apply(scope, p) {
+    var badge = scope.querySelector('[data-field="status"]');
+    var statusChanged = false;
+    if (badge && p.status) {
+      statusChanged = badge.className !== "badge campaign-" + p.status;
+      badge.className = "badge campaign-" + p.status;
+      badge.textContent = LABELS[p.status] || p.status;
+    }
+    setField(scope, "progress", p.percent);
+    setField(scope, "percent", String(p.percent));
+    COUNTS.forEach(function (name) {
+      if (typeof p[name] === "number") setField(scope, name, p[name]);
+    });
+    return statusChanged;
+  }
+
+  // Swaps every [data-swap] region for the server's current version. Debounced and spaced:
+  // a campaign sending every second costs at most one request every few seconds.
+  var swapTimer = null;
+  var lastSwap = 0;
+  function refreshRegions(soon) {
+    if (swapTimer) return;
+    var wait = soon ? 300 : Math.max(300, 3000 - (Date.now() - lastSwap));
+    swapTimer = setTimeout(function () {
+      swapTimer = null;
+      lastSwap = Date.now();
+      fetch(window.location.href, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+        .then(function (r) {
+          if (r.status === 404 && page === "detail") {
+            window.location.href = root.getAttribute("data-list-url"); // the campaign was deleted
+            return null;
+          }
+          return r.ok ? r.text() : null;
+        })
+        .then(function (html) {
+          if (!html) return;
+          var fresh = new DOMParser().parseFromString(html, "text/html");
+          document.querySelectorAll("[data-swap]").forEach(function (old) {
+            var next = fresh.querySelector('[data-swap="' + old.getAttribute("data-swap") + '"]');
+            if (next) old.replaceWith(document.importNode(next, true));
+          });
+        })
+        .catch(function () { /* offline: the next event or the reconnect tries again */ });
+    }, wait);
+  }
+
+  function onEvent(event, p) {
+    if (event !== "campaign.progress" && event !== "campaign.deleted") return;
+    if (page === "detail") {
+      if (p.uuid !== campaignUuid) return;
+      if (event === "campaign.deleted") {
+        window.location.href = root.getAttribute("data-list-url");
+        return;
+      }
+      var changed = apply(root, p);
+      refreshRegions(changed); // buttons for a new status at once; tables at a calm pace
+      return;
+    }
+    var row = root.querySelector('tr[data-campaign="' + p.uuid + '"]');
+    if (!row) { refreshRegions(true); return; } // created or deleted elsewhere
+    apply(row, p);
+  }
+
+  // --- Websocket with reconnect ---------------------------------------------------------------
+
+  var attempts = 0;
+  function connect() {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var socket = new WebSocket(scheme + window.location.host + "/ws/events/");
+    socket.onopen = function () {
+      if (attempts > 0) refreshRegions(true); // catch up with what happened while away
+      attempts = 0;
+    };
+    socket.onmessage = function (message) {
+      var data;
+      try { data = JSON.parse(message.data); } catch (e) { return; }
+      if (!data || !data.payload || !data.payload.uuid) return;
+      onEvent(data.event, data.payload);
+    };
+    socket.onclose = function (e) {
+      // 4401/4403: logged out or no longer a member; retrying cannot help.
+      if (e.code === 4401 || e.code === 4403) return;
+      attempts += 1;
+      // Exponential backoff with jitter, capped at 30 s.
+      var delay = Math.min(30000, 500 * Math.pow(2, Math.min(attempts, 6))) * (0.5 + Math.random() / 2);
+      setTimeout(connect, delay);
+    };
+  }
+
+  // --- Confirmations for destructive buttons ------------------------------------------------
+
+  document.addEventListener("submit", function (e) {
+    var question = e.target.getAttribute && e.target.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) e.preventDefault();
+  });
+
+  connect();
+})();
