@@ -2,9 +2,13 @@
 
 from django.urls import include, path
 
+from blazz.api_health import HealthView
+
 urlpatterns = [
     path("", include("accounts.api_urls")),
     path("", include("messaging.api_urls")),
     path("", include("messaging.webhook_api_urls")),
     path("", include("sessions_app.api_urls")),
+    path("", include("campaigns.api_urls")),
+    path("health", HealthView.as_view(), name="api-health"),
 ]

@@ -97,7 +97,10 @@ CHANNEL_LAYER_URL = env.str("CHANNEL_LAYER_URL", default=f"redis://127.0.0.1:637
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [CHANNEL_LAYER_URL]},
+        # redis-py 8 reads with a 5 s socket timeout, exactly as long as channels_redis's
+        # blocking read on an idle channel: every idle websocket would drop every 5 s
+        # (redis-py issue 4091). Longer than the blocking read, still finite for a dead Redis.
+        "CONFIG": {"hosts": [{"address": CHANNEL_LAYER_URL, "socket_timeout": 15}]},
     }
 }
 
@@ -138,6 +141,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Many WhatsApp numbers, one workspace.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Session statuses appear in several components (numbers, health): one named enum.
+    "ENUM_NAME_OVERRIDES": {
+        "SessionStatusEnum": "sessions_app.models.WhatsAppSession.Status",
+        "WorkerStatusEnum": "sessions_app.models.WorkerInstance.Status",
+    },
 }
 
 # --- Celery (DESIGN section 2, CONVENTIONS habit 4) -------------------------------------
@@ -167,6 +175,10 @@ CELERY_TASK_ROUTES = {
     "messaging.tasks.deliver_webhook*": {"queue": "webhooks"},
     "campaigns.tasks.*": {"queue": "campaigns"},
     "sessions_app.tasks.maintenance_*": {"queue": "maintenance"},
+    "sessions_app.tasks.sessions_cleanup_stale": {"queue": "maintenance"},
+    "sessions_app.tasks.sessions_reconcile": {"queue": "maintenance"},
+    "sessions_app.tasks.sessions_liveness_check": {"queue": "maintenance"},
+    "sessions_app.tasks.sessions_snapshot_refresh": {"queue": "maintenance"},
 }
 
 # --- Session workers and browsers (DESIGN sections 2 and 6) ------------------------------
@@ -209,12 +221,54 @@ BLAZZ_SNAPSHOT_AFTER_LOGIN_SECONDS = env.float("BLAZZ_SNAPSHOT_AFTER_LOGIN_SECON
 BLAZZ_SNAPSHOT_INTERVAL_SECONDS = env.float("BLAZZ_SNAPSHOT_INTERVAL_SECONDS", default=600.0)
 # Automatic restarts of a session whose browser died, until it connects again.
 BLAZZ_AUTO_RESTARTS = env.int("BLAZZ_AUTO_RESTARTS", default=1)
+# Liveness (F7): a connected page whose own heartbeat is older than this, or whose probe of
+# WhatsApp's servers fails, is restarted from its snapshot; after MAX_RESTARTS restarts
+# within WINDOW it is marked failed and its workspace alerted.
+BLAZZ_LIVENESS_HEARTBEAT_MAX_SECONDS = env.float("BLAZZ_LIVENESS_HEARTBEAT_MAX_SECONDS", default=30.0)
+BLAZZ_LIVENESS_PROBE_TIMEOUT_SECONDS = env.float("BLAZZ_LIVENESS_PROBE_TIMEOUT_SECONDS", default=10.0)
+BLAZZ_LIVENESS_MAX_RESTARTS = env.int("BLAZZ_LIVENESS_MAX_RESTARTS", default=3)
+BLAZZ_LIVENESS_WINDOW_SECONDS = env.int("BLAZZ_LIVENESS_WINDOW_SECONDS", default=3600)
+# A session restored from its snapshot that is not connected again after this long counts
+# as a failed check too.
+BLAZZ_LIVENESS_START_TIMEOUT_SECONDS = env.int("BLAZZ_LIVENESS_START_TIMEOUT_SECONDS", default=90)
+# Fault-test hook: the session worker SIGKILLs itself inside the transaction that stores an
+# inbound batch, after the rows are written and before the commit. Refused unless DEBUG.
+BLAZZ_FAULT_KILL_BEFORE_INBOUND_COMMIT = env.bool("BLAZZ_FAULT_KILL_BEFORE_INBOUND_COMMIT", default=False)
+
+# --- Health, metrics and cleanup (DESIGN F2, F6) -------------------------------------------
+# Beat's cleanup soft-deletes sessions left in `qr_scanning` / `disconnected` this long,
+# counted from when they entered that status (their last status-change event).
+BLAZZ_STALE_QR_MINUTES = env.int("BLAZZ_STALE_QR_MINUTES", default=30)
+BLAZZ_STALE_DISCONNECTED_HOURS = env.int("BLAZZ_STALE_DISCONNECTED_HOURS", default=24)
+# The Health page lists a connected number with no activity for this long as "silent".
+BLAZZ_HEALTH_SILENT_AFTER_MINUTES = env.int("BLAZZ_HEALTH_SILENT_AFTER_MINUTES", default=60)
+# /metrics: with a token, only `Authorization: Bearer <token>`; empty, only loopback clients
+# that did not come through a proxy.
+BLAZZ_METRICS_TOKEN = env.str("BLAZZ_METRICS_TOKEN", default="")
 
 # --- Integrator webhooks (DESIGN F5) ------------------------------------------------------
 # SSRF guard: when False, webhook URLs resolving to private, loopback, link-local, multicast
 # or reserved addresses are refused at creation and again at delivery.
 BLAZZ_WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("BLAZZ_WEBHOOK_ALLOW_PRIVATE_TARGETS", default=DEBUG)
 BLAZZ_WEBHOOK_TIMEOUT_SECONDS = env.float("BLAZZ_WEBHOOK_TIMEOUT_SECONDS", default=15.0)
+
+# --- Campaigns (DESIGN F12: pacing that protects numbers from bans) -------------------------
+# Daily sends per number by its age (since the phone first connected to this workspace):
+# under 7 days, 7-30 days, over 30 days.
+BLAZZ_CAMPAIGN_DAILY_CAP_NEW = env.int("BLAZZ_CAMPAIGN_DAILY_CAP_NEW", default=500)
+BLAZZ_CAMPAIGN_DAILY_CAP_YOUNG = env.int("BLAZZ_CAMPAIGN_DAILY_CAP_YOUNG", default=1500)
+BLAZZ_CAMPAIGN_DAILY_CAP_MATURE = env.int("BLAZZ_CAMPAIGN_DAILY_CAP_MATURE", default=3000)
+# Per-number limits and the random gap between two sends of one number.
+BLAZZ_CAMPAIGN_PER_MINUTE = env.int("BLAZZ_CAMPAIGN_PER_MINUTE", default=20)
+BLAZZ_CAMPAIGN_PER_HOUR = env.int("BLAZZ_CAMPAIGN_PER_HOUR", default=500)
+BLAZZ_CAMPAIGN_GAP_MIN_SECONDS = env.float("BLAZZ_CAMPAIGN_GAP_MIN_SECONDS", default=3.0)
+BLAZZ_CAMPAIGN_GAP_MAX_SECONDS = env.float("BLAZZ_CAMPAIGN_GAP_MAX_SECONDS", default=7.0)
+# Sends of one recipient (each on another number when its number dropped) before it fails.
+BLAZZ_CAMPAIGN_MAX_ATTEMPTS = env.int("BLAZZ_CAMPAIGN_MAX_ATTEMPTS", default=3)
+# At most this many sends per dispatch tick (Beat runs the tick every second).
+BLAZZ_CAMPAIGN_DISPATCH_BATCH = env.int("BLAZZ_CAMPAIGN_DISPATCH_BATCH", default=100)
+# A number this far behind its planned send times gets its remaining sends re-planned.
+BLAZZ_CAMPAIGN_REPLAN_LAG_SECONDS = env.int("BLAZZ_CAMPAIGN_REPLAN_LAG_SECONDS", default=120)
 
 if not DEBUG:
     # Production refuses to start without its secrets rather than run with weak ones.

@@ -2,10 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from blazz.metrics import metrics_view
 from blazz.views import healthz
+from blazz.views_health import HealthPageView
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
+    path("health/", HealthPageView.as_view(), name="health"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("blazz.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="api-schema"),
@@ -16,6 +20,7 @@ urlpatterns = [
     ),
     path("", include("accounts.urls")),
     path("numbers/", include("sessions_app.urls")),
+    path("campaigns/", include("campaigns.urls")),
     path("webhooks/", include("messaging.webhook_urls")),
     path("", include("messaging.urls")),
 ]

@@ -1,7 +1,9 @@
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db import transaction
+from django.utils import timezone
 
 from sessions_app import services
 from sessions_app.models import SessionEvent, SessionSnapshot, WhatsAppSession, WorkerInstance
@@ -128,6 +130,7 @@ class WorkerInstanceAdmin(admin.ModelAdmin):
         "chrome_pss_mb",
         "open_fds",
         "last_heartbeat_at",
+        "heartbeat_age",
     ]
     list_filter = ["status"]
     search_fields = ["name", "hostname"]
@@ -156,6 +159,16 @@ class WorkerInstanceAdmin(admin.ModelAdmin):
     @admin.display(description="Open fds")
     def open_fds(self, worker: WorkerInstance):
         return (worker.metrics or {}).get("open_fds", "—")
+
+    @admin.display(description="Heartbeat age", ordering="-last_heartbeat_at")
+    def heartbeat_age(self, worker: WorkerInstance) -> str:
+        if worker.last_heartbeat_at is None:
+            return "never"
+        seconds = (timezone.now() - worker.last_heartbeat_at).total_seconds()
+        silent = seconds > settings.BLAZZ_WORKER_DEAD_AFTER_SECONDS
+        if silent and worker.status != WorkerInstance.Status.DEAD:
+            return f"{seconds:.0f} s (silent: reconciliation will declare it dead)"
+        return f"{seconds:.0f} s"
 
 
 @admin.register(SessionSnapshot)

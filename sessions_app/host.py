@@ -21,9 +21,11 @@ import logging
 import os
 import shutil
 import socket
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -34,6 +36,7 @@ from django.utils import timezone
 
 from blazz.celery import session_queue_name
 from sessions_app import services
+from sessions_app.driver import reaper
 from sessions_app.driver.bridge import PageBridge
 from sessions_app.driver.browser import Browser, kill_orphan_browsers
 from sessions_app.driver.errors import BridgeError, SendFailed, SendNotConfirmed, SnapshotCorrupt
@@ -44,6 +47,8 @@ from sessions_app.page_events import apply_page_events
 
 logger = logging.getLogger(__name__)
 Status = WhatsAppSession.Status
+# Where Chrome keeps what a login consists of (what snapshots hold, too).
+PROFILE_STATE_DIRS = ("Default/IndexedDB", "Default/Local Storage")
 
 
 @dataclass
@@ -79,17 +84,22 @@ class SessionHost:
         self._registry_lock = threading.Lock()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._reaper: subprocess.Popen | None = None
 
     # --- process lifecycle ---------------------------------------------------------------
 
     def register(self) -> WorkerInstance:
         """Creates or revives this worker's row; removes browsers a previous process of this
         worker left behind (F8: zombie Chrome, stale profiles)."""
-        killed = kill_orphan_browsers(self.data_dir)
-        if killed:
-            logger.warning("killed %d orphaned browser processes under %s", len(killed), self.data_dir)
-        shutil.rmtree(self.profiles_dir, ignore_errors=True)
-        self.profiles_dir.mkdir(parents=True, exist_ok=True)
+        kill_orphan_browsers(self.data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # If this process dies without shutdown(), the reaper closes its browsers.
+        self._reaper = reaper.spawn(
+            worker_pid=os.getpid(),
+            worker_name=self.worker_name,
+            data_dir=self.data_dir,
+            log_path=self.data_dir / "reaper.log",
+        )
         self.worker = services.worker_register(
             name=self.worker_name,
             queue=self.queue,
@@ -97,7 +107,22 @@ class SessionHost:
             pid=os.getpid(),
             capacity=self.capacity,
         )
+        self._prune_profiles()
         return self.worker
+
+    def _prune_profiles(self) -> None:
+        """Keeps the profiles of sessions still assigned here (an earlier process of this
+        worker died with them open: they hold its page journal, see _prepare_profile) and
+        removes every other one."""
+        self.profiles_dir.mkdir(parents=True, exist_ok=True)
+        keep = set(
+            WhatsAppSession.objects.filter(assigned_worker=self.worker, deleted_at__isnull=True).values_list(
+                "session_id", flat=True
+            )
+        )
+        for entry in self.profiles_dir.iterdir():
+            if entry.name not in keep:
+                shutil.rmtree(entry, ignore_errors=True)
 
     def run_background_threads(self) -> None:
         for target, name in (
@@ -137,6 +162,10 @@ class SessionHost:
             services.worker_mark_stopped(worker=self.worker)
         for thread in self._threads:
             thread.join(timeout=deadline_s or 5)
+        if self._reaper is not None and self._reaper.poll() is None:
+            # Nothing left to reap; a reaper outliving us could race our successor's browsers.
+            self._reaper.terminate()
+            self._reaper.wait(timeout=5)
 
     # --- verbs (called by tasks on this worker's queue) ----------------------------------------
 
@@ -177,8 +206,7 @@ class SessionHost:
             detail={"reason": reason, "worker": self.worker_name},
         )
         profile = self.profiles_dir / session.session_id
-        shutil.rmtree(profile, ignore_errors=True)
-        restored = self._restore_profile(session, profile)
+        restored = self._prepare_profile(session, profile)
         try:
             browser = Browser.start(
                 session_id=session.session_id, user_data_dir=profile, data_dir=self.data_dir
@@ -297,6 +325,48 @@ class SessionHost:
         messaging.chat_mark_sent(chat=chat, wam_id=wam_id)
         return "sent"
 
+    def probe(self, session_pk: int) -> str:
+        """Checks one connected page (F7) and acts on the verdict: restart it from its
+        snapshot, or close it when the session was given up. Returns a LivenessOutcome or
+        "not_here"."""
+        with self._registry_lock:
+            live = self._live.get(session_pk)
+        if live is None:
+            return "not_here"
+        timeout_s = settings.BLAZZ_LIVENESS_PROBE_TIMEOUT_SECONDS
+        # A page busy with a long send still gets judged, just after the send.
+        if not live.lock.acquire(timeout=timeout_s + 30):
+            return "busy"
+        try:
+            try:
+                state = live.bridge.state()
+            except BridgeError as exc:
+                live.last_error = str(exc)
+                state = None
+            probe = live.bridge.probe(timeout_s=timeout_s) if state else None
+        finally:
+            live.lock.release()
+        verdict = services.liveness_verdict(state=state, probe=probe)
+        outcome = services.session_liveness_record(session_pk=session_pk, verdict=verdict)
+        if outcome == services.LivenessOutcome.RESTART:
+            logger.warning(
+                "session %s failed its liveness check (%s): restarting", live.session_id, verdict.reason
+            )
+            self.restart(session_pk, reason=f"liveness: {verdict.reason}")
+        elif outcome == services.LivenessOutcome.FAILED:
+            self.stop(session_pk, reason="liveness: given up", snapshot=False, to_status=None)
+        return outcome
+
+    def snapshot_now(self, session_pk: int) -> bool:
+        """Refreshes the session's snapshot (Beat asks when the stored one is old)."""
+        with self._registry_lock:
+            live = self._live.get(session_pk)
+        if live is None:
+            return False
+        with live.lock:
+            self._snapshot(live)
+        return True
+
     def request_link_code(self, session_pk: int, phone_number: str) -> str | None:
         """Asks the page for a pairing code for `phone_number` (wa-js takes digits only)."""
         with self._registry_lock:
@@ -322,6 +392,25 @@ class SessionHost:
         return answer["code"]
 
     # --- snapshots -----------------------------------------------------------------------
+
+    def _prepare_profile(self, session: WhatsAppSession, profile: Path) -> str:
+        """Where the browser's login state comes from: "local" when an earlier process of
+        this worker left the profile behind (a crash) and it is newer than the snapshot,
+        "snapshot" when restored from the database, "none" for a first login.
+
+        The local profile wins because it is the only copy of the page journal: the
+        messages and acks that process read but never committed (WhatsApp's servers do
+        not send them again). Only this worker can have it, and only under the lease it
+        holds now (F1: one owner at a time)."""
+        snapshot_saved_at = (
+            SessionSnapshot.objects.filter(session_id=session.pk).values_list("saved_at", flat=True).first()
+        )
+        last_write = profile_last_write(profile)
+        if last_write is not None and (snapshot_saved_at is None or last_write > snapshot_saved_at):
+            logger.info("session %s resumes from the profile its last browser left", session.session_id)
+            return "local"
+        shutil.rmtree(profile, ignore_errors=True)
+        return "snapshot" if self._restore_profile(session, profile) else "none"
 
     def _restore_profile(self, session: WhatsAppSession, profile: Path) -> bool:
         row = SessionSnapshot.objects.filter(session_id=session.pk).first()
@@ -460,6 +549,23 @@ class SessionHost:
             "load": os.getloadavg()[0],
             "at": timezone.now().isoformat(),
         }
+
+
+def profile_last_write(profile: Path) -> datetime | None:
+    """When the login state in a profile (its IndexedDB and Local Storage) last changed,
+    or None if the profile holds none."""
+    newest = None
+    for part in PROFILE_STATE_DIRS:
+        root = profile / part
+        if not root.is_dir():
+            continue
+        for path in root.rglob("*"):
+            try:
+                mtime = path.stat().st_mtime
+            except OSError:
+                continue
+            newest = mtime if newest is None else max(newest, mtime)
+    return None if newest is None else datetime.fromtimestamp(newest, tz=UTC)
 
 
 def _origin(url: str) -> str:

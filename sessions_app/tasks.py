@@ -68,3 +68,56 @@ def session_send(*, session_pk: int, chat_pk: int) -> str:
             action="session_send", session_pk=session_pk, from_queue=host.queue, chat_pk=chat_pk
         )
     return outcome
+
+
+@shared_task(name="sessions_app.tasks.sessions_cleanup_stale")
+def sessions_cleanup_stale() -> dict[str, int]:
+    """Every 10 min from Beat (queue `maintenance`): stale `qr_scanning` and
+    `disconnected` sessions are stopped and soft-deleted (F6). Safe to run concurrently."""
+    result = services.sessions_cleanup_stale()
+    return {"qr_scanning": result.qr_scanning, "disconnected": result.disconnected}
+
+
+@shared_task(name="sessions_app.tasks.session_probe")
+def session_probe(*, session_pk: int) -> str:
+    """On the session's worker: check its page and restart or give it up (F7)."""
+    return current_host().probe(session_pk)
+
+
+@shared_task(name="sessions_app.tasks.session_snapshot")
+def session_snapshot(*, session_pk: int) -> bool:
+    return current_host().snapshot_now(session_pk)
+
+
+@shared_task(name="sessions_app.tasks.sessions_reconcile")
+def sessions_reconcile() -> dict:
+    """Every 30 s from Beat (queue `maintenance`): dead workers' sessions move to live ones
+    (F9, F10). A concurrent second run returns at once (advisory lock)."""
+    return services.sessions_reconcile().as_dict()
+
+
+@shared_task(name="sessions_app.tasks.sessions_liveness_check")
+def sessions_liveness_check() -> int:
+    """Every 30 s from Beat: asks each connected session's worker to check its page (F7)."""
+    pks = services.sessions_to_probe()
+    for pk in pks:
+        services.enqueue_on_session_worker("session_probe", pk)
+    for pk in services.sessions_stuck_restoring():
+        outcome = services.session_restore_timed_out(session_pk=pk)
+        if outcome == services.LivenessOutcome.RESTART:
+            services.enqueue_on_session_worker("session_restart", pk, reason="liveness: restore timed out")
+        elif outcome == services.LivenessOutcome.FAILED:
+            services.enqueue_on_session_worker(
+                "session_stop", pk, reason="liveness: given up", snapshot=False
+            )
+    return len(pks)
+
+
+@shared_task(name="sessions_app.tasks.sessions_snapshot_refresh")
+def sessions_snapshot_refresh() -> int:
+    """Every 10 min from Beat: connected sessions whose snapshot is older than
+    BLAZZ_SNAPSHOT_INTERVAL_SECONDS (or missing) are snapshotted by their worker."""
+    pks = services.sessions_with_stale_snapshots()
+    for pk in pks:
+        services.enqueue_on_session_worker("session_snapshot", pk)
+    return len(pks)

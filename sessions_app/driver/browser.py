@@ -46,6 +46,8 @@ from .processes import (
     KILL_GRACE_S,
     PROFILE_ENV,
     become_child_subreaper,
+    close_gracefully,
+    freeze_renderers,
     is_zombie,
     kill_and_reap,
     processes_mentioning,
@@ -60,6 +62,9 @@ logger = logging.getLogger(__name__)
 
 LOCK_FILES = ("SingletonLock", "SingletonCookie", "SingletonSocket")
 OWNER_FILE = "BlazzOwner"  # which Browser.start owns the profile now
+# How long an orphaned browser gets to shut down cleanly (SIGTERM) before it is killed.
+ORPHAN_CLOSE_GRACE_S = 5.0
+RENDERER_SETTLE_S = 0.3
 
 DEFAULT_ARGUMENTS = (
     "--no-sandbox",
@@ -126,7 +131,9 @@ def _tmp_prefix(data_dir: str | os.PathLike[str]) -> str:
     return f"blazz-{digest}-"
 
 
-def kill_orphan_browsers(data_dir: str | os.PathLike[str]) -> list[int]:
+def kill_orphan_browsers(
+    data_dir: str | os.PathLike[str], *, remove_temp_dirs: bool = True, freeze_pages_first: bool = False
+) -> list[int]:
     """Kill every browser process left from an earlier life of the worker that owns
     ``data_dir`` (profiles, crash dumps or a uc driver under it), with the chromedriver
     that launched it, and remove that worker's Chrome temp dirs. Call at worker start,
@@ -138,14 +145,20 @@ def kill_orphan_browsers(data_dir: str | os.PathLike[str]) -> list[int]:
         if (proc.info["exe"] or "").startswith(private_drivers):
             found.setdefault(proc.pid, proc)
     live = [proc for proc in found.values() if not is_zombie(proc)]
+    if freeze_pages_first and freeze_renderers(live):
+        # Let the journal writes the pages had issued land before the browsers go.
+        time.sleep(RENDERER_SETTLE_S)
+    # Closed before they are killed: the next start may reuse their profiles, and a browser
+    # killed outright can lose storage writes it had not committed yet.
+    close_gracefully(live, ORPHAN_CLOSE_GRACE_S)
     kill_and_reap(found.values(), (), KILL_GRACE_S)
     reap_browser_zombies()
     tmp_root = tempfile.gettempdir()
-    for name in os.listdir(tmp_root):
+    for name in os.listdir(tmp_root) if remove_temp_dirs else ():
         if name.startswith(_tmp_prefix(data_dir)):
             shutil.rmtree(os.path.join(tmp_root, name), ignore_errors=True)
     if live:
-        logger.warning("killed %d orphan browser processes under %s", len(live), data_dir)
+        logger.warning("closed %d orphan browser processes under %s", len(live), data_dir)
     return sorted(proc.pid for proc in live)
 
 

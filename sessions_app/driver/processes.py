@@ -139,6 +139,51 @@ def wait_gone(
         time.sleep(0.02)
 
 
+def is_browser_main_process(proc: psutil.Process) -> bool:
+    """The top Chrome process of a browser (not a renderer, zygote or crashpad helper)."""
+    try:
+        return proc.name().startswith(("chromium", "chrome")) and not any(
+            arg.startswith("--type=") for arg in proc.cmdline()
+        )
+    except psutil.Error:
+        return False
+
+
+def freeze_renderers(procs: Iterable[psutil.Process]) -> int:
+    """SIGSTOP every renderer among ``procs``: a page stopped mid-flight takes nothing more
+    from WhatsApp's servers (no receipt goes out, so the servers keep what follows for the
+    next page), while the browser process still commits the storage writes the page had
+    already issued. Returns how many were frozen."""
+    frozen = 0
+    for proc in procs:
+        try:
+            if "--type=renderer" in proc.cmdline():
+                proc.suspend()
+                frozen += 1
+        except psutil.Error:
+            pass
+    return frozen
+
+
+def close_gracefully(procs: Iterable[psutil.Process], timeout_s: float) -> list[int]:
+    """SIGTERM each browser main process and wait until each has exited (or is a zombie
+    waiting for its parent). Chrome shuts down cleanly on SIGTERM, committing its pending
+    storage writes (localStorage is committed seconds after a write); a SIGKILL would lose
+    them. Returns the pids still running after ``timeout_s``; the caller kills those."""
+    mains = [proc for proc in procs if is_browser_main_process(proc)]
+    for proc in mains:
+        try:
+            proc.terminate()
+        except psutil.Error:
+            pass
+    deadline = time.monotonic() + timeout_s
+    while True:
+        running = [proc.pid for proc in mains if proc.is_running() and not is_zombie(proc)]
+        if not running or time.monotonic() >= deadline:
+            return running
+        time.sleep(0.05)
+
+
 def reap_browser_zombies() -> list[int]:
     """Reap zombie children of this process that are browser processes (orphans handed to us
     as subreaper after their session was already stopped). Safe to call any time."""

@@ -4,6 +4,7 @@
 Lock order (to avoid deadlocks between concurrent callers): WorkerInstance rows by id,
 then WhatsAppSession rows by id."""
 
+from sessions_app.services.cleanup import CleanupResult, session_cleanup_stale_one, sessions_cleanup_stale
 from sessions_app.services.common import (
     ACTIVE_STATUSES,
     ALLOWED_TRANSITIONS,
@@ -36,7 +37,18 @@ from sessions_app.services.lifecycle import (
     session_start,
     session_stop,
 )
-from sessions_app.services.snapshots import snapshot_drop, snapshot_store
+from sessions_app.services.liveness import (
+    LivenessOutcome,
+    LivenessVerdict,
+    liveness_verdict,
+    session_alert_failed,
+    session_liveness_record,
+    session_restore_timed_out,
+    sessions_stuck_restoring,
+    sessions_to_probe,
+)
+from sessions_app.services.reconcile import ReconcileReport, session_fail_over, sessions_reconcile
+from sessions_app.services.snapshots import sessions_with_stale_snapshots, snapshot_drop, snapshot_store
 from sessions_app.services.workers import (
     enqueue_on_session_worker,
     lease_expiry,
@@ -57,22 +69,31 @@ from sessions_app.services.workers import (
 __all__ = [
     "ACTIVE_STATUSES",
     "ALLOWED_TRANSITIONS",
+    "CleanupResult",
     "InvalidTransition",
+    "LivenessOutcome",
+    "LivenessVerdict",
     "NoWorkerCapacity",
     "QrAttemptsExceeded",
     "QrBudget",
+    "ReconcileReport",
     "SessionServiceError",
     "enqueue_on_session_worker",
     "lease_expiry",
     "live_workers_with_load",
+    "liveness_verdict",
     "qr_budget",
     "retire_stale_qr_sessions",
+    "session_alert_failed",
     "session_assign",
     "session_claim_lease",
+    "session_cleanup_stale_one",
     "session_create",
     "session_delete",
     "session_fail",
+    "session_fail_over",
     "session_link_code_ready",
+    "session_liveness_record",
     "session_logout",
     "session_mark_connected",
     "session_move_off_full_worker",
@@ -85,13 +106,19 @@ __all__ = [
     "session_request_link_code",
     "session_reroute",
     "session_restart",
+    "session_restore_timed_out",
     "session_set_primary",
     "session_start",
     "session_stop",
     "session_transition",
     "session_transition_if_live",
     "sessions_adopt_unassigned",
+    "sessions_cleanup_stale",
+    "sessions_reconcile",
+    "sessions_stuck_restoring",
+    "sessions_to_probe",
     "sessions_to_restore",
+    "sessions_with_stale_snapshots",
     "snapshot_drop",
     "snapshot_store",
     "transition_allowed",

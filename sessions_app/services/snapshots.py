@@ -32,3 +32,24 @@ def snapshot_store(
 
 def snapshot_drop(*, session_pk: int) -> None:
     SessionSnapshot.objects.filter(session_id=session_pk).delete()
+
+
+def sessions_with_stale_snapshots() -> list[int]:
+    """Connected sessions on live workers whose snapshot is missing or older than
+    BLAZZ_SNAPSHOT_INTERVAL_SECONDS (the worker's own timer normally keeps them fresh)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.db.models import Q
+
+    from sessions_app.models import WhatsAppSession
+
+    cutoff = timezone.now() - timedelta(seconds=settings.BLAZZ_SNAPSHOT_INTERVAL_SECONDS)
+    return list(
+        WhatsAppSession.objects.filter(
+            deleted_at__isnull=True, status=WhatsAppSession.Status.CONNECTED, assigned_worker__status="alive"
+        )
+        .filter(Q(snapshot__isnull=True) | Q(snapshot__saved_at__lt=cutoff))
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )

@@ -1,5 +1,5 @@
-// Live parts of the Campaigns pages (no framework). One websocket to /ws/events/ carries the
-// workspace's {"event", "payload"} messages; the dispatch tick publishes `campaign.progress`
+// Live parts of the Campaigns pages (no framework). The workspace's websocket (live.js,
+// loaded first) carries its {"event", "payload"} messages; the dispatch tick publishes `campaign.progress`
 // (counts per status and % done) after each commit that moved a campaign's recipients, so
 // the bar and the counts follow the database. The per-number table, the failed list and
 // the buttons are re-read from the server (debounced) rather than rebuilt here. Events missed
@@ -87,31 +87,12 @@
     apply(row, p);
   }
 
-  // --- Websocket with reconnect ---------------------------------------------------------------
-
-  var attempts = 0;
-  function connect() {
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + window.location.host + "/ws/events/");
-    socket.onopen = function () {
-      if (attempts > 0) refreshRegions(true); // catch up with what happened while away
-      attempts = 0;
-    };
-    socket.onmessage = function (message) {
-      var data;
-      try { data = JSON.parse(message.data); } catch (e) { return; }
-      if (!data || !data.payload || !data.payload.uuid) return;
-      onEvent(data.event, data.payload);
-    };
-    socket.onclose = function (e) {
-      // 4401/4403: logged out or no longer a member; retrying cannot help.
-      if (e.code === 4401 || e.code === 4403) return;
-      attempts += 1;
-      // Exponential backoff with jitter, capped at 30 s.
-      var delay = Math.min(30000, 500 * Math.pow(2, Math.min(attempts, 6))) * (0.5 + Math.random() / 2);
-      setTimeout(connect, delay);
-    };
-  }
+  // The workspace's websocket is live.js's; after a drop, re-read what changed meanwhile.
+  BlazzLive.connect()
+    .on(["campaign.progress", "campaign.deleted"], function (event, payload) {
+      if (payload && payload.uuid) onEvent(event, payload);
+    })
+    .onReconnect(function () { refreshRegions(true); });
 
   // --- Confirmations for destructive buttons ------------------------------------------------
 
@@ -120,5 +101,4 @@
     if (question && !window.confirm(question)) e.preventDefault();
   });
 
-  connect();
 })();

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from accounts.services import api_key_create
 from tests.conftest import logged_in_client
 from tests.factories import (
+    CampaignFactory,
     ChatFactory,
     ContactFactory,
     WebhookDeliveryFactory,
@@ -33,6 +34,7 @@ OBJECT_FOR_KWARG: dict[str, Callable] = {
     ),
     "key_uuid": lambda ws, user: api_key_create(workspace=ws, name=SECRET, created_by=user)[0].uuid,
     "workspace_uuid": lambda ws, user: ws.uuid,
+    "campaign_uuid": lambda ws, user: CampaignFactory(workspace=ws, name=SECRET, body=SECRET).uuid,
     "webhook_uuid": lambda ws, user: (
         WebhookEndpointFactory(workspace=ws, url=f"https://{SECRET}.example/").uuid
     ),

@@ -1,0 +1,95 @@
+"""The browser reaper: one small watchdog process per session worker.
+
+A worker killed with SIGKILL (or by the OOM killer) cannot close its browsers, and Chrome
+does not die with the process that launched it. An orphaned page would go on receiving a
+number's messages (WhatsApp's servers then consider them delivered, and nobody stores
+them) while the number is restored on another worker: two browsers on one number (F1, F8).
+The reaper watches the worker's pid; when the worker is gone it closes every browser under
+the worker's data dir, gracefully first (Chrome commits its storage on SIGTERM, so the page
+journal and the login survive in the profile), then by force.
+
+``python -m sessions_app.driver.reaper --pid PID --data-dir DIR``; started by SessionHost in
+its own session, so the signal that kills the worker's process group does not reach it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+logger = logging.getLogger("blazz.reaper")
+POLL_S = 0.1
+
+
+def worker_is_gone(worker: psutil.Process) -> bool:
+    try:
+        return not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return True
+
+
+def watch(pid: int, data_dir: Path, poll_s: float = POLL_S) -> list[int]:
+    try:
+        worker = psutil.Process(pid)
+    except psutil.Error:
+        worker = None
+    while worker is not None and not worker_is_gone(worker):
+        time.sleep(poll_s)
+    from sessions_app.driver.browser import kill_orphan_browsers
+
+    # Temp dirs are left to the next worker's start: one may already be running.
+    return kill_orphan_browsers(data_dir, remove_temp_dirs=False, freeze_pages_first=True)
+
+
+def spawn(
+    *, worker_pid: int, worker_name: str, data_dir: Path, log_path: Path | None = None
+) -> subprocess.Popen:
+    """Starts the reaper for ``worker_pid``. It exits by itself after the worker is gone."""
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    command = [sys.executable, "-m", "sessions_app.driver.reaper", "--pid", str(worker_pid)]
+    return subprocess.Popen(  # noqa: S603 — our own interpreter and module, no shell
+        [*command, "--worker-name", worker_name, "--data-dir", str(data_dir)],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ},
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pid", type=int, required=True)
+    parser.add_argument("--worker-name", required=True)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s reaper[%(process)d] %(message)s")
+    closed = watch(args.pid, args.data_dir)
+    if closed:
+        logger.warning("worker %s is gone; closed its %d browser processes", args.pid, len(closed))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "blazz.settings")
+    import django
+
+    django.setup()
+    from sessions_app.rescue import worker_rescue
+
+    rescued = worker_rescue(worker_name=args.worker_name, worker_pid=args.pid, data_dir=args.data_dir)
+    if rescued["marked_dead"]:
+        logger.warning("worker %s: %s; asking for a reconciliation now", args.worker_name, rescued)
+        # Beat would get there within 30 s; the numbers come back sooner if asked now.
+        from blazz.celery import app
+
+        app.send_task("sessions_app.tasks.sessions_reconcile", queue="maintenance")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""What the reaper does for a session worker that died without shutting down (kill -9, OOM).
+
+Its browsers are closed by then; their profiles hold the freshest login state and the page
+journal: messages and acks the pages received and nobody committed, including those that
+arrived in the moment between the worker's death and its pages' (WhatsApp's servers will
+not send them again). Each profile is snapshotted into the database, then the worker is
+marked dead, in that order: reconciliation moves the sessions only after their snapshots
+carry the journal, and the new pages replay it (ingestion is idempotent).
+
+A host that dies whole takes its reaper along; then only the batch its pages held at that
+moment (at most one harvest tick) is lost, and the previous snapshot is used."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from sessions_app import services
+from sessions_app.driver.snapshot import snapshot_take
+from sessions_app.models import SessionSnapshot, WhatsAppSession, WorkerInstance
+
+logger = logging.getLogger(__name__)
+
+
+def worker_rescue(*, worker_name: str, worker_pid: int, data_dir: Path) -> dict:
+    worker = WorkerInstance.objects.filter(
+        name=worker_name, pid=worker_pid, hostname=socket.gethostname()
+    ).first()
+    if worker is None or worker.status == WorkerInstance.Status.DEAD:
+        # A warm shutdown, or a successor took the name.
+        return {"snapshotted": [], "skipped": [], "marked_dead": False}
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(settings.BLAZZ_WA_URL))
+    snapshotted, skipped = [], []
+    sessions = WhatsAppSession.objects.filter(
+        assigned_worker=worker, deleted_at__isnull=True, status=WhatsAppSession.Status.CONNECTED
+    )
+    for session in sessions:
+        profile = data_dir / "profiles" / session.session_id
+        if not (profile / "Default").is_dir():
+            skipped.append(session.session_id)
+            continue
+        previous = (
+            SessionSnapshot.objects.filter(session=session).values_list("browser_version", flat=True).first()
+        )
+        try:
+            taken = snapshot_take(
+                user_data_dir=profile,
+                origin=origin,
+                browser_version=previous or "",
+                keys=settings.BLAZZ_SNAPSHOT_KEYS,
+                max_bytes=settings.BLAZZ_SNAPSHOT_MAX_BYTES,
+            )
+        except Exception:
+            logger.exception("could not snapshot %s after its worker died", session.session_id)
+            skipped.append(session.session_id)
+            continue
+        services.snapshot_store(
+            session_pk=session.pk, data=taken.data, sha256=taken.sha256, browser_version=taken.browser_version
+        )
+        snapshotted.append(session.session_id)
+    # Only now: reconciliation must not move a session before its snapshot holds the journal.
+    marked = WorkerInstance.objects.filter(pk=worker.pk, pid=worker_pid).update(
+        status=WorkerInstance.Status.DEAD
+    )
+    return {"snapshotted": snapshotted, "skipped": skipped, "marked_dead": bool(marked)}

@@ -1,0 +1,163 @@
+"""Reconciliation (Beat, every 30 s; DESIGN section 7, F9, F10): dead workers are declared
+dead, the sessions they held (and sessions nobody holds or whose lease ran out) are given to
+live workers and restored from their snapshots, their pending sends follow them, and the
+routing cache is re-read from the database.
+
+Safe to run concurrently with itself (a second beat, a slow run): one PostgreSQL advisory
+lock admits one run at a time; the other returns at once with ``skipped``. Every move is
+also a conditional, row-locked assignment, so a session is never given to two workers."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from sessions_app.models import SessionEvent, WhatsAppSession, WorkerInstance
+from sessions_app.routing import route_invalidate
+from sessions_app.services.common import ACTIVE_STATUSES, NoWorkerCapacity
+from sessions_app.services.workers import enqueue_on_session_worker, session_assign, worker_heartbeat_cutoff
+
+logger = logging.getLogger(__name__)
+
+# pg advisory lock id: "blazz" + 1, any constant unique to this job.
+RECONCILE_LOCK_ID = 0x626C617A7A01
+
+
+@dataclass
+class ReconcileReport:
+    skipped: bool = False
+    workers_dead: list[str] = field(default_factory=list)
+    moved: list[int] = field(default_factory=list)
+    unplaced: list[int] = field(default_factory=list)
+    sends_released: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "skipped": self.skipped,
+            "workers_dead": self.workers_dead,
+            "moved": self.moved,
+            "unplaced": self.unplaced,
+            "sends_released": self.sends_released,
+        }
+
+
+def sessions_reconcile() -> ReconcileReport:
+    """One reconciliation pass. Never holds a row lock across a session's move: each move
+    is its own short transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [RECONCILE_LOCK_ID])
+        (locked,) = cursor.fetchone()
+    if not locked:
+        return ReconcileReport(skipped=True)
+    try:
+        report = ReconcileReport(workers_dead=workers_mark_dead())
+        for session_pk in sessions_needing_a_worker():
+            try:
+                requeued = session_fail_over(session_pk=session_pk)
+            except NoWorkerCapacity:
+                report.unplaced.append(session_pk)
+                continue
+            if requeued is not None:
+                report.moved.append(session_pk)
+                report.sends_released += requeued
+        if report.workers_dead or report.moved or report.unplaced:
+            logger.warning("reconcile: %s", report.as_dict())
+        return report
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [RECONCILE_LOCK_ID])
+
+
+def workers_mark_dead() -> list[str]:
+    """Workers whose heartbeat is older than BLAZZ_WORKER_DEAD_AFTER_SECONDS are dead."""
+    stale = WorkerInstance.objects.filter(
+        status__in=(WorkerInstance.Status.ALIVE, WorkerInstance.Status.DRAINING),
+        last_heartbeat_at__lt=worker_heartbeat_cutoff(),
+    )
+    names = []
+    for worker in stale:
+        # Conditional: a heartbeat that arrived meanwhile keeps the worker alive.
+        marked = WorkerInstance.objects.filter(
+            pk=worker.pk, last_heartbeat_at__lt=worker_heartbeat_cutoff()
+        ).update(status=WorkerInstance.Status.DEAD)
+        if marked:
+            names.append(worker.name)
+    return names
+
+
+def sessions_needing_a_worker() -> list[int]:
+    """Live sessions (not deleted, in an active status) held by no live worker: unassigned,
+    assigned to a dead or missing worker, or with a lease nobody renewed (the assigned
+    worker is up but does not report it, so does not host it)."""
+    now = timezone.now()
+    grace = timezone.timedelta(seconds=settings.BLAZZ_WORKER_DEAD_AFTER_SECONDS)
+    return list(
+        WhatsAppSession.objects.filter(deleted_at__isnull=True, status__in=ACTIVE_STATUSES)
+        .filter(
+            Q(assigned_worker__isnull=True)
+            | ~Q(assigned_worker__status=WorkerInstance.Status.ALIVE)
+            | Q(lease_expires_at__lt=now - grace)
+            | Q(lease_expires_at__isnull=True)
+        )
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+
+
+@transaction.atomic
+def session_fail_over(*, session_pk: int) -> int | None:
+    """Gives the session to a live worker with room and starts it there from its snapshot
+    (no QR scan for a connected one), and sends its pending outbound messages after it.
+    Returns how many claimed sends were released, or None if the session no longer needs moving
+    (another run or a heartbeat fixed it meanwhile). Raises NoWorkerCapacity."""
+    from messaging.services import chats_release_claims
+
+    session = (
+        WhatsAppSession.objects.select_for_update(of=("self",))
+        .select_related("assigned_worker")
+        .get(pk=session_pk)
+    )
+    if session.deleted_at is not None or session.status not in ACTIVE_STATUSES:
+        return None
+    previous = session.assigned_worker
+    if previous is not None and previous.status == WorkerInstance.Status.ALIVE:
+        lease_ok = session.lease_expires_at is not None and session.lease_expires_at >= timezone.now() - (
+            timezone.timedelta(seconds=settings.BLAZZ_WORKER_DEAD_AFTER_SECONDS)
+        )
+        if lease_ok:
+            return None
+    reason = _why(previous)
+    exclude = previous if previous is not None and previous.status != WorkerInstance.Status.ALIVE else None
+    moved = session_assign(session_pk=session_pk, reason=reason, exclude=exclude)
+    SessionEvent.objects.create(
+        session_id=session_pk,
+        kind=SessionEvent.Kind.FAILOVER,
+        detail={
+            "from": previous.name if previous else None,
+            "to": moved.assigned_worker.name,
+            "reason": reason,
+        },
+    )
+    enqueue_on_session_worker("session_start", session_pk)
+    # Sends the dead worker had claimed may or may not have left; they carry their Chat's
+    # uuid as WhatsApp message id, so sending them again cannot make a second message.
+    # The new page sends every pending message once it is ready (page_events).
+    return chats_release_claims(session_pk=session_pk)
+
+
+def _why(previous: WorkerInstance | None) -> str:
+    if previous is None:
+        return "no worker held it"
+    if previous.status != WorkerInstance.Status.ALIVE:
+        return f"worker {previous.name} is {previous.status}"
+    return f"worker {previous.name} did not renew its lease"
+
+
+def routes_refresh(session_pks: list[int]) -> None:
+    for pk in session_pks:
+        route_invalidate(pk)
