@@ -221,6 +221,8 @@ BLAZZ_SNAPSHOT_AFTER_LOGIN_SECONDS = env.float("BLAZZ_SNAPSHOT_AFTER_LOGIN_SECON
 BLAZZ_SNAPSHOT_INTERVAL_SECONDS = env.float("BLAZZ_SNAPSHOT_INTERVAL_SECONDS", default=600.0)
 # Automatic restarts of a session whose browser died, until it connects again.
 BLAZZ_AUTO_RESTARTS = env.int("BLAZZ_AUTO_RESTARTS", default=1)
+# How often a session worker removes profiles and browsers of no live session (F6, F8).
+BLAZZ_ORPHAN_SWEEP_SECONDS = env.float("BLAZZ_ORPHAN_SWEEP_SECONDS", default=300.0)
 # Liveness (F7): a connected page whose own heartbeat is older than this, or whose probe of
 # WhatsApp's servers fails, is restarted from its snapshot; after MAX_RESTARTS restarts
 # within WINDOW it is marked failed and its workspace alerted.

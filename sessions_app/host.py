@@ -41,6 +41,13 @@ from sessions_app.driver.bridge import PageBridge
 from sessions_app.driver.browser import Browser, kill_orphan_browsers
 from sessions_app.driver.errors import BridgeError, SendFailed, SendNotConfirmed, SnapshotCorrupt
 from sessions_app.driver.page import open_whatsapp
+from sessions_app.driver.processes import (
+    KILL_GRACE_S,
+    kill_and_reap,
+    processes_mentioning,
+    with_descendants,
+    with_driver_parents,
+)
 from sessions_app.driver.snapshot import snapshot_restore, snapshot_take
 from sessions_app.models import SessionSnapshot, WhatsAppSession, WorkerInstance
 from sessions_app.page_events import apply_page_events
@@ -511,13 +518,40 @@ class SessionHost:
             self.start(live.session_pk, reason="browser lost")
 
     def _heartbeat_loop(self) -> None:
+        next_sweep = time.monotonic() + settings.BLAZZ_ORPHAN_SWEEP_SECONDS
         while not self._stopping.is_set():
             try:
                 close_old_connections()
                 self.heartbeat_once()
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + settings.BLAZZ_ORPHAN_SWEEP_SECONDS
+                    self.sweep_orphans()
             except Exception:
                 logger.exception("heartbeat failed")
             self._stopping.wait(settings.BLAZZ_WORKER_HEARTBEAT_SECONDS)
+
+    def sweep_orphans(self) -> list[str]:
+        """Removes profiles, and kills browsers, under this worker's data dir that belong to
+        no live session (F6, F8): what a start that failed half-way or a kill that missed a
+        helper left. Skipped while a start is under way (its profile is not registered yet).
+        Returns the profile names removed."""
+        with self._registry_lock:
+            if self._starting:
+                return []
+            keep = {live.session_id for live in self._live.values()}
+        removed = []
+        for profile in self.profiles_dir.iterdir() if self.profiles_dir.is_dir() else ():
+            if profile.name in keep:
+                continue
+            leftovers = with_driver_parents(with_descendants(processes_mentioning(profile)))
+            if leftovers:
+                logger.warning(
+                    "killing %d browser processes of orphaned profile %s", len(leftovers), profile.name
+                )
+                kill_and_reap(leftovers.values(), (), KILL_GRACE_S)
+            shutil.rmtree(profile, ignore_errors=True)
+            removed.append(profile.name)
+        return removed
 
     def heartbeat_once(self) -> None:
         live_pks = self.live_session_pks()

@@ -48,3 +48,23 @@ def test_it_removes_only_its_own_rows_when_unapplied():
 
     assert not PeriodicTask.objects.filter(name__in=EXPECTED).exists()
     assert PeriodicTask.objects.exclude(name__in=EXPECTED).count() == other_count
+
+
+def test_it_schedules_only_tasks_that_exist_and_routes_them_off_the_session_queues():
+    from django.conf import settings
+
+    from blazz.celery import app
+
+    app.loader.import_default_modules()
+    for row in PeriodicTask.objects.all():
+        assert row.task in app.tasks, f"Beat row {row.name!r} names no registered task: {row.task}"
+        route = settings.CELERY_TASK_ROUTES.get(row.task) or next(
+            (
+                r
+                for pattern, r in settings.CELERY_TASK_ROUTES.items()
+                if pattern.endswith("*") and row.task.startswith(pattern[:-1])
+            ),
+            None,
+        )
+        # A Beat task left on `default` would queue behind general work (F5).
+        assert route or row.queue, f"Beat task {row.task} has no queue of its own"
