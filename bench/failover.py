@@ -88,8 +88,8 @@ def main() -> None:
     try:
         wait(lambda: WorkerInstance.objects.filter(name="wa_fa", status="alive").exists(), 60, "worker a")
         phones = [f"+55119880{i:05d}" for i in range(args.sessions)]
-        sessions = [connect_number(sim, workspace, phone) for phone in phones]
-        pks = [s.pk for s in sessions]
+        pks = [connect_number(sim, workspace, phone).pk for phone in phones]
+        sessions = list(WhatsAppSession.objects.filter(pk__in=pks).order_by("pk"))
         wait(lambda: SessionSnapshot.objects.filter(session_id__in=pks).count() == len(pks), 60, "snapshots")
         workers["wa_fb"] = start_worker(
             "wa_fb", args.sessions, sim.url, work / "data" / "wa_fb", work / "wa_fb.log"
