@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from accounts.models import Membership
@@ -171,8 +171,6 @@ def sessions_stuck_restoring() -> list[int]:
     """Sessions restored from a snapshot (a restart or a failover) that have not come back
     within BLAZZ_LIVENESS_START_TIMEOUT_SECONDS: a restore that cannot reconnect is as deaf
     as a frozen page, and is judged the same way (restart, then give up)."""
-    from django.db.models import Max
-
     cutoff = timezone.now() - timedelta(seconds=settings.BLAZZ_LIVENESS_START_TIMEOUT_SECONDS)
     return list(
         WhatsAppSession.objects.filter(

@@ -18,7 +18,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from sessions_app.models import SessionEvent, WhatsAppSession, WorkerInstance
-from sessions_app.routing import route_invalidate
 from sessions_app.services.common import ACTIVE_STATUSES, NoWorkerCapacity
 from sessions_app.services.workers import enqueue_on_session_worker, session_assign, worker_heartbeat_cutoff
 
@@ -156,8 +155,3 @@ def _why(previous: WorkerInstance | None) -> str:
     if previous.status != WorkerInstance.Status.ALIVE:
         return f"worker {previous.name} is {previous.status}"
     return f"worker {previous.name} did not renew its lease"
-
-
-def routes_refresh(session_pks: list[int]) -> None:
-    for pk in session_pks:
-        route_invalidate(pk)

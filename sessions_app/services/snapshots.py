@@ -3,9 +3,13 @@ sessions_app.driver.snapshot; here they are stored and dropped."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
-from sessions_app.models import SessionEvent, SessionSnapshot
+from sessions_app.models import SessionEvent, SessionSnapshot, WhatsAppSession
 
 
 def snapshot_store(
@@ -37,13 +41,6 @@ def snapshot_drop(*, session_pk: int) -> None:
 def sessions_with_stale_snapshots() -> list[int]:
     """Connected sessions on live workers whose snapshot is missing or older than
     BLAZZ_SNAPSHOT_INTERVAL_SECONDS (the worker's own timer normally keeps them fresh)."""
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.db.models import Q
-
-    from sessions_app.models import WhatsAppSession
-
     cutoff = timezone.now() - timedelta(seconds=settings.BLAZZ_SNAPSHOT_INTERVAL_SECONDS)
     return list(
         WhatsAppSession.objects.filter(

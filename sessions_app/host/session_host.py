@@ -24,10 +24,7 @@ import socket
 import subprocess
 import threading
 import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psutil
 from django.conf import settings
@@ -37,49 +34,19 @@ from django.utils import timezone
 from blazz.celery import session_queue_name
 from sessions_app import services
 from sessions_app.driver import reaper
-from sessions_app.driver.bridge import PageBridge
 from sessions_app.driver.browser import Browser, kill_orphan_browsers
-from sessions_app.driver.errors import BridgeError, SendFailed, SendNotConfirmed, SnapshotCorrupt
+from sessions_app.driver.errors import BridgeError, SendFailed, SendNotConfirmed
 from sessions_app.driver.page import open_whatsapp
-from sessions_app.driver.processes import (
-    KILL_GRACE_S,
-    kill_and_reap,
-    processes_mentioning,
-    with_descendants,
-    with_driver_parents,
-)
-from sessions_app.driver.snapshot import snapshot_restore, snapshot_take
-from sessions_app.models import SessionSnapshot, WhatsAppSession, WorkerInstance
+from sessions_app.host.live import LiveSession, StartResult
+from sessions_app.host.profiles import ProfilesMixin
+from sessions_app.models import WhatsAppSession, WorkerInstance
 from sessions_app.page_events import apply_page_events
 
 logger = logging.getLogger(__name__)
 Status = WhatsAppSession.Status
-# Where Chrome keeps what a login consists of (what snapshots hold, too).
-PROFILE_STATE_DIRS = ("Default/IndexedDB", "Default/Local Storage")
 
 
-@dataclass
-class LiveSession:
-    session_pk: int
-    session_id: str
-    browser: Browser
-    bridge: PageBridge
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    started_at: float = field(default_factory=time.monotonic)
-    snapshot_due_at: float | None = None
-    last_error: str = ""
-
-
-class StartResult:
-    STARTED = "started"
-    ALREADY_RUNNING = "already_running"
-    NOT_OWNER = "not_owner"
-    AT_CAPACITY = "at_capacity"
-    GONE = "gone"
-    SHUTTING_DOWN = "shutting_down"
-
-
-class SessionHost:
+class SessionHost(ProfilesMixin):
     def __init__(self, *, worker_name: str, capacity: int, data_dir: Path) -> None:
         self.worker_name = worker_name
         self.queue = session_queue_name(worker_name)
@@ -116,20 +83,6 @@ class SessionHost:
         )
         self._prune_profiles()
         return self.worker
-
-    def _prune_profiles(self) -> None:
-        """Keeps the profiles of sessions still assigned here (an earlier process of this
-        worker died with them open: they hold its page journal, see _prepare_profile) and
-        removes every other one."""
-        self.profiles_dir.mkdir(parents=True, exist_ok=True)
-        keep = set(
-            WhatsAppSession.objects.filter(assigned_worker=self.worker, deleted_at__isnull=True).values_list(
-                "session_id", flat=True
-            )
-        )
-        for entry in self.profiles_dir.iterdir():
-            if entry.name not in keep:
-                shutil.rmtree(entry, ignore_errors=True)
 
     def run_background_threads(self) -> None:
         for target, name in (
@@ -175,10 +128,6 @@ class SessionHost:
             self._reaper.wait(timeout=5)
 
     # --- verbs (called by tasks on this worker's queue) ----------------------------------------
-
-    @property
-    def profiles_dir(self) -> Path:
-        return self.data_dir / "profiles"
 
     def live_session_pks(self) -> list[int]:
         with self._registry_lock:
@@ -364,16 +313,6 @@ class SessionHost:
             self.stop(session_pk, reason="liveness: given up", snapshot=False, to_status=None)
         return outcome
 
-    def snapshot_now(self, session_pk: int) -> bool:
-        """Refreshes the session's snapshot (Beat asks when the stored one is old)."""
-        with self._registry_lock:
-            live = self._live.get(session_pk)
-        if live is None:
-            return False
-        with live.lock:
-            self._snapshot(live)
-        return True
-
     def request_link_code(self, session_pk: int, phone_number: str) -> str | None:
         """Asks the page for a pairing code for `phone_number` (wa-js takes digits only)."""
         with self._registry_lock:
@@ -399,64 +338,6 @@ class SessionHost:
         return answer["code"]
 
     # --- snapshots -----------------------------------------------------------------------
-
-    def _prepare_profile(self, session: WhatsAppSession, profile: Path) -> str:
-        """Where the browser's login state comes from: "local" when an earlier process of
-        this worker left the profile behind (a crash) and it is newer than the snapshot,
-        "snapshot" when restored from the database, "none" for a first login.
-
-        The local profile wins because it is the only copy of the page journal: the
-        messages and acks that process read but never committed (WhatsApp's servers do
-        not send them again). Only this worker can have it, and only under the lease it
-        holds now (F1: one owner at a time)."""
-        snapshot_saved_at = (
-            SessionSnapshot.objects.filter(session_id=session.pk).values_list("saved_at", flat=True).first()
-        )
-        last_write = profile_last_write(profile)
-        if last_write is not None and (snapshot_saved_at is None or last_write > snapshot_saved_at):
-            logger.info("session %s resumes from the profile its last browser left", session.session_id)
-            return "local"
-        shutil.rmtree(profile, ignore_errors=True)
-        return "snapshot" if self._restore_profile(session, profile) else "none"
-
-    def _restore_profile(self, session: WhatsAppSession, profile: Path) -> bool:
-        row = SessionSnapshot.objects.filter(session_id=session.pk).first()
-        if row is None:
-            return False
-        try:
-            snapshot_restore(data=bytes(row.data), user_data_dir=profile, keys=settings.BLAZZ_SNAPSHOT_KEYS)
-        except SnapshotCorrupt as exc:
-            # Unreadable (e.g. every key that could open it was retired): a QR is the only way back.
-            logger.error("snapshot of %s unusable: %s", session.session_id, exc)
-            services.snapshot_drop(session_pk=session.pk)
-            shutil.rmtree(profile, ignore_errors=True)
-            return False
-        return True
-
-    def _snapshot(self, live: LiveSession) -> None:
-        """Caller holds live.lock. Only a logged-in page's state is worth keeping."""
-        status = WhatsAppSession.objects.filter(pk=live.session_pk).values_list("status", flat=True).first()
-        if status != Status.CONNECTED:
-            return
-        try:
-            taken = snapshot_take(
-                user_data_dir=live.browser.user_data_dir,
-                origin=_origin(settings.BLAZZ_WA_URL),
-                browser_version=live.browser.browser_version,
-                keys=settings.BLAZZ_SNAPSHOT_KEYS,
-                max_bytes=settings.BLAZZ_SNAPSHOT_MAX_BYTES,
-            )
-        except Exception as exc:
-            services.session_record(session_pk=live.session_pk, kind="error", detail={"snapshot": str(exc)})
-            logger.error("snapshot of %s failed: %s", live.session_id, exc)
-            return
-        services.snapshot_store(
-            session_pk=live.session_pk,
-            data=taken.data,
-            sha256=taken.sha256,
-            browser_version=taken.browser_version,
-        )
-        live.snapshot_due_at = time.monotonic() + settings.BLAZZ_SNAPSHOT_INTERVAL_SECONDS
 
     # --- background loops ----------------------------------------------------------------
 
@@ -530,29 +411,6 @@ class SessionHost:
                 logger.exception("heartbeat failed")
             self._stopping.wait(settings.BLAZZ_WORKER_HEARTBEAT_SECONDS)
 
-    def sweep_orphans(self) -> list[str]:
-        """Removes profiles, and kills browsers, under this worker's data dir that belong to
-        no live session (F6, F8): what a start that failed half-way or a kill that missed a
-        helper left. Skipped while a start is under way (its profile is not registered yet).
-        Returns the profile names removed."""
-        with self._registry_lock:
-            if self._starting:
-                return []
-            keep = {live.session_id for live in self._live.values()}
-        removed = []
-        for profile in self.profiles_dir.iterdir() if self.profiles_dir.is_dir() else ():
-            if profile.name in keep:
-                continue
-            leftovers = with_driver_parents(with_descendants(processes_mentioning(profile)))
-            if leftovers:
-                logger.warning(
-                    "killing %d browser processes of orphaned profile %s", len(leftovers), profile.name
-                )
-                kill_and_reap(leftovers.values(), (), KILL_GRACE_S)
-            shutil.rmtree(profile, ignore_errors=True)
-            removed.append(profile.name)
-        return removed
-
     def heartbeat_once(self) -> None:
         live_pks = self.live_session_pks()
         lost = services.worker_heartbeat(
@@ -583,25 +441,3 @@ class SessionHost:
             "load": os.getloadavg()[0],
             "at": timezone.now().isoformat(),
         }
-
-
-def profile_last_write(profile: Path) -> datetime | None:
-    """When the login state in a profile (its IndexedDB and Local Storage) last changed,
-    or None if the profile holds none."""
-    newest = None
-    for part in PROFILE_STATE_DIRS:
-        root = profile / part
-        if not root.is_dir():
-            continue
-        for path in root.rglob("*"):
-            try:
-                mtime = path.stat().st_mtime
-            except OSError:
-                continue
-            newest = mtime if newest is None else max(newest, mtime)
-    return None if newest is None else datetime.fromtimestamp(newest, tz=UTC)
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
