@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "blazz.middleware.RefuseNulQueryMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.CurrentWorkspaceMiddleware",
@@ -135,12 +136,25 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_PAGINATION_CLASS": "blazz.pagination.NewestFirstCursorPagination",
+    "DEFAULT_PARSER_CLASSES": ["blazz.api_parsers.GuardedJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["blazz.api_throttles.ApiKeyRateThrottle"],
+    "EXCEPTION_HANDLER": "blazz.api_errors.api_exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Per API key, DRF rate syntax (`<n>/<sec|min|hour|day>`); empty turns a throttle off.
+BLAZZ_API_THROTTLE_RATE = env.str("BLAZZ_API_THROTTLE_RATE", default="600/min")
+BLAZZ_API_SEND_THROTTLE_RATE = env.str("BLAZZ_API_SEND_THROTTLE_RATE", default="120/min")
+# Largest request body the API parses (bytes); Django's own limit for forms uses it too.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Blazz API",
     "DESCRIPTION": "Many WhatsApp numbers, one workspace.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "blazz.api_errors.declare_common_errors",
+    ],
     # Session statuses appear in several components (numbers, health): one named enum.
     "ENUM_NAME_OVERRIDES": {
         "SessionStatusEnum": "sessions_app.models.WhatsAppSession.Status",

@@ -14,15 +14,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_auth import api_workspace
-from blazz.api_common import idempotency_key_from
+from blazz.api_common import InputSerializer, idempotency_key_from
+from blazz.api_errors import ApiError, ErrorSerializer
 from campaigns import selectors, services
 from campaigns.models import Campaign, CampaignLog
-from sessions_app.api import ErrorSerializer  # one `Error` component in the schema
 
 # --- Serializers ---------------------------------------------------------------------------------
 
 
-class AudienceSerializer(serializers.Serializer):
+class AudienceSerializer(InputSerializer):
     kind = serializers.ChoiceField(
         choices=["all", "list", "filter"],
         default="all",
@@ -102,7 +102,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CampaignWriteSerializer(serializers.Serializer):
+class CampaignWriteSerializer(InputSerializer):
     name = serializers.CharField(max_length=200)
     body = serializers.CharField(
         trim_whitespace=False,
@@ -195,9 +195,9 @@ class CampaignErrorsMixin:
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, services.CampaignInvalid):
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        if isinstance(exc, services.CampaignError):
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+            exc = ApiError(str(exc), status_code=status.HTTP_400_BAD_REQUEST, code="invalid")
+        elif isinstance(exc, services.CampaignError):
+            exc = ApiError(str(exc), status_code=status.HTTP_409_CONFLICT, code="conflict")
         return super().handle_exception(exc)
 
 

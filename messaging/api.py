@@ -11,7 +11,9 @@ from rest_framework.response import Response
 
 from accounts.api_auth import api_workspace
 from accounts.tenancy import get_scoped_or_404, scoped
-from blazz.api_common import idempotency_key_from
+from blazz.api_common import InputSerializer, idempotency_key_from
+from blazz.api_errors import ApiError, ErrorSerializer
+from blazz.api_throttles import ApiKeyRateThrottle, ApiKeySendRateThrottle
 from messaging.models import Chat, Contact, ContactSession
 from messaging.selectors import (
     contact_get_or_404,
@@ -21,7 +23,6 @@ from messaging.selectors import (
     messages_of_workspace,
 )
 from messaging.services import InvalidMessage, MessagingError, NoConnectedNumber, chat_send
-from sessions_app.api import ErrorSerializer  # one `Error` component in the schema
 from sessions_app.models import WhatsAppSession
 
 # The column is 200 characters; keys are compared byte for byte, so only printable ASCII.
@@ -75,7 +76,7 @@ class MessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MessageCreateSerializer(serializers.Serializer):
+class MessageCreateSerializer(InputSerializer):
     to = serializers.CharField(
         max_length=64, help_text="The recipient's phone number, E.164 (`+5511987650103`)."
     )
@@ -115,13 +116,18 @@ class ContactSessionSerializer(serializers.ModelSerializer):
 
 class MessagingErrorsMixin:
     """Turns the messaging services' refusals into clear HTTP answers; their messages were
-    written for users and are passed through as `detail`."""
+    written for users and are passed through as the error's `message`."""
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, NoConnectedNumber):
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        if isinstance(exc, InvalidMessage | MessagingError):
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+            exc = ApiError(str(exc), status_code=status.HTTP_409_CONFLICT, code="no_connected_number")
+        elif isinstance(exc, InvalidMessage | MessagingError):
+            exc = ApiError(
+                str(exc),
+                status_code=status.HTTP_400_BAD_REQUEST,
+                code="invalid",
+                field=getattr(exc, "field", None),
+            )
         return super().handle_exception(exc)
 
 
@@ -146,6 +152,7 @@ _NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such object in thi
 
 
 class MessageListView(MessagingErrorsMixin, generics.ListAPIView):
+    throttle_classes = [ApiKeyRateThrottle, ApiKeySendRateThrottle]
     serializer_class = MessageSerializer
 
     def get_queryset(self):
@@ -205,10 +212,7 @@ class MessageListView(MessagingErrorsMixin, generics.ListAPIView):
                 .first()
             )
             if session is None:
-                return Response(
-                    {"session": ["No number with this uuid in this workspace."]},
-                    status=status.HTTP_400_BAD_REQUEST,
-                )
+                raise serializers.ValidationError({"session": "No number with this uuid in this workspace."})
         chat, created = chat_send(
             workspace=workspace,
             to=data["to"],

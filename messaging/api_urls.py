@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messaging import api
+from messaging import api, chats_api
 
 urlpatterns = [
     path("messages", api.MessageListView.as_view(), name="api-message-list"),
@@ -12,4 +12,6 @@ urlpatterns = [
         api.ContactSessionsView.as_view(),
         name="api-contact-sessions",
     ),
+    path("chats", chats_api.ChatListView.as_view(), name="api-chat-list"),
+    path("chats/<uuid:contact_uuid>/read", chats_api.ChatReadView.as_view(), name="api-chat-read"),
 ]

@@ -113,10 +113,19 @@ class WebhookEndpoint(models.Model):
     is_active = models.BooleanField(default=True)
     # Why delivery switched the endpoint off (a 410 from the receiver); cleared on re-enable.
     disabled_reason = models.CharField(max_length=300, blank=True)
+    # The API's Idempotency-Key of the request that created it: a retried create returns it.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="webhook_endpoint_unique_idempotency_key",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.url

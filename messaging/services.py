@@ -26,7 +26,9 @@ class MessagingError(Exception):
 
 
 class InvalidMessage(MessagingError):
-    pass
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field  # the input at fault, for the API's error body
 
 
 class NoConnectedNumber(MessagingError):
@@ -170,7 +172,7 @@ def _contact_sessions_bump(*, session_pk: int, contact_ids: list[int], at: datet
             ON CONFLICT (contact_id, whatsapp_session_id) DO UPDATE SET
                 last_interaction_at = GREATEST({table}.last_interaction_at, EXCLUDED.last_interaction_at),
                 total_messages = {table}.total_messages + EXCLUDED.total_messages
-            """,  # noqa: S608 — table name from the model, values parametrised
+            """,  # noqa: S608 — table name from the model, placeholders only  # nosec B608
             params,
         )
 
@@ -224,12 +226,13 @@ def chat_acks_apply(*, session_pk: int, acks: list[dict[str, Any]]) -> int:
 
 def _validate_body(body: Any) -> str:
     if not isinstance(body, str) or not body.strip():
-        raise InvalidMessage("The message body must be non-empty text.")
+        raise InvalidMessage("The message body must be non-empty text.", field="body")
     if "\x00" in body:
-        raise InvalidMessage("The message body must not contain NUL characters.")
+        raise InvalidMessage("The message body must not contain NUL characters.", field="body")
     if len(body) > settings.BLAZZ_MESSAGE_MAX_CHARS:
         raise InvalidMessage(
-            f"The message body has {len(body)} characters; the limit is {settings.BLAZZ_MESSAGE_MAX_CHARS}."
+            f"The message body has {len(body)} characters; the limit is {settings.BLAZZ_MESSAGE_MAX_CHARS}.",
+            field="body",
         )
     return body
 
@@ -270,18 +273,18 @@ def chat_send(
     body = _validate_body(body)
     if idempotency_key is not None:
         if len(idempotency_key) > 200 or "\x00" in idempotency_key:
-            raise InvalidMessage("Idempotency-Key must be at most 200 characters.")
+            raise InvalidMessage("Idempotency-Key must be at most 200 characters.", field="Idempotency-Key")
         existing = Chat.objects.filter(workspace=workspace, idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing, False
     try:
         phone = normalize_phone(to)
     except InvalidPhoneNumber as exc:
-        raise InvalidMessage(str(exc)) from exc
+        raise InvalidMessage(str(exc), field="to") from exc
     contact = contact_upsert(workspace=workspace, phone=phone)
     if session is not None:
         if session.workspace_id != workspace.id or session.deleted_at is not None:
-            raise InvalidMessage("That number does not belong to this workspace.")
+            raise InvalidMessage("That number does not belong to this workspace.", field="session")
         if session.status != "connected":
             raise NoConnectedNumber(f"That number is not connected (status: {session.status}).")
     else:

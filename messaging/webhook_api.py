@@ -11,6 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_auth import api_workspace
+from blazz.api_common import InputSerializer, idempotency_key_from
+from blazz.api_errors import ApiError, ErrorSerializer
 from messaging import webhooks
 from messaging.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -45,7 +47,7 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
         read_only_fields = fields
 
 
-class WebhookEndpointInputSerializer(serializers.Serializer):
+class WebhookEndpointInputSerializer(InputSerializer):
     url = serializers.URLField(max_length=500, help_text="An http(s) URL that accepts POSTed JSON.")
     events = serializers.ListField(
         child=serializers.ChoiceField(webhooks.WEBHOOK_EVENT_TYPES), required=False, help_text=_EVENTS_HELP
@@ -89,18 +91,23 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WebhookErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
 # --- Errors and lookups ---------------------------------------------------------------------
 
-_NOT_FOUND = OpenApiResponse(WebhookErrorSerializer, description="No such webhook in this workspace.")
+_NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such webhook in this workspace.")
 _INVALID = OpenApiResponse(
-    WebhookErrorSerializer, description="Invalid URL or event type, or a URL on a private address."
+    ErrorSerializer, description="Invalid URL or event type, or a URL on a private address."
 )
 _WEBHOOK_UUID = OpenApiParameter(
     "webhook_uuid", OpenApiTypes.UUID, location=OpenApiParameter.PATH, description="The webhook's `uuid`."
+)
+_IDEMPOTENCY_KEY_MAX_LENGTH = WebhookEndpoint._meta.get_field("idempotency_key").max_length
+_IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    description="Any unique string (a UUID is a good choice), printable ASCII, at most "
+    f"{_IDEMPOTENCY_KEY_MAX_LENGTH} characters. Repeating a request with the same key returns the "
+    "endpoint (and secret) the first one created (200) instead of a second endpoint.",
 )
 _DELIVERY_ID = OpenApiParameter(
     "delivery_id", OpenApiTypes.INT, location=OpenApiParameter.PATH, description="The delivery's `id`."
@@ -112,9 +119,9 @@ class WebhookApiMixin:
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, webhooks.WebhookDeliveryNotRedeliverable):
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        if isinstance(exc, webhooks.WebhookError):
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+            exc = ApiError(str(exc), status_code=status.HTTP_409_CONFLICT, code="not_redeliverable")
+        elif isinstance(exc, webhooks.WebhookError):
+            exc = ApiError(str(exc), status_code=status.HTTP_400_BAD_REQUEST, code="invalid", field="url")
         return super().handle_exception(exc)
 
     def get_endpoint(self) -> WebhookEndpoint:
@@ -141,13 +148,24 @@ class WebhookListView(WebhookApiMixin, generics.ListAPIView):
         description="Deliveries are POSTed as `{type, timestamp, data}` and signed per Standard Webhooks "
         "(`webhook-id`, `webhook-timestamp`, `webhook-signature`). The secret is returned only here.",
         request=WebhookEndpointInputSerializer,
-        responses={201: WebhookEndpointCreatedSerializer, 400: _INVALID},
+        parameters=[_IDEMPOTENCY_KEY],
+        responses={
+            201: WebhookEndpointCreatedSerializer,
+            200: OpenApiResponse(
+                WebhookEndpointCreatedSerializer,
+                description="Already created by an earlier request with this Idempotency-Key.",
+            ),
+            400: _INVALID,
+        },
     )
     def post(self, request, *args, **kwargs):
+        key = idempotency_key_from(request, max_length=_IDEMPOTENCY_KEY_MAX_LENGTH)
         data = _validated(WebhookEndpointInputSerializer(data=request.data))
-        endpoint, secret = webhooks.webhook_endpoint_create(workspace=api_workspace(request), **data)
+        endpoint, secret, created = webhooks.webhook_endpoint_create_idempotent(
+            workspace=api_workspace(request), idempotency_key=key, **data
+        )
         body = WebhookEndpointCreatedSerializer(endpoint).data | {"secret": secret}
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 @extend_schema_view(
@@ -225,7 +243,7 @@ class WebhookRedeliverView(WebhookApiMixin, APIView):
             202: OpenApiResponse(WebhookDeliverySerializer, description="Queued."),
             404: _NOT_FOUND,
             409: OpenApiResponse(
-                WebhookErrorSerializer,
+                ErrorSerializer,
                 description="Already queued or being sent, or the endpoint is disabled.",
             ),
         },

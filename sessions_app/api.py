@@ -13,7 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_auth import api_workspace
-from blazz.api_common import idempotency_key_from
+from blazz.api_common import InputSerializer, idempotency_key_from
+from blazz.api_errors import ApiError, ErrorSerializer
 from messaging.phones import InvalidPhoneNumber, normalize_phone
 from sessions_app import services
 from sessions_app.models import WhatsAppSession
@@ -64,10 +65,6 @@ class SessionQrSerializer(serializers.Serializer):
     png_base64 = serializers.CharField(help_text="The QR code as a base64-encoded PNG image.")
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
 # --- Errors --------------------------------------------------------------------------------
 
 _NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such number in this workspace.")
@@ -92,19 +89,20 @@ _SESSION_UUID = OpenApiParameter(
 
 class SessionServiceErrorsMixin:
     """Turns the lifecycle services' refusals into clear HTTP answers. The messages were
-    written for users, so they are passed through as `detail`."""
+    written for users, so they are passed through as the error's `message`."""
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, services.QrAttemptsExceeded):
-            return Response(
-                {"detail": str(exc)},
-                status=status.HTTP_429_TOO_MANY_REQUESTS,
+            exc = ApiError(
+                str(exc),
+                status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+                code="qr_attempts_exceeded",
                 headers={"Retry-After": str(max(1, exc.wait_seconds))},
             )
-        if isinstance(exc, services.NoWorkerCapacity):
-            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        if isinstance(exc, services.SessionServiceError):
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        elif isinstance(exc, services.NoWorkerCapacity):
+            exc = ApiError(str(exc), status_code=status.HTTP_503_SERVICE_UNAVAILABLE, code="no_capacity")
+        elif isinstance(exc, services.SessionServiceError):
+            exc = ApiError(str(exc), status_code=status.HTTP_409_CONFLICT, code="conflict")
         return super().handle_exception(exc)
 
 
@@ -150,9 +148,8 @@ class SessionListView(SessionServiceErrorsMixin, generics.ListAPIView):
     def get(self, request, *args, **kwargs):
         wanted = request.query_params.get("status")
         if wanted and wanted not in WhatsAppSession.Status.values:
-            return Response(
-                {"detail": f"Unknown status {wanted!r}; one of {', '.join(WhatsAppSession.Status.values)}."},
-                status=status.HTTP_400_BAD_REQUEST,
+            raise serializers.ValidationError(
+                {"status": f"Unknown status {wanted!r}; one of {', '.join(WhatsAppSession.Status.values)}."}
             )
         return super().get(request, *args, **kwargs)
 
@@ -232,9 +229,10 @@ class SessionQrView(SessionObjectMixin, APIView):
         session = self.get_session()
         qr = session_current_qr(session=session)
         if qr is None:
-            return Response(
-                {"detail": f"This number is not showing a QR (status: {session.status})."},
-                status=status.HTTP_409_CONFLICT,
+            raise ApiError(
+                f"This number is not showing a QR (status: {session.status}).",
+                status_code=status.HTTP_409_CONFLICT,
+                code="no_qr",
             )
         data = {
             "code": qr.code,
@@ -338,7 +336,7 @@ class SessionRefreshQrView(SessionVerbView):
     service = staticmethod(services.session_refresh_qr)
 
 
-class LinkCodeRequestSerializer(serializers.Serializer):
+class LinkCodeRequestSerializer(InputSerializer):
     phone_number = serializers.CharField(
         max_length=32, help_text="The number to link, E.164 (`+5511987650103`)."
     )
@@ -367,7 +365,11 @@ class SessionLinkCodeView(SessionObjectMixin, APIView):
     def get(self, request, session_uuid):
         link = self.get_session().metadata.get("link_code")
         if not link:
-            return Response({"detail": "No pairing code was produced for this number yet."}, status=409)
+            raise ApiError(
+                "No pairing code was produced for this number yet.",
+                status_code=status.HTTP_409_CONFLICT,
+                code="no_link_code",
+            )
         return Response(LinkCodeSerializer(link).data)
 
     @extend_schema(

@@ -1,10 +1,12 @@
 """Shared fixtures: two workspaces with their owners, alice (A) and bob (B), used by every
-test that needs tenants."""
+test that needs tenants; carol, an agent of A; and an API client with a key of A."""
 
 import pytest
 from django.test import Client
+from rest_framework.test import APIClient
 
 from accounts.models import Membership
+from accounts.services import api_key_create
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
 
@@ -44,3 +46,27 @@ def logged_in_client(user, workspace) -> Client:
 @pytest.fixture
 def alice_client(alice, workspace_a) -> Client:
     return logged_in_client(alice, workspace_a)
+
+
+@pytest.fixture
+def carol(workspace_a):
+    user = UserFactory(username="carol@example.com")
+    MembershipFactory(user=user, workspace=workspace_a, role=Membership.Role.AGENT)
+    return user
+
+
+@pytest.fixture
+def carol_client(carol, workspace_a):
+    return logged_in_client(carol, workspace_a)
+
+
+def api_client_for(workspace, user) -> APIClient:
+    client = APIClient()
+    key = api_key_create(workspace=workspace, name="crm", created_by=user)[1]
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    return client
+
+
+@pytest.fixture
+def alice_api(alice, workspace_a) -> APIClient:
+    return api_client_for(workspace_a, alice)

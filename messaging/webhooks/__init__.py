@@ -42,6 +42,7 @@ from messaging.webhooks.delivery import (
 )
 from messaging.webhooks.endpoints import (
     webhook_endpoint_create,
+    webhook_endpoint_create_idempotent,
     webhook_endpoint_delete,
     webhook_endpoint_rotate_secret,
     webhook_endpoint_update,
@@ -83,6 +84,7 @@ __all__ = [
     "webhook_delivery_get_or_404",
     "webhook_delivery_redeliver",
     "webhook_endpoint_create",
+    "webhook_endpoint_create_idempotent",
     "webhook_endpoint_delete",
     "webhook_endpoint_get_or_404",
     "webhook_endpoint_rotate_secret",

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db import IntegrityError, transaction
+
+from accounts.tenancy import scoped
 from messaging.models import WebhookEndpoint
 from messaging.webhook_signing import webhook_secret_generate
 from messaging.webhooks.errors import WebhookError
@@ -23,16 +26,50 @@ def _clean_events(events: Iterable[str] | None) -> list[str]:
 
 
 def webhook_endpoint_create(
-    *, workspace, url: str, events: Iterable[str] | None = None, is_active: bool = True
+    *,
+    workspace,
+    url: str,
+    events: Iterable[str] | None = None,
+    is_active: bool = True,
+    idempotency_key: str | None = None,
 ) -> tuple[WebhookEndpoint, str]:
     """Creates an endpoint with a new `whsec_` secret and returns it with the secret (which
     the caller shows once). An empty `events` list subscribes to every event type."""
     webhook_url_check(url)
     secret = webhook_secret_generate()
     endpoint = WebhookEndpoint.objects.create(
-        workspace=workspace, url=url, events=_clean_events(events), is_active=is_active, secret=secret
+        workspace=workspace,
+        url=url,
+        events=_clean_events(events),
+        is_active=is_active,
+        secret=secret,
+        idempotency_key=idempotency_key,
     )
     return endpoint, secret
+
+
+def webhook_endpoint_create_idempotent(
+    *, workspace, idempotency_key: str | None, **fields
+) -> tuple[WebhookEndpoint, str, bool]:
+    """`webhook_endpoint_create` for the API: returns (endpoint, secret, created). The same
+    Idempotency-Key returns the first endpoint with its secret and creates nothing, so a
+    create retried after a lost answer still tells the integrator the secret in use."""
+    if idempotency_key is not None:
+        existing = scoped(WebhookEndpoint, workspace).filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing, existing.secret, False
+    try:
+        with transaction.atomic():
+            endpoint, secret = webhook_endpoint_create(
+                workspace=workspace, idempotency_key=idempotency_key, **fields
+            )
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        # A concurrent request with the same key won the insert: answer with its endpoint.
+        existing = WebhookEndpoint.objects.get(workspace=workspace, idempotency_key=idempotency_key)
+        return existing, existing.secret, False
+    return endpoint, secret, True
 
 
 def webhook_endpoint_update(

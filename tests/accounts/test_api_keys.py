@@ -39,7 +39,7 @@ def test_it_refuses_a_revoked_key(workspace_a, alice):
     api_key_revoke(api_key=api_key)
     response = api_client(full_key).get("/api/v1/workspace")
     assert response.status_code == 401
-    assert "revoked" in response.json()["detail"]
+    assert "revoked" in response.json()["error"]["message"]
     api_key.refresh_from_db()
     assert api_key.revoked and api_key.revoked_at is not None
 

@@ -79,13 +79,16 @@ def test_it_creates_edits_starts_and_reports_progress(api, workspace_a):
 def test_it_answers_refusals_with_400_and_409(api, workspace_a):
     make_contacts(workspace_a, 1, name="")
     bad = api.post("/api/v1/campaigns", {"name": "x", "body": "Hi {{name"}, format="json")
-    assert bad.status_code == 400 and "malformed" in bad.json()["detail"]
+    assert bad.status_code == 400 and "malformed" in bad.json()["error"]["message"]
 
     campaign = api.post("/api/v1/campaigns", {"name": "x", "body": "Hi {{name}}"}, format="json").json()
     url = f"/api/v1/campaigns/{campaign['uuid']}"
     connected_number(workspace_a)
     missing = api.post(f"{url}/start")
-    assert missing.status_code == 400 and "{{name}} has no value for 1 of 1" in missing.json()["detail"]
+    assert (
+        missing.status_code == 400
+        and "{{name}} has no value for 1 of 1" in missing.json()["error"]["message"]
+    )
 
     api.patch(
         url,
@@ -94,7 +97,7 @@ def test_it_answers_refusals_with_400_and_409(api, workspace_a):
     )
     Campaign.objects.get(uuid=campaign["uuid"]).sessions.update(status="disconnected")
     no_number = api.post(f"{url}/start")
-    assert no_number.status_code == 409 and "connected" in no_number.json()["detail"]
+    assert no_number.status_code == 409 and "connected" in no_number.json()["error"]["message"]
     assert api.post(f"{url}/pause").status_code == 409
     assert Campaign.objects.get(uuid=campaign["uuid"]).status == "draft"
 

@@ -6,12 +6,11 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import ContactFactory, ContactSessionFactory, WhatsAppSessionFactory
-from tests.sessions_app.conftest import alice_api  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
 
-def test_it_lists_the_numbers_a_contact_talked_to(alice_api, workspace_a):  # noqa: F811
+def test_it_lists_the_numbers_a_contact_talked_to(alice_api, workspace_a):
     contact = ContactFactory(workspace=workspace_a)
     old = WhatsAppSessionFactory(workspace=workspace_a, phone_number="+12015550101", status="stopped")
     new = WhatsAppSessionFactory(workspace=workspace_a, phone_number="+12015550102", status="connected")
@@ -44,13 +43,13 @@ def test_it_lists_the_numbers_a_contact_talked_to(alice_api, workspace_a):  # no
     assert rows[1]["first_interaction_at"] and rows[1]["last_interaction_at"]
 
 
-def test_it_lists_nothing_for_a_contact_without_history(alice_api, workspace_a):  # noqa: F811
+def test_it_lists_nothing_for_a_contact_without_history(alice_api, workspace_a):
     contact = ContactFactory(workspace=workspace_a)
 
     assert alice_api.get(f"/api/v1/contacts/{contact.uuid}/sessions").json() == []
 
 
-def test_it_answers_404_for_unknown_or_foreign_contacts(alice_api, workspace_b):  # noqa: F811
+def test_it_answers_404_for_unknown_or_foreign_contacts(alice_api, workspace_b):
     foreign = ContactFactory(workspace=workspace_b)
     ContactSessionFactory(contact=foreign)
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from messaging.models import Chat, Contact
 from tests.factories import ChatFactory, ContactFactory, ContactSessionFactory, WhatsAppSessionFactory
-from tests.sessions_app.conftest import broker, carol, carol_client, fresh_route, live_worker  # noqa: F401
+from tests.sessions_app.conftest import broker, fresh_route, live_worker  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -147,7 +147,7 @@ def test_it_sends_from_the_picked_number_and_once_per_form(alice_client, convers
     assert "already sent" in again.content.decode()
 
 
-def test_an_agent_can_reply(carol_client, conversations, numbers):  # noqa: F811
+def test_an_agent_can_reply(carol_client, conversations, numbers):
     ann, _ = conversations
 
     response = carol_client.post(

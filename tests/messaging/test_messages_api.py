@@ -7,7 +7,7 @@ import pytest
 from messaging.models import Chat, Contact
 from sessions_app.models import WhatsAppSession
 from tests.factories import ContactFactory, ContactSessionFactory, WhatsAppSessionFactory
-from tests.sessions_app.conftest import alice_api, broker, fresh_route, live_worker  # noqa: F401
+from tests.sessions_app.conftest import broker, fresh_route, live_worker  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,7 @@ def sends(broker, worker):  # noqa: F811
 
 
 def test_it_stores_a_pending_message_and_queues_its_send(
-    alice_api,  # noqa: F811
+    alice_api,
     number,
     live_worker,  # noqa: F811
     broker,  # noqa: F811
@@ -57,7 +57,7 @@ def test_it_stores_a_pending_message_and_queues_its_send(
 
 
 def test_it_sends_from_the_number_the_contact_last_talked_to(
-    alice_api,  # noqa: F811
+    alice_api,
     workspace_a,
     number,
     live_worker,  # noqa: F811
@@ -73,7 +73,7 @@ def test_it_sends_from_the_number_the_contact_last_talked_to(
 
 
 def test_it_sends_from_the_named_number(
-    alice_api,  # noqa: F811
+    alice_api,
     workspace_a,
     number,
     live_worker,  # noqa: F811
@@ -90,7 +90,7 @@ def test_it_sends_from_the_named_number(
 
 
 def test_it_returns_the_same_message_for_a_repeated_key(
-    alice_api,  # noqa: F811
+    alice_api,
     number,
     live_worker,  # noqa: F811
     broker,  # noqa: F811
@@ -125,7 +125,7 @@ def test_it_returns_the_same_message_for_a_repeated_key(
     ],
 )
 def test_it_refuses_invalid_input_and_stores_nothing(
-    alice_api,  # noqa: F811
+    alice_api,
     number,
     live_worker,  # noqa: F811
     broker,  # noqa: F811
@@ -142,13 +142,13 @@ def test_it_refuses_invalid_input_and_stores_nothing(
     assert sends(broker, live_worker) == []
 
 
-def test_it_refuses_a_malformed_idempotency_key(alice_api, number):  # noqa: F811
+def test_it_refuses_a_malformed_idempotency_key(alice_api, number):
     response = alice_api.post(
         "/api/v1/messages", {"to": TO, "body": "Hi"}, format="json", HTTP_IDEMPOTENCY_KEY="k" * 201
     )
 
     assert response.status_code == 400
-    assert "Idempotency-Key" in response.json()["detail"]
+    assert "Idempotency-Key" in response.json()["error"]["message"]
     assert not Chat.objects.exists()
 
 
@@ -164,7 +164,7 @@ def test_it_refuses_another_workspaces_number(alice_api, number, workspace_b, li
 
 
 def test_it_answers_409_when_the_named_number_is_not_connected(
-    alice_api,  # noqa: F811
+    alice_api,
     workspace_a,
     number,
 ):
@@ -175,17 +175,17 @@ def test_it_answers_409_when_the_named_number_is_not_connected(
     )
 
     assert response.status_code == 409
-    assert "not connected" in response.json()["detail"]
+    assert "not connected" in response.json()["error"]["message"]
     assert not Chat.objects.exists()
 
 
-def test_it_answers_409_when_no_number_is_connected(alice_api, workspace_a):  # noqa: F811
+def test_it_answers_409_when_no_number_is_connected(alice_api, workspace_a):
     WhatsAppSessionFactory(workspace=workspace_a, status="disconnected", phone_number="+12015550104")
 
     response = alice_api.post("/api/v1/messages", {"to": TO, "body": "Hi"}, format="json")
 
     assert response.status_code == 409
-    assert "connect" in response.json()["detail"]
+    assert "connect" in response.json()["error"]["message"]
     assert not Chat.objects.exists()
 
 
@@ -200,7 +200,7 @@ def test_it_answers_409_when_no_number_is_connected(alice_api, workspace_a):  # 
     ],
 )
 def test_it_round_trips_unicode_byte_exact(
-    alice_api,  # noqa: F811
+    alice_api,
     number,
     django_capture_on_commit_callbacks,
     body,

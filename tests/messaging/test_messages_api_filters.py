@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from messaging.models import Chat
 from tests.factories import ChatFactory, ContactFactory, WhatsAppSessionFactory
-from tests.sessions_app.conftest import alice_api  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -53,11 +52,11 @@ def listing(api, **params):
     return api.get("/api/v1/messages?" + urlencode(params))
 
 
-def test_it_lists_the_workspaces_messages_newest_first(alice_api, world):  # noqa: F811
+def test_it_lists_the_workspaces_messages_newest_first(alice_api, world):
     assert bodies(listing(alice_api)) == ["m4", "m3", "m2", "m1", "m0"]
 
 
-def test_it_filters_by_number_contact_direction_and_time(alice_api, world):  # noqa: F811
+def test_it_filters_by_number_contact_direction_and_time(alice_api, world):
     assert bodies(listing(alice_api, session=world["n2"].uuid)) == ["m3", "m2"]
     assert bodies(listing(alice_api, contact=world["ann"].uuid)) == ["m3", "m1", "m0"]
     assert bodies(listing(alice_api, direction="outbound")) == ["m4", "m1"]
@@ -68,7 +67,7 @@ def test_it_filters_by_number_contact_direction_and_time(alice_api, world):  # n
     ) == ["m0"]
 
 
-def test_it_matches_nothing_for_another_workspaces_number(alice_api, world, workspace_b):  # noqa: F811
+def test_it_matches_nothing_for_another_workspaces_number(alice_api, world, workspace_b):
     foreign = WhatsAppSessionFactory(workspace=workspace_b)
     ChatFactory(workspace=workspace_b, whatsapp_session=foreign)
 
@@ -86,14 +85,14 @@ def test_it_matches_nothing_for_another_workspaces_number(alice_api, world, work
         {"contact": "\x00"},
     ],
 )
-def test_it_refuses_invalid_filters(alice_api, world, params):  # noqa: F811
+def test_it_refuses_invalid_filters(alice_api, world, params):
     response = listing(alice_api, **params)
 
     assert response.status_code == 400
-    assert set(response.json()) == set(params)
+    assert {problem["field"] for problem in response.json()["error"]["details"]} == set(params)
 
 
-def test_it_paginates_with_a_cursor(alice_api, world):  # noqa: F811
+def test_it_paginates_with_a_cursor(alice_api, world):
     seen = []
     url = "/api/v1/messages?page_size=2"
     while url:
@@ -105,7 +104,7 @@ def test_it_paginates_with_a_cursor(alice_api, world):  # noqa: F811
     assert seen == ["m4", "m3", "m2", "m1", "m0"]
 
 
-def test_it_shows_one_message(alice_api, world):  # noqa: F811
+def test_it_shows_one_message(alice_api, world):
     chat = world["chats"][0]
 
     response = alice_api.get(f"/api/v1/messages/{chat.uuid}")
@@ -118,7 +117,7 @@ def test_it_shows_one_message(alice_api, world):  # noqa: F811
     assert data["direction"] == "inbound"
 
 
-def test_it_answers_404_for_unknown_or_foreign_messages(alice_api, world, workspace_b):  # noqa: F811
+def test_it_answers_404_for_unknown_or_foreign_messages(alice_api, world, workspace_b):
     foreign = ChatFactory(workspace=workspace_b)
 
     assert alice_api.get(f"/api/v1/messages/{foreign.uuid}").status_code == 404

@@ -125,3 +125,16 @@ def test_it_hides_another_workspaces_delivery_behind_an_own_endpoint(api, worksp
     [theirs] = webhook_events_record(workspace_id=workspace_b.id, event_type="session.status", payload={})
     path = reverse("api-webhook-redeliver", kwargs={"webhook_uuid": mine.uuid, "delivery_id": theirs})
     assert api.post(path).status_code == 404
+
+
+def test_it_creates_one_endpoint_per_idempotency_key(api, workspace_a):
+    body = {"url": "https://hooks.example/in"}
+
+    first = api.post("/api/v1/webhooks", body, HTTP_IDEMPOTENCY_KEY="hook-1")
+    again = api.post("/api/v1/webhooks", body, HTTP_IDEMPOTENCY_KEY="hook-1")
+    other = api.post("/api/v1/webhooks", body, HTTP_IDEMPOTENCY_KEY="hook-2")
+
+    assert (first.status_code, again.status_code, other.status_code) == (201, 200, 201)
+    assert again.json()["uuid"] == first.json()["uuid"]
+    assert again.json()["secret"] == first.json()["secret"]  # the retry still learns the secret in use
+    assert WebhookEndpoint.objects.filter(workspace=workspace_a).count() == 2

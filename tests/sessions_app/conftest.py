@@ -1,5 +1,4 @@
-"""Fixtures for the Numbers UI, API and admin tests: carol (an agent of alice's workspace),
-an API client for workspace A, and a live session worker whose real Redis queue the tests
+"""Fixtures for the Numbers UI, API and admin tests: a live session worker whose real Redis queue the tests
 can read (nothing consumes it: no browser is needed to check that a verb reached it)."""
 
 from __future__ import annotations
@@ -13,35 +12,10 @@ import pytest
 import redis
 from django.conf import settings
 from django.db import connection
-from rest_framework.test import APIClient
 
-from accounts.models import Membership
-from accounts.services import api_key_create
 from blazz.celery import session_queue_name
 from sessions_app.routing import route_invalidate
-from tests.conftest import logged_in_client
-from tests.factories import MembershipFactory, UserFactory, WorkerInstanceFactory
-
-
-@pytest.fixture
-def carol(workspace_a):
-    user = UserFactory(username="carol@example.com")
-    MembershipFactory(user=user, workspace=workspace_a, role=Membership.Role.AGENT)
-    return user
-
-
-@pytest.fixture
-def carol_client(carol, workspace_a):
-    return logged_in_client(carol, workspace_a)
-
-
-@pytest.fixture
-def alice_api(alice, workspace_a) -> APIClient:
-    client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION="Api-Key " + api_key_create(workspace=workspace_a, name="crm", created_by=alice)[1]
-    )
-    return client
+from tests.factories import WorkerInstanceFactory
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ def test_it_refuses_a_code_for_a_number_not_waiting_for_a_scan(alice_api, worksp
         f"/api/v1/sessions/{connected.uuid}/link-code", {"phone_number": "+5511987650103"}
     )
     assert response.status_code == 409
-    assert "waits for a scan" in response.json()["detail"]
+    assert "waits for a scan" in response.json()["error"]["message"]
 
 
 def test_it_shows_the_latest_code_or_says_there_is_none(alice_api, scanning):

@@ -145,4 +145,10 @@ def test_it_says_clearly_when_a_number_shows_no_qr(alice_api, workspace_a):
     response = alice_api.get(f"/api/v1/sessions/{session.uuid}/qr")
 
     assert response.status_code == 409
-    assert response.json() == {"detail": "This number is not showing a QR (status: connected)."}
+    assert response.json() == {
+        "error": {
+            "code": "no_qr",
+            "message": "This number is not showing a QR (status: connected).",
+            "field": None,
+        }
+    }

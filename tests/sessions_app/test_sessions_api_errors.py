@@ -21,7 +21,7 @@ def test_it_answers_429_with_retry_after_when_the_qr_budget_is_spent(
 
     assert response.status_code == 429
     assert 3500 < int(response["Retry-After"]) <= 3601
-    assert "try again in about 60 min" in response.json()["detail"]
+    assert "try again in about 60 min" in response.json()["error"]["message"]
     assert (
         WhatsAppSession.objects.filter(workspace=workspace_a).count() == settings.BLAZZ_QR_ATTEMPTS_PER_HOUR
     )
@@ -45,7 +45,11 @@ def test_it_answers_503_when_no_worker_is_alive(alice_api, workspace_a):
 
     assert response.status_code == 503
     assert response.json() == {
-        "detail": "No session worker has free capacity right now; the number was not started."
+        "error": {
+            "code": "no_capacity",
+            "message": "No session worker has free capacity right now; the number was not started.",
+            "field": None,
+        }
     }
     assert not WhatsAppSession.objects.exists()
 
@@ -56,7 +60,7 @@ def test_it_answers_503_when_a_stopped_number_has_no_worker_to_start_on(alice_ap
     response = alice_api.post(f"/api/v1/sessions/{session.uuid}/start")
 
     assert response.status_code == 503
-    assert "No session worker has free capacity" in response.json()["detail"]
+    assert "No session worker has free capacity" in response.json()["error"]["message"]
     session.refresh_from_db()
     assert session.status == "stopped"
 

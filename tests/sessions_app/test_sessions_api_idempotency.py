@@ -58,7 +58,7 @@ def test_it_answers_409_when_the_keys_number_was_deleted(alice_api, workspace_a,
     again = alice_api.post("/api/v1/sessions", HTTP_IDEMPOTENCY_KEY="gone")
 
     assert again.status_code == 409
-    assert "use a new key" in again.json()["detail"]
+    assert "use a new key" in again.json()["error"]["message"]
     assert WhatsAppSession.objects.filter(workspace=workspace_a).count() == 1
 
 
