@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import urllib3
 from selenium.common.exceptions import JavascriptException, TimeoutException, WebDriverException
 from selenium.webdriver.remote.webdriver import WebDriver
 
@@ -110,6 +111,10 @@ class PageBridge:
             raise BridgeScriptError(f"bridge script failed: {exc.msg}") from exc
         except WebDriverException as exc:
             raise BridgeScriptError(f"browser refused the bridge script: {exc.msg}") from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            # chromedriver itself is gone (connection refused): the page is lost, which the
+            # harvest loop and the liveness probe handle like any failed bridge call.
+            raise BridgeScriptError(f"the browser's driver is unreachable: {exc}") from exc
 
     def _call(self, body: str, *args: Any) -> Any:
         """Run ``body`` (JS with ``b`` = window.__blazz and ``args``) in one round trip,
@@ -127,6 +132,8 @@ class PageBridge:
             self.driver.set_script_timeout(timeout_s)
         except WebDriverException as exc:
             raise BridgeScriptError(f"browser refused a script timeout: {exc.msg}") from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise BridgeScriptError(f"the browser's driver is unreachable: {exc}") from exc
         try:
             result = self._execute(_async_script(body), *args, asynchronous=True)
             if result == MISSING:

@@ -146,10 +146,27 @@ def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.2, what:
 BROWSER_PROCESS_NAMES = {"chromedriver", "chromium", "chrome", "chrome_crashpad", "chrome_crashpad_handler"}
 
 
+# Every process this test run starts (workers, daphne, and through them chromedriver and
+# Chromium) inherits this marker, so the leak check counts this run's browsers only: a demo
+# or a second test run on the same machine is neither blamed nor killed.
+TEST_RUN_MARKER = "BLAZZ_TEST_RUN"
+os.environ.setdefault(TEST_RUN_MARKER, f"{os.getpid()}-{time.time_ns()}")
+
+
+def _started_by_this_run(proc: psutil.Process) -> bool:
+    try:
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            # A zombie's environment is gone; a zombie is ours if we (or our subreaper) must reap it.
+            return proc.ppid() in (os.getpid(), 1)
+        return proc.environ().get(TEST_RUN_MARKER) == os.environ[TEST_RUN_MARKER]
+    except psutil.Error:
+        return False
+
+
 def browser_processes() -> set[int]:
-    """Every Chromium or chromedriver process on the machine, zombies included."""
+    """This test run's Chromium and chromedriver processes, zombies included."""
     found = set()
     for proc in psutil.process_iter(["pid", "name"]):
-        if (proc.info["name"] or "") in BROWSER_PROCESS_NAMES:
+        if (proc.info["name"] or "") in BROWSER_PROCESS_NAMES and _started_by_this_run(proc):
             found.add(proc.info["pid"])
     return found

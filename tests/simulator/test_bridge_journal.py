@@ -10,6 +10,8 @@ import time
 import psutil
 import pytest
 
+from sessions_app.driver.errors import BridgeScriptError
+
 from .support import events_of, login, processes_using, random_phone, wait_event, wait_for
 
 pytestmark = pytest.mark.browser
@@ -96,3 +98,21 @@ def test_it_never_replays_lifecycle_events_from_the_journal(sim, browsers, phone
     # This page's own authenticated/ready only, once each; nothing of the first page's life.
     assert kinds.count("ready") == 1 and kinds.count("authenticated") == 1
     assert "auth_code" not in kinds and "logout" not in kinds
+
+
+def test_it_reports_a_dead_chromedriver_as_a_bridge_failure(sim, browsers, phone):
+    """A chromedriver that died (connection refused) must fail the bridge call like any other
+    lost page, so the harvest loop and the liveness probe restart the session instead of
+    crashing on an exception nobody catches."""
+    browser = browsers().open(sim.url)
+    driver_process = browser.driver.service.process
+    driver_process.kill()
+    driver_process.wait(timeout=10)
+
+    try:
+        with pytest.raises(BridgeScriptError, match="unreachable"):
+            browser.bridge.state()
+        probe = browser.bridge.probe(timeout_s=2)  # never raises: a failed verdict instead
+        assert probe["ok"] is False and "unreachable" in probe["error"]
+    finally:
+        _kill_chromium(browser.profile_dir)  # orphaned by its chromedriver: a worker's stop kills the tree
