@@ -74,7 +74,7 @@ def campaigns_tick(*, now: datetime | None = None, rng: random.Random | None = N
     """One dispatch tick (see the module docstring). `now` and `rng` are injectable so tests
     drive the clock; production passes neither."""
     now = now or timezone.now()
-    rng = rng or random.Random()
+    rng = rng or random.Random()  # nosec B311 # send-time jitter, not security
     result = TickResult()
     touched: set[int] = set()
     _launch_due(now=now, rng=rng, result=result, touched=touched)
@@ -130,7 +130,7 @@ def _follow_ongoing(*, now: datetime, rng: random.Random, result: TickResult, to
             FROM {chat_table} AS chat
             WHERE log.chat_id = chat.id AND log.status = %s AND chat.status = ANY(%s)
             RETURNING log.campaign_id
-            """,  # noqa: S608 — table names from the models, values parametrised
+            """,  # noqa: S608 — table names from the models, values parametrised  # nosec B608
             [LogStatus.SUCCESS, now, LogStatus.ONGOING, list(_SENT)],
         )
         done = [row[0] for row in cursor.fetchall()]
@@ -295,7 +295,7 @@ def _due_candidates(*, now: datetime, limit: int) -> list[tuple[int, int, int, d
               AND number.status = 'connected' AND number.deleted_at IS NULL AND number.is_active
             ORDER BY log.whatsapp_session_id, log.scheduled_at, log.id
             LIMIT %s
-            """,  # noqa: S608 — table names from the models, values parametrised
+            """,  # noqa: S608 — table names from the models, values parametrised  # nosec B608
             [now, limit],
         )
         return cursor.fetchall()
@@ -306,7 +306,7 @@ def _share_lock_running(campaign_ids: set[int]) -> set[int]:
     waits until this tick commits, and no send starts after it returned."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id FROM {Campaign._meta.db_table} WHERE id = ANY(%s) AND status = 'running' "  # noqa: S608
+            f"SELECT id FROM {Campaign._meta.db_table} WHERE id = ANY(%s) AND status = 'running' "  # noqa: S608 # nosec B608 # table name from the model, values parametrised
             "ORDER BY id FOR SHARE",
             [sorted(campaign_ids)],
         )

@@ -39,7 +39,7 @@ def campaign_launch(*, campaign: Campaign, now: datetime, rng: random.Random | N
     and marks the campaign running. Precondition: inside a transaction holding the campaign
     row lock, status `scheduled`. Returns the number of logs. Rows go in with COPY, so 100,000
     recipients take seconds."""
-    rng = rng or random.Random()
+    rng = rng or random.Random()  # nosec B311 # send-time jitter, not security
     numbers = list(selectors.sending_numbers(campaign=campaign))
     if not numbers:
         raise NoSendingNumber(no_number_message(campaign))
@@ -117,7 +117,7 @@ def _set_assignments(rows: Sequence[tuple[int, int, datetime]]) -> int:
                 SET whatsapp_session_id = v.session_id, scheduled_at = v.at, updated_at = now()
                 FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[]) AS v(id, session_id, at)
                 WHERE log.id = v.id AND log.status = 'pending'
-                """,  # noqa: S608 — table name from the model, values parametrised
+                """,  # noqa: S608 — table name from the model, values parametrised  # nosec B608
                 [[r[0] for r in chunk], [r[1] for r in chunk], [r[2] for r in chunk]],
             )
             updated += cursor.rowcount
@@ -134,7 +134,7 @@ def campaign_replan(
     """Gives the campaign's pending logs on these numbers (default: all its healthy numbers)
     fresh send times from `now`, in their current order, counting what each number really
     sent in the last hour and today. Precondition: the campaign row is locked."""
-    rng = rng or random.Random()
+    rng = rng or random.Random()  # nosec B311 # send-time jitter, not security
     logs = CampaignLog.objects.filter(
         campaign=campaign, status=LogStatus.PENDING, whatsapp_session__isnull=False
     )

@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import secrets
 
-SECRET_PREFIX = "whsec_"  # noqa: S105 - a format marker, not a secret
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a format marker, not a secret  # nosec B105
 SECRET_BYTES = 24
 
 

@@ -171,7 +171,7 @@ def retry_delay(attempt: int) -> timedelta:
     """The wait after failed attempt number `attempt` (1-based), with ±10% jitter so a
     receiver that comes back is not hit by every queued delivery in the same second."""
     base = RETRY_SCHEDULE[attempt - 1]
-    return base * random.uniform(1 - JITTER, 1 + JITTER)
+    return base * random.uniform(1 - JITTER, 1 + JITTER)  # nosec B311 # retry jitter, not security
 
 
 def webhook_delivery_claim(*, delivery_id: int) -> WebhookDelivery | None:

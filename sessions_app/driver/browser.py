@@ -27,7 +27,7 @@ import hashlib
 import logging
 import os
 import shutil
-import subprocess
+import subprocess  # nosec B404 # only for the type of the Popen objects we track
 import tempfile
 import threading
 import time

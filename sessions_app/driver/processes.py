@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-import subprocess
+import subprocess  # nosec B404 # only waits on and kills Popen objects we started
 import time
 from collections.abc import Iterable, Sequence
 

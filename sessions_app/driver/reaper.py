@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import subprocess
+import subprocess  # nosec B404 # starts our own interpreter and module, no shell
 import sys
 import time
 from pathlib import Path
@@ -54,7 +54,7 @@ def spawn(
     """Starts the reaper for ``worker_pid``. It exits by itself after the worker is gone."""
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL
     command = [sys.executable, "-m", "sessions_app.driver.reaper", "--pid", str(worker_pid)]
-    return subprocess.Popen(  # noqa: S603 — our own interpreter and module, no shell
+    return subprocess.Popen(  # noqa: S603 — our own interpreter and module, no shell  # nosec B603
         [*command, "--worker-name", worker_name, "--data-dir", str(data_dir)],
         stdin=subprocess.DEVNULL,
         stdout=log,

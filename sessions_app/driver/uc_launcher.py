@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
+import subprocess  # nosec B404 # uc's own argv for our local Chrome, no shell
 import threading
 import weakref
 from collections.abc import Sequence
@@ -41,7 +41,7 @@ class _UcSubprocess:
     def Popen(args: Sequence[str], **kwargs: Any) -> subprocess.Popen:
         kwargs.update(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         kwargs["env"] = getattr(_uc_launch, "env", None)
-        popen = subprocess.Popen(args, **kwargs)  # noqa: S603 (uc's own command line for our binary)
+        popen = subprocess.Popen(args, **kwargs)  # noqa: S603 (uc's own command line for our binary) # nosec B603
         tracked = getattr(_uc_launch, "popens", None)  # None: uc used directly, outside start_uc
         if tracked is not None:
             tracked.append(popen)

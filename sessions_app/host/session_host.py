@@ -21,7 +21,7 @@ import logging
 import os
 import shutil
 import socket
-import subprocess
+import subprocess  # nosec B404 # type of the reaper's Popen only
 import threading
 import time
 from pathlib import Path

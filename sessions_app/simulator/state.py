@@ -137,13 +137,12 @@ class SimState:
         # Inbound messages per receiving phone, in memory only, for replays (duplicates).
         self.inbound: dict[str, list[dict[str, Any]]] = {}
         if self.state_file and self.state_file.exists():
-            self._load()
+            self._load(self.state_file)
 
     # --- persistence -------------------------------------------------------------------
 
-    def _load(self) -> None:
-        assert self.state_file is not None
-        data = json.loads(self.state_file.read_text(encoding="utf-8"))
+    def _load(self, state_file: Path) -> None:
+        data = json.loads(state_file.read_text(encoding="utf-8"))
         for raw in data.get("devices", []):
             raw.pop("qr", None)
             raw.pop("qr_issued_at", None)
