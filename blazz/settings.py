@@ -159,6 +159,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SessionStatusEnum": "sessions_app.models.WhatsAppSession.Status",
         "WorkerStatusEnum": "sessions_app.models.WorkerInstance.Status",
+        "DirectionEnum": "messaging.models.Chat.Direction",
     },
 }
 

@@ -6,7 +6,7 @@
 //   var live = BlazzLive.connect();          // one socket per page, however often called
 //   live.on("message.ack", fn);              // exact type; also "message.*" or "*"
 //   live.on(["session.status", "session.qr"], fn);   // fn(event, payload)
-//   live.onReconnect(fn);                    // after a drop, once the socket is back
+//   live.onReconnect(fn);                    // once subscribed, and again after every drop
 //   live.onStatus(fn);                       // fn("connecting" | "live" | "reconnecting" | "closed")
 //
 // The state is shown on every [data-live-status] element of the page (text, class and
@@ -77,10 +77,12 @@
       var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
       var socket = new WebSocket(scheme + window.location.host + PATH);
       socket.onopen = function () {
-        var wasDown = attempts > 0;
         attempts = 0;
         setState("live");
-        if (wasDown) reconnectHandlers.forEach(function (fn) { fn(); }); // catch up
+        // Catch up on every open, the first one included: an event published between the
+        // server rendering the page and this subscription (a reply marked sent 100 ms after
+        // the form posted, the first QR of a new number) would otherwise be lost for good.
+        reconnectHandlers.forEach(function (fn) { fn(); });
       };
       socket.onmessage = function (message) {
         var data;
@@ -106,7 +108,11 @@
         (Array.isArray(types) ? types : [types]).forEach(function (t) { subscribers.push([t, handler]); });
         return this;
       },
-      onReconnect: function (fn) { reconnectHandlers.push(fn); return this; },
+      onReconnect: function (fn) {
+        reconnectHandlers.push(fn);
+        if (state === "live") fn(); // registered after the socket opened: catch up now
+        return this;
+      },
       onStatus: function (fn) { statusHandlers.push(fn); if (state) fn(state); return this; },
       state: function () { return state; },
     };
