@@ -95,9 +95,9 @@ def page(driver, transactional_db, worker) -> Iterator[WebDriver]:
 
 
 @pytest.fixture
-def carol(workspace_a):
+def dana(workspace_a):
     """Acme's admin (not its owner): the role that runs numbers and campaigns day to day."""
-    user = UserFactory(username="carol@example.com")
+    user = UserFactory(username="dana@example.com")
     MembershipFactory(user=user, workspace=workspace_a, role=Membership.Role.ADMIN)
     return user
 
@@ -176,13 +176,13 @@ def outbox(sim) -> list[dict[str, Any]]:
 
 
 def test_it_walks_an_admin_from_login_to_a_finished_campaign(
-    server, page, sim, worker, settings, carol, workspace_a, customers
+    server, page, sim, worker, settings, dana, workspace_a, customers
 ):
     settings.BLAZZ_CAMPAIGN_GAP_MIN_SECONDS = GAP_MIN  # the dispatch tick runs in this process
     settings.BLAZZ_CAMPAIGN_GAP_MAX_SECONDS = GAP_MAX
 
     # 1. Log in.
-    fill_login(page, server, carol, next_path="/numbers/")
+    fill_login(page, server, dana, next_path="/numbers/")
     screenshot(page, "01-login")
     submit_login(page, next_path="/numbers/")
     assert "No numbers yet" in page.find_element(By.CSS_SELECTOR, "[data-swap=numbers-table]").text
