@@ -1,4 +1,4 @@
-"""The API reads JSON only, and refuses NUL characters anywhere in it.
+"""The API reads JSON only, and refuses NUL characters anywhere in it and absurd nesting.
 
 PostgreSQL cannot store U+0000 in text or jsonb. CharFields refuse it, but a JSON field
 (contact metadata, campaign audience) would reach the database and fail there as a 500;
@@ -15,24 +15,35 @@ from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
 
+# Deeper than any request of this API; a deeper document is an attack on the parser.
+MAX_JSON_DEPTH = 32
+_NUL_MESSAGE = "Text may not contain NUL (\\u0000) characters."
 
-def _first_nul_path(value: Any, path: str | None = None) -> tuple[bool, str | None]:
-    if isinstance(value, str):
-        return "\x00" in value, path
-    if isinstance(value, dict):
-        for key, item in value.items():
-            here = f"{path}.{key}" if path else str(key)
-            if "\x00" in str(key):
-                return True, path
-            found, where = _first_nul_path(item, here)
-            if found:
-                return True, where
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found, where = _first_nul_path(item, f"{path}.{index}" if path else str(index))
-            if found:
-                return True, where
-    return False, None
+
+class _Refused(Exception):
+    def __init__(self, message: str, field: str | None, code: str) -> None:
+        self.message, self.field, self.code = message, field, code
+
+
+def _check_document(data: Any) -> None:
+    """Refuses NUL characters (in keys or values) and nesting past MAX_JSON_DEPTH, walking
+    iteratively so a hostile document cannot exhaust the stack."""
+    pending: list[tuple[Any, str | None, int]] = [(data, None, 0)]
+    while pending:
+        value, path, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise _Refused(f"JSON nested deeper than {MAX_JSON_DEPTH} levels.", path, "too_deep")
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise _Refused(_NUL_MESSAGE, path, "null_characters_not_allowed")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key:
+                    raise _Refused(_NUL_MESSAGE, path, "null_characters_not_allowed")
+                pending.append((item, f"{path}.{key}" if path else key, depth + 1))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                pending.append((item, f"{path}.{index}" if path else str(index), depth + 1))
 
 
 class GuardedJSONParser(JSONParser):
@@ -43,12 +54,14 @@ class GuardedJSONParser(JSONParser):
             data = json.loads(raw.decode(encoding), parse_constant=self._refuse_constant)
         except ValueError as exc:  # includes UnicodeDecodeError
             raise exceptions.ParseError(f"The request body is not valid JSON: {exc}") from None
-        found, field = _first_nul_path(data)
-        if found:
+        except RecursionError:
+            raise exceptions.ParseError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels.") from None
+        try:
+            _check_document(data)
+        except _Refused as refused:
             raise exceptions.ValidationError(
-                {field or "non_field_errors": ["Text may not contain NUL (\\u0000) characters."]},
-                code="null_characters_not_allowed",
-            )
+                {refused.field or "non_field_errors": [refused.message]}, code=refused.code
+            ) from None
         return data
 
     @staticmethod

@@ -24,3 +24,6 @@ urlpatterns = [
     path("webhooks/", include("messaging.webhook_urls")),
     path("", include("messaging.urls")),
 ]
+
+handler404 = "blazz.views.page_not_found"
+handler500 = "blazz.views.server_error"

@@ -14,8 +14,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_auth import api_workspace
-from blazz.api_common import InputSerializer, idempotency_key_from
+from blazz.api_common import InputSerializer, idempotency_key_from, refuse_request_body
 from blazz.api_errors import ApiError, ErrorSerializer
+from blazz.pagination import BadCursorIsInvalidInput
 from campaigns import selectors, services
 from campaigns.models import Campaign, CampaignLog
 
@@ -51,7 +52,9 @@ class AudienceSerializer(InputSerializer):
 
 
 class AudienceSummarySerializer(serializers.Serializer):
-    kind = serializers.CharField()
+    kind = serializers.CharField(
+        default="all", help_text="`all` (also for an audience never set), `list` or `filter`."
+    )
     metadata = serializers.DictField(required=False, help_text="For `filter`.")
     contact_count = serializers.SerializerMethodField(help_text="For `list`: how many contacts it names.")
 
@@ -136,7 +139,11 @@ class CampaignLogSerializer(serializers.ModelSerializer):
     contact = ContactBriefSerializer(read_only=True)
     session = serializers.SerializerMethodField(help_text="The number it is (or was) sent from.")
     message = serializers.SlugRelatedField(
-        source="chat", slug_field="uuid", read_only=True, help_text="The message's `uuid`, once handed over."
+        source="chat",
+        slug_field="uuid",
+        read_only=True,
+        allow_null=True,
+        help_text="The message's `uuid`, once handed over; null before.",
     )
 
     class Meta:
@@ -195,7 +202,7 @@ class CampaignErrorsMixin:
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, services.CampaignInvalid):
-            exc = ApiError(str(exc), status_code=status.HTTP_400_BAD_REQUEST, code="invalid")
+            exc = ApiError(str(exc), status_code=status.HTTP_400_BAD_REQUEST, code="invalid", field=exc.field)
         elif isinstance(exc, services.CampaignError):
             exc = ApiError(str(exc), status_code=status.HTTP_409_CONFLICT, code="conflict")
         return super().handle_exception(exc)
@@ -323,6 +330,7 @@ class CampaignVerbView(CampaignObjectMixin, APIView):
     service: Callable[..., Campaign]
 
     def post(self, request, campaign_uuid):
+        refuse_request_body(request)
         campaign = self.service(campaign=self.get_campaign())
         return Response(CampaignSerializer(_fresh(campaign)).data)
 
@@ -404,7 +412,7 @@ class CampaignProgressView(CampaignObjectMixin, APIView):
         return Response(ProgressSerializer(data).data)
 
 
-class _ByIdPagination(CursorPagination):
+class _ByIdPagination(BadCursorIsInvalidInput, CursorPagination):
     ordering = ("id",)
     page_size = 100
     max_page_size = 500

@@ -7,7 +7,11 @@ class CampaignError(Exception):
 
 
 class CampaignInvalid(CampaignError):
-    """The campaign's content is wrong (400)."""
+    """The campaign's content is wrong (400); `field` names the input at fault."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class CampaignStateError(CampaignError):

@@ -47,7 +47,7 @@ def campaign_launch(*, campaign: Campaign, now: datetime, rng: random.Random | N
     contacts = selectors.audience_contacts(workspace=campaign.workspace, audience=campaign.audience)
     recipients = list(contacts.order_by("id").values_list("id", flat=True))
     if not recipients:
-        raise CampaignInvalid("The audience has no contacts.")
+        raise CampaignInvalid("The audience has no contacts.", field="audience")
     profiles = selectors.number_profiles(sessions=numbers, now=now, window=window, with_recent=True)
     try:
         assignment = distribute(

@@ -44,24 +44,26 @@ IDEMPOTENCY_KEY_MAX_LENGTH = 200
 
 def _clean_body(body: Any) -> str:
     if not isinstance(body, str) or not body.strip():
-        raise CampaignInvalid("The message must not be empty.")
+        raise CampaignInvalid("The message must not be empty.", field="body")
     if "\x00" in body:
-        raise CampaignInvalid("The message must not contain NUL characters.")
+        raise CampaignInvalid("The message must not contain NUL characters.", field="body")
     if len(body) > settings.BLAZZ_MESSAGE_MAX_CHARS:
         raise CampaignInvalid(
-            f"The message has {len(body)} characters; the limit is {settings.BLAZZ_MESSAGE_MAX_CHARS}."
+            f"The message has {len(body)} characters; the limit is {settings.BLAZZ_MESSAGE_MAX_CHARS}.",
+            field="body",
         )
     try:
         variables_in(body)
     except TemplateError as exc:
-        raise CampaignInvalid(str(exc)) from exc
+        raise CampaignInvalid(str(exc), field="body") from exc
     return body
 
 
 def _clean_window(start: Any, end: Any) -> tuple[int, int]:
     if not isinstance(start, int) or not isinstance(end, int) or not (0 <= start < end <= 24):
         raise CampaignInvalid(
-            "The send window must be whole hours with 0 ≤ start < end ≤ 24 (for example 6 to 22)."
+            "The send window must be whole hours with 0 ≤ start < end ≤ 24 (for example 6 to 22).",
+            field="window_start_hour",
         )
     return start, end
 
@@ -76,42 +78,48 @@ def audience_clean(*, workspace: Workspace, audience: Any) -> dict[str, Any]:
     if audience in (None, {}):
         return {"kind": "all"}
     if not isinstance(audience, dict):
-        raise CampaignInvalid('The audience must be an object such as {"kind": "all"}.')
+        raise CampaignInvalid('The audience must be an object such as {"kind": "all"}.', field="audience")
     kind = audience.get("kind", "all")
     if kind == "all":
         return {"kind": "all"}
     if kind == "filter":
         metadata = audience.get("metadata")
         if not isinstance(metadata, dict) or not metadata:
-            raise CampaignInvalid('A filter audience needs metadata to match, e.g. {"tags": ["vip"]}.')
+            raise CampaignInvalid(
+                'A filter audience needs metadata to match, e.g. {"tags": ["vip"]}.', field="audience"
+            )
         return {"kind": "filter", "metadata": metadata}
     if kind != "list":
-        raise CampaignInvalid(f"Unknown audience kind {kind!r}: use all, list or filter.")
+        raise CampaignInvalid(f"Unknown audience kind {kind!r}: use all, list or filter.", field="audience")
     uuids = audience.get("contacts") or []
     phones = audience.get("phones") or []
     if not isinstance(uuids, list) or not isinstance(phones, list):
-        raise CampaignInvalid("A list audience takes `contacts` (uuids) and/or `phones` (lists).")
+        raise CampaignInvalid(
+            "A list audience takes `contacts` (uuids) and/or `phones` (lists).", field="audience"
+        )
     if not uuids and not phones:
-        raise CampaignInvalid("A list audience needs at least one contact or phone number.")
+        raise CampaignInvalid("A list audience needs at least one contact or phone number.", field="audience")
     if len(uuids) + len(phones) > MAX_LIST_SIZE:
-        raise CampaignInvalid(f"A list audience holds at most {MAX_LIST_SIZE} recipients.")
+        raise CampaignInvalid(f"A list audience holds at most {MAX_LIST_SIZE} recipients.", field="audience")
     wanted: list[str] = []
     for raw in uuids:
         try:
             wanted.append(str(UUID(str(raw))))
         except ValueError as exc:
-            raise CampaignInvalid(f"{raw!r} is not a contact uuid.") from exc
+            raise CampaignInvalid(f"{raw!r} is not a contact uuid.", field="audience") from exc
     known = {
         str(u) for u in scoped(Contact, workspace).filter(uuid__in=wanted).values_list("uuid", flat=True)
     }
     unknown = [u for u in wanted if u not in known]
     if unknown:
-        raise CampaignInvalid(f"{len(unknown)} contact(s) are not in this workspace, e.g. {unknown[0]}.")
+        raise CampaignInvalid(
+            f"{len(unknown)} contact(s) are not in this workspace, e.g. {unknown[0]}.", field="audience"
+        )
     for phone in phones:
         try:
             contact = contact_upsert(workspace=workspace, phone=str(phone))
         except InvalidPhoneNumber as exc:
-            raise CampaignInvalid(f"{phone!r}: {exc}") from exc
+            raise CampaignInvalid(f"{phone!r}: {exc}", field="audience") from exc
         wanted.append(str(contact.uuid))
     return {"kind": "list", "contacts": list(dict.fromkeys(wanted))}
 
@@ -123,7 +131,7 @@ def _clean_sessions(
     for item in sessions:
         if isinstance(item, WhatsAppSession):
             if item.workspace_id != workspace.pk or item.deleted_at is not None:
-                raise CampaignInvalid("That number does not belong to this workspace.")
+                raise CampaignInvalid("That number does not belong to this workspace.", field="sessions")
             chosen.append(item)
             continue
         try:
@@ -131,7 +139,7 @@ def _clean_sessions(
         except ValueError:  # a malformed uuid
             found = None
         if found is None:
-            raise CampaignInvalid(f"No number {item} in this workspace.")
+            raise CampaignInvalid(f"No number {item} in this workspace.", field="sessions")
         chosen.append(found)
     return chosen
 
@@ -142,7 +150,7 @@ def campaign_check_recipients(*, campaign: Campaign) -> int:
     contacts = selectors.audience_contacts(workspace=campaign.workspace, audience=campaign.audience)
     total = contacts.count()
     if not total:
-        raise CampaignInvalid("The audience has no contacts.")
+        raise CampaignInvalid("The audience has no contacts.", field="audience")
     problems = []
     for variable in variables_in(campaign.body):
         if variable.fallback is not None or variable.key == "phone":
@@ -159,7 +167,7 @@ def campaign_check_recipients(*, campaign: Campaign) -> int:
                 f"fill it in or give a fallback: {{{{{variable.key}|…}}}}"
             )
     if problems:
-        raise CampaignInvalid(" ".join(problems))
+        raise CampaignInvalid(" ".join(problems), field="body")
     return total
 
 
@@ -187,7 +195,7 @@ def campaign_create(
             return existing, False
     name = (name or "").strip()
     if not name or len(name) > 200:
-        raise CampaignInvalid("The campaign needs a name of at most 200 characters.")
+        raise CampaignInvalid("The campaign needs a name of at most 200 characters.", field="name")
     body = _clean_body(body)
     start, end = _clean_window(window_start_hour, window_end_hour)
     chosen = _clean_sessions(workspace=workspace, sessions=sessions)
@@ -229,7 +237,7 @@ def campaign_update(*, campaign: Campaign, **changes: Any) -> Campaign:
     if "name" in changes:
         name = (changes["name"] or "").strip()
         if not name or len(name) > 200:
-            raise CampaignInvalid("The campaign needs a name of at most 200 characters.")
+            raise CampaignInvalid("The campaign needs a name of at most 200 characters.", field="name")
         campaign.name = name
     if "body" in changes:
         campaign.body = _clean_body(changes["body"])

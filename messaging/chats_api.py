@@ -13,7 +13,9 @@ from rest_framework.views import APIView
 
 from accounts.api_auth import api_workspace
 from accounts.tenancy import scoped
+from blazz.api_common import refuse_request_body
 from blazz.api_errors import ErrorSerializer
+from blazz.pagination import BadCursorIsInvalidInput
 from messaging.api import MessageContactSerializer
 from messaging.inbox import conversation_mark_read
 from messaging.models import Chat
@@ -36,7 +38,7 @@ class ChatFilterSerializer(serializers.Serializer):
     )
 
 
-class LatestConversationFirst(CursorPagination):
+class LatestConversationFirst(BadCursorIsInvalidInput, CursorPagination):
     ordering = ("-last_message_at", "-id")
     page_size = 50
     max_page_size = 200
@@ -88,6 +90,7 @@ class ChatReadView(APIView):
         },
     )
     def post(self, request, contact_uuid):
+        refuse_request_body(request)
         contact = contact_get_or_404(workspace=api_workspace(request), contact_uuid=contact_uuid)
         conversation_mark_read(contact=contact)
         return Response(status=status.HTTP_204_NO_CONTENT)

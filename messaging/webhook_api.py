@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_auth import api_workspace
-from blazz.api_common import InputSerializer, idempotency_key_from
+from blazz.api_common import InputSerializer, idempotency_key_from, refuse_request_body
 from blazz.api_errors import ApiError, ErrorSerializer
 from messaging import webhooks
 from messaging.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -212,6 +212,7 @@ class WebhookRotateSecretView(WebhookApiMixin, APIView):
         responses={200: WebhookSecretSerializer, 404: _NOT_FOUND},
     )
     def post(self, request, webhook_uuid):
+        refuse_request_body(request)
         secret = webhooks.webhook_endpoint_rotate_secret(endpoint=self.get_endpoint())
         return Response({"secret": secret})
 
@@ -249,6 +250,7 @@ class WebhookRedeliverView(WebhookApiMixin, APIView):
         },
     )
     def post(self, request, webhook_uuid, delivery_id):
+        refuse_request_body(request)
         delivery = webhooks.webhook_delivery_get_or_404(endpoint=self.get_endpoint(), delivery_id=delivery_id)
         delivery = webhooks.webhook_delivery_redeliver(delivery=delivery)
         return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

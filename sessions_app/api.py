@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_auth import api_workspace
-from blazz.api_common import InputSerializer, idempotency_key_from
+from blazz.api_common import InputSerializer, idempotency_key_from, refuse_request_body
 from blazz.api_errors import ApiError, ErrorSerializer
 from messaging.phones import InvalidPhoneNumber, normalize_phone
 from sessions_app import services
@@ -176,6 +176,7 @@ class SessionListView(SessionServiceErrorsMixin, generics.ListAPIView):
         },
     )
     def post(self, request, *args, **kwargs):
+        refuse_request_body(request)
         key = idempotency_key_from(request, max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
         session, created = session_create_idempotent(
             workspace=api_workspace(request), created_by=None, idempotency_key=key
@@ -255,6 +256,7 @@ class SessionVerbView(SessionObjectMixin, APIView):
     success_status = status.HTTP_202_ACCEPTED
 
     def post(self, request, session_uuid):
+        refuse_request_body(request)
         session = self.service(session=self.get_session())
         # Services may return a copy read before the worker acted; show the committed row.
         session = session_get_or_404(workspace=api_workspace(request), session_uuid=session.uuid)

@@ -101,3 +101,18 @@ def test_it_declares_the_error_body_on_every_operation(alice, workspace_a):
             if method in ("post", "patch"):
                 assert {"400", "413", "415"} <= set(responses), f"{method.upper()} {path}"
     assert set(schema["components"]["schemas"]["Error"]["properties"]) == {"error"}
+
+
+def test_it_answers_an_id_no_route_accepts_with_the_error_body(alice_api, client):
+    api = alice_api.get("/api/v1/campaigns/not-a-uuid")
+    ui = client.get("/campaigns/not-a-uuid/")
+
+    assert api.status_code == 404 and error_of(api)["code"] == "not_found"
+    assert ui.status_code == 404 and ui["Content-Type"].startswith("text/html")
+
+
+def test_it_answers_a_mangled_cursor_as_bad_input(alice_api):
+    response = alice_api.get("/api/v1/sessions", {"cursor": "garbage"})
+
+    assert response.status_code == 400
+    assert error_of(response)["field"] == "cursor"
