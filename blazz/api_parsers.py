@@ -9,41 +9,12 @@ enforces it; `api_exception_handler` turns the refusal into a 413.)"""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
 
-# Deeper than any request of this API; a deeper document is an attack on the parser.
-MAX_JSON_DEPTH = 32
-_NUL_MESSAGE = "Text may not contain NUL (\\u0000) characters."
-
-
-class _Refused(Exception):
-    def __init__(self, message: str, field: str | None, code: str) -> None:
-        self.message, self.field, self.code = message, field, code
-
-
-def _check_document(data: Any) -> None:
-    """Refuses NUL characters (in keys or values) and nesting past MAX_JSON_DEPTH, walking
-    iteratively so a hostile document cannot exhaust the stack."""
-    pending: list[tuple[Any, str | None, int]] = [(data, None, 0)]
-    while pending:
-        value, path, depth = pending.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise _Refused(f"JSON nested deeper than {MAX_JSON_DEPTH} levels.", path, "too_deep")
-        if isinstance(value, str):
-            if "\x00" in value:
-                raise _Refused(_NUL_MESSAGE, path, "null_characters_not_allowed")
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                if "\x00" in key:
-                    raise _Refused(_NUL_MESSAGE, path, "null_characters_not_allowed")
-                pending.append((item, f"{path}.{key}" if path else key, depth + 1))
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                pending.append((item, f"{path}.{index}" if path else str(index), depth + 1))
+from blazz.json_documents import MAX_JSON_DEPTH, JsonDocumentRefused, json_document_check
 
 
 class GuardedJSONParser(JSONParser):
@@ -57,8 +28,8 @@ class GuardedJSONParser(JSONParser):
         except RecursionError:
             raise exceptions.ParseError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels.") from None
         try:
-            _check_document(data)
-        except _Refused as refused:
+            json_document_check(data)
+        except JsonDocumentRefused as refused:
             raise exceptions.ValidationError(
                 {refused.field or "non_field_errors": [refused.message]}, code=refused.code
             ) from None

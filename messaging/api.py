@@ -22,7 +22,14 @@ from messaging.selectors import (
     message_get_or_404,
     messages_of_workspace,
 )
-from messaging.services import InvalidMessage, MessagingError, NoConnectedNumber, chat_send
+from messaging.services import (
+    InvalidMessage,
+    MessagingError,
+    NoConnectedNumber,
+    chat_send,
+    contact_create,
+    contact_update,
+)
 from sessions_app.models import WhatsAppSession
 
 # The column is 200 characters; keys are compared byte for byte, so only printable ASCII.
@@ -37,6 +44,27 @@ class ContactSerializer(serializers.ModelSerializer):
     class Meta:
         model = Contact
         fields = ["uuid", "phone", "name", "metadata", "created_at", "updated_at"]
+
+
+class ContactCreateSerializer(InputSerializer):
+    phone = serializers.CharField(
+        max_length=64, help_text="E.164 (`+5511987650103`); other formats a phone-number library parses work."
+    )
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    metadata = serializers.DictField(
+        required=False,
+        help_text='What campaign filters match on, e.g. `{"city": "Recife", "tags": ["vip"]}`: '
+        "at most 50 keys and 16 KiB as JSON.",
+    )
+
+
+class ContactUpdateSerializer(InputSerializer):
+    name = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="Blank clears it."
+    )
+    metadata = serializers.DictField(
+        required=False, help_text="Replaces the metadata as a whole (so a key can be removed)."
+    )
 
 
 class MessageContactSerializer(serializers.Serializer):
@@ -245,13 +273,39 @@ class MessageDetailView(generics.RetrieveAPIView):
 _CONTACT_QUERY = OpenApiParameter("q", OpenApiTypes.STR, description="Part of the contact's name or phone.")
 
 
-@extend_schema_view(get=extend_schema(summary="List contacts", parameters=[_CONTACT_QUERY]))
-class ContactListView(generics.ListAPIView):
+class ContactListView(MessagingErrorsMixin, generics.ListAPIView):
     serializer_class = ContactSerializer
 
     def get_queryset(self):
         return contacts_search(
             workspace=api_workspace(self.request), query=self.request.query_params.get("q", "")
+        )
+
+    @extend_schema(summary="List contacts", parameters=[_CONTACT_QUERY])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Add a contact",
+        description="The phone number is a contact's key in its workspace, so this is idempotent without "
+        "an Idempotency-Key: posting a number the workspace already has returns that contact (200), with "
+        "a non-blank `name` replacing its name and `metadata` keys merged into its metadata; a retry never "
+        "makes a second contact.",
+        request=ContactCreateSerializer,
+        responses={
+            201: OpenApiResponse(ContactSerializer, description="Added."),
+            200: OpenApiResponse(ContactSerializer, description="The workspace already had this number."),
+            400: OpenApiResponse(
+                ErrorSerializer, description="Invalid phone number, over-long name or invalid metadata."
+            ),
+        },
+    )
+    def post(self, request, *args, **kwargs):
+        body = ContactCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        contact, created = contact_create(workspace=api_workspace(request), **body.validated_data)
+        return Response(
+            ContactSerializer(contact).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
 
@@ -260,13 +314,33 @@ class ContactListView(generics.ListAPIView):
         summary="Get a contact",
         parameters=[_CONTACT_UUID],
         responses={200: ContactSerializer, 404: _NOT_FOUND},
-    )
+    ),
+    patch=extend_schema(
+        summary="Change a contact's name or metadata",
+        description="Only the fields given change. The phone number cannot change: it is the contact.",
+        parameters=[_CONTACT_UUID],
+        request=ContactUpdateSerializer,
+        responses={
+            200: ContactSerializer,
+            400: OpenApiResponse(
+                ErrorSerializer, description="Over-long name, invalid metadata or an unknown field."
+            ),
+            404: _NOT_FOUND,
+        },
+    ),
 )
-class ContactDetailView(generics.RetrieveAPIView):
+class ContactDetailView(MessagingErrorsMixin, generics.RetrieveAPIView):
     serializer_class = ContactSerializer
 
     def get_object(self):
         return get_scoped_or_404(Contact, api_workspace(self.request), uuid=self.kwargs["contact_uuid"])
+
+    def patch(self, request, *args, **kwargs):
+        contact = self.get_object()
+        body = ContactUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        contact = contact_update(contact=contact, **body.validated_data)
+        return Response(ContactSerializer(contact).data)
 
 
 @extend_schema_view(

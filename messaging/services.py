@@ -4,6 +4,7 @@ and acks. Webhook deliveries are written in the same transaction as the event th
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Workspace
+from blazz.json_documents import JsonDocumentRefused, json_document_check
 from blazz.realtime import publish_many_to_workspace, publish_to_workspace
 from messaging.models import Chat, Contact, ContactSession
 from messaging.phones import InvalidPhoneNumber, normalize_phone
@@ -35,6 +37,54 @@ class NoConnectedNumber(MessagingError):
     pass
 
 
+class InvalidContact(MessagingError):
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+CONTACT_NAME_MAX_CHARS = 200  # the column
+# Metadata is what campaign filters match on ({"city": "Recife", "tags": ["vip"]}); a
+# document, not a file store: bounded so one contact cannot bloat every audience query.
+CONTACT_METADATA_MAX_BYTES = 16 * 1024
+CONTACT_METADATA_MAX_KEYS = 50
+
+
+def _contact_name_clean(name: Any) -> str:
+    if not isinstance(name, str):
+        raise InvalidContact("The name must be text.", field="name")
+    name = name.strip()
+    if "\x00" in name:
+        raise InvalidContact("The name must not contain NUL characters.", field="name")
+    if len(name) > CONTACT_NAME_MAX_CHARS:
+        raise InvalidContact(
+            f"The name has {len(name)} characters; the limit is {CONTACT_NAME_MAX_CHARS}.", field="name"
+        )
+    return name
+
+
+def _contact_metadata_clean(metadata: Any) -> dict[str, Any]:
+    if not isinstance(metadata, dict):
+        raise InvalidContact('Metadata must be a JSON object such as {"city": "Recife"}.', field="metadata")
+    try:
+        json_document_check(metadata)
+    except JsonDocumentRefused as refused:
+        raise InvalidContact(f"Metadata: {refused.message}", field="metadata") from None
+    if len(metadata) > CONTACT_METADATA_MAX_KEYS:
+        raise InvalidContact(
+            f"Metadata has {len(metadata)} keys; the limit is {CONTACT_METADATA_MAX_KEYS}.", field="metadata"
+        )
+    try:
+        size = len(json.dumps(metadata, ensure_ascii=False, allow_nan=False).encode())
+    except (TypeError, ValueError) as exc:
+        raise InvalidContact(f"Metadata is not plain JSON: {exc}.", field="metadata") from exc
+    if size > CONTACT_METADATA_MAX_BYTES:
+        raise InvalidContact(
+            f"Metadata is {size} bytes as JSON; the limit is {CONTACT_METADATA_MAX_BYTES}.", field="metadata"
+        )
+    return metadata
+
+
 def contact_upsert(
     *, workspace: Workspace, phone: str, name: str = "", metadata: dict[str, Any] | None = None
 ) -> Contact:
@@ -54,6 +104,57 @@ def contact_upsert(
                 contact.metadata, changed = merged, True
         if changed:
             contact.save(update_fields=["name", "metadata", "updated_at"])
+    return contact
+
+
+def contact_create(
+    *, workspace: Workspace, phone: Any, name: Any = "", metadata: Any = None
+) -> tuple[Contact, bool]:
+    """Adds the workspace's contact for `phone`, or returns the one it has (and False).
+
+    The phone number is the contact's natural key (unique per workspace), so a retried or
+    concurrent create never makes a second row; for an existing contact a non-blank name
+    replaces the old one and metadata keys are merged in, as when a message arrives."""
+    if not isinstance(phone, str):
+        raise InvalidContact("The phone number must be text.", field="phone")
+    try:
+        e164 = normalize_phone(phone)
+    except InvalidPhoneNumber as exc:
+        raise InvalidContact(str(exc), field="phone") from exc
+    clean_name = _contact_name_clean(name)
+    clean_metadata = _contact_metadata_clean({} if metadata is None else metadata)
+    with transaction.atomic():
+        # get_or_create settles a concurrent create on the unique constraint: one row, and
+        # only one of the callers is told it created it.
+        contact, created = Contact.objects.get_or_create(
+            workspace=workspace, phone=e164, defaults={"name": clean_name, "metadata": clean_metadata}
+        )
+        if created:
+            return contact, True
+        contact = Contact.objects.select_for_update().get(pk=contact.pk)
+        merged = _contact_metadata_clean({**contact.metadata, **clean_metadata})
+        if (clean_name and clean_name != contact.name) or merged != contact.metadata:
+            contact.name = clean_name or contact.name
+            contact.metadata = merged
+            contact.save(update_fields=["name", "metadata", "updated_at"])
+    return contact, False
+
+
+_UNCHANGED: Any = object()
+
+
+def contact_update(*, contact: Contact, name: Any = _UNCHANGED, metadata: Any = _UNCHANGED) -> Contact:
+    """Sets what is given: `name` (blank clears it) and `metadata` (replaced as a whole, so a
+    key can be removed). The phone number is the contact's identity and never changes."""
+    fields = []
+    if name is not _UNCHANGED:
+        contact.name = _contact_name_clean(name)
+        fields.append("name")
+    if metadata is not _UNCHANGED:
+        contact.metadata = _contact_metadata_clean(metadata)
+        fields.append("metadata")
+    if fields:
+        contact.save(update_fields=[*fields, "updated_at"])
     return contact
 
 

@@ -1,12 +1,14 @@
 """Contacts and the shared inbox (UI). Views read through selectors and write through one
-service each: a reply is `chat_send` (the same service the API calls), opening a
-conversation is `conversation_mark_read`. A refusal is a flash message, never a 500."""
+service each, the same the API calls: a reply is `chat_send`, adding or editing a contact is
+`contact_create` / `contact_update`, opening a conversation is `conversation_mark_read`.
+A refusal is a form error or a flash message, never a 500."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
@@ -26,11 +28,27 @@ from messaging.selectors import (
     inbox_conversations,
     inbox_numbers,
 )
-from messaging.services import MessagingError, chat_send
+from messaging.services import InvalidContact, MessagingError, chat_send, contact_create, contact_update
 from sessions_app.models import WhatsAppSession
 
 
+class ContactAddForm(forms.Form):
+    phone = forms.CharField(max_length=64, help_text="With the country code, e.g. +55 11 98765-0103.")
+    name = forms.CharField(max_length=200, required=False)
+
+
+class ContactEditForm(forms.Form):
+    name = forms.CharField(max_length=200, required=False)
+    metadata = forms.JSONField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+        help_text='A JSON object campaign filters match on, e.g. {"city": "Recife", "tags": ["vip"]}.',
+    )
+
+
 class ContactListView(WorkspaceMemberMixin, ListView):
+    """Lists and searches contacts; POST adds one (or finds the one this number already is)."""
+
     template_name = "messaging/contact_list.html"
     context_object_name = "contacts"
     paginate_by = 50
@@ -38,13 +56,63 @@ class ContactListView(WorkspaceMemberMixin, ListView):
     def get_queryset(self):
         return contacts_search(workspace=self.request.workspace, query=self.request.GET.get("q", ""))
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.setdefault("form", ContactAddForm())
+        return context
+
+    def post(self, request):
+        form = ContactAddForm(request.POST)
+        if form.is_valid():
+            try:
+                contact, created = contact_create(workspace=request.workspace, **form.cleaned_data)
+            except InvalidContact as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+            else:
+                if created:
+                    messages.success(request, f"Added {contact}.")
+                else:
+                    messages.info(request, f"{contact.phone} was already a contact; here it is.")
+                return redirect("messaging:contact_detail", contact_uuid=contact.uuid)
+        self.object_list = self.get_queryset()
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
 
 class ContactDetailView(WorkspaceMemberMixin, DetailView):
+    """One contact; POST changes its name and metadata."""
+
     template_name = "messaging/contact_detail.html"
     context_object_name = "contact"
 
     def get_object(self, queryset=None):
         return get_scoped_or_404(Contact, self.request.workspace, uuid=self.kwargs["contact_uuid"])
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.setdefault(
+            "form", ContactEditForm(initial={"name": self.object.name, "metadata": self.object.metadata})
+        )
+        return context
+
+    def post(self, request, contact_uuid):
+        self.object = self.get_object()
+        form = ContactEditForm(request.POST)
+        if form.is_valid():
+            metadata = form.cleaned_data["metadata"]
+            try:
+                contact_update(
+                    contact=self.object,
+                    name=form.cleaned_data["name"],
+                    metadata={} if metadata is None else metadata,
+                )
+            except InvalidContact as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+            else:
+                messages.success(request, "Saved.")
+                return redirect("messaging:contact_detail", contact_uuid=self.object.uuid)
+        # The row may have been changed in memory before a refusal; show what is stored.
+        self.object.refresh_from_db()
+        return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
 # --- Shared inbox -------------------------------------------------------------------------------

@@ -319,6 +319,20 @@ OPERATIONS = {
             text_field="body",
             idempotency_key_max=200,
         ),
+        Operation(
+            "POST",
+            "/api/v1/contacts",
+            lambda w: "/api/v1/contacts",
+            lambda w: {"phone": "+12015550177", "name": "Ana", "metadata": {"city": "Recife"}},
+            text_field="name",
+        ),
+        Operation(
+            "PATCH",
+            "/api/v1/contacts/{contact_uuid}",
+            lambda w: f"/api/v1/contacts/{w.contact.uuid}",
+            lambda w: {"name": "Ana Lima", "metadata": {"tags": ["vip"]}},
+            text_field="name",
+        ),
         Operation("POST", "/api/v1/sessions", lambda w: "/api/v1/sessions", idempotency_key_max=255),
         Operation(
             "POST",
