@@ -9,17 +9,24 @@ from collections.abc import Callable
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
+from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_auth import api_workspace
 from blazz.api_common import InputSerializer, idempotency_key_from, refuse_request_body
 from blazz.api_errors import ApiError, ErrorSerializer
+from blazz.pagination import BadCursorIsInvalidInput
 from messaging.phones import InvalidPhoneNumber, normalize_phone
 from sessions_app import services
-from sessions_app.models import WhatsAppSession
+from sessions_app.models import SessionEvent, WhatsAppSession
 from sessions_app.qr import qr_png_base64, qr_svg
-from sessions_app.selectors import session_current_qr, session_get_or_404, sessions_of_workspace
+from sessions_app.selectors import (
+    session_current_qr,
+    session_events,
+    session_get_or_404,
+    sessions_of_workspace,
+)
 from sessions_app.services.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH, session_create_idempotent
 
 # --- Serializers ---------------------------------------------------------------------------
@@ -242,6 +249,47 @@ class SessionQrView(SessionObjectMixin, APIView):
             "png_base64": qr_png_base64(qr.code),
         }
         return Response(SessionQrSerializer(data).data)
+
+
+class SessionEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SessionEvent
+        fields = ["kind", "detail", "at"]
+        read_only_fields = fields
+
+
+class SessionEventFilterSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=SessionEvent.Kind.choices, required=False, help_text="Only events of this kind."
+    )
+
+
+class _NewestEventFirst(BadCursorIsInvalidInput, CursorPagination):
+    # Ids grow with time and are unique, so the cursor never skips or repeats an event
+    # written at the same instant as another.
+    ordering = ("-id",)
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "page_size"
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="A number's timeline",
+        description="Status changes, QR attempts, restarts, failovers, probe failures and errors, newest "
+        "first (what the number's page shows), cursor-paginated.",
+        parameters=[_SESSION_UUID, SessionEventFilterSerializer],
+        responses={200: SessionEventSerializer(many=True), 404: _NOT_FOUND},
+    )
+)
+class SessionEventListView(SessionObjectMixin, generics.ListAPIView):
+    serializer_class = SessionEventSerializer
+    pagination_class = _NewestEventFirst
+
+    def get_queryset(self):
+        filters = SessionEventFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)  # an unknown kind is a 400, not an empty page
+        return session_events(session=self.get_session(), kind=filters.validated_data.get("kind"))
 
 
 # --- Verbs ---------------------------------------------------------------------------------

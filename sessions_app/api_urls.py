@@ -5,6 +5,9 @@ from sessions_app import api
 urlpatterns = [
     path("sessions", api.SessionListView.as_view(), name="api-session-list"),
     path("sessions/<uuid:session_uuid>", api.SessionDetailView.as_view(), name="api-session-detail"),
+    path(
+        "sessions/<uuid:session_uuid>/events", api.SessionEventListView.as_view(), name="api-session-events"
+    ),
     path("sessions/<uuid:session_uuid>/qr", api.SessionQrView.as_view(), name="api-session-qr"),
     path("sessions/<uuid:session_uuid>/start", api.SessionStartView.as_view(), name="api-session-start"),
     path("sessions/<uuid:session_uuid>/stop", api.SessionStopView.as_view(), name="api-session-stop"),

@@ -53,6 +53,12 @@ def session_timeline(*, session: WhatsAppSession, limit: int = TIMELINE_LENGTH) 
     return list(session.events.order_by("-at", "-id")[:limit])
 
 
+def session_events(*, session: WhatsAppSession, kind: str | None = None) -> QuerySet[SessionEvent]:
+    """The session's whole timeline (for the API to page through), optionally one kind."""
+    events = session.events.all()
+    return events.filter(kind=kind) if kind else events
+
+
 @dataclass(frozen=True)
 class CurrentQr:
     code: str
