@@ -146,15 +146,16 @@ _UNCHANGED: Any = object()
 def contact_update(*, contact: Contact, name: Any = _UNCHANGED, metadata: Any = _UNCHANGED) -> Contact:
     """Sets what is given: `name` (blank clears it) and `metadata` (replaced as a whole, so a
     key can be removed). The phone number is the contact's identity and never changes."""
-    fields = []
+    changes = {}
     if name is not _UNCHANGED:
-        contact.name = _contact_name_clean(name)
-        fields.append("name")
+        changes["name"] = _contact_name_clean(name)
     if metadata is not _UNCHANGED:
-        contact.metadata = _contact_metadata_clean(metadata)
-        fields.append("metadata")
-    if fields:
-        contact.save(update_fields=[*fields, "updated_at"])
+        changes["metadata"] = _contact_metadata_clean(metadata)
+    # Assigned only once all of it is valid: a refusal leaves the caller's object as stored.
+    for field, value in changes.items():
+        setattr(contact, field, value)
+    if changes:
+        contact.save(update_fields=[*changes, "updated_at"])
     return contact
 
 

@@ -110,8 +110,6 @@ class ContactDetailView(WorkspaceMemberMixin, DetailView):
             else:
                 messages.success(request, "Saved.")
                 return redirect("messaging:contact_detail", contact_uuid=self.object.uuid)
-        # The row may have been changed in memory before a refusal; show what is stored.
-        self.object.refresh_from_db()
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
