@@ -226,6 +226,9 @@ BLAZZ_QR_ATTEMPTS_PER_HOUR = env.int("BLAZZ_QR_ATTEMPTS_PER_HOUR", default=5)
 BLAZZ_QR_STALE_GRACE_SECONDS = env.int("BLAZZ_QR_STALE_GRACE_SECONDS", default=120)
 # A worker whose heartbeat is older than this is dead (F9); leases outlive a few heartbeats.
 BLAZZ_WORKER_DEAD_AFTER_SECONDS = env.int("BLAZZ_WORKER_DEAD_AFTER_SECONDS", default=30)
+# How long a dead worker's reaper may take to save its browsers' state before reconciliation
+# moves the numbers anyway (the reaper itself died, or hangs).
+BLAZZ_WORKER_RESCUE_DEADLINE_SECONDS = env.int("BLAZZ_WORKER_RESCUE_DEADLINE_SECONDS", default=120)
 BLAZZ_SESSION_LEASE_SECONDS = env.int("BLAZZ_SESSION_LEASE_SECONDS", default=60)
 BLAZZ_WORKER_HEARTBEAT_SECONDS = env.float("BLAZZ_WORKER_HEARTBEAT_SECONDS", default=5.0)
 # How long a QR shown by the page stays valid (WhatsApp rotates it every 20 s).

@@ -12,6 +12,9 @@ class WorkerInstance(models.Model):
     class Status(models.TextChoices):
         ALIVE = "alive", "Alive"
         DRAINING = "draining", "Draining"
+        # The process died and its reaper is saving what its browsers held (rescue.py):
+        # its numbers stay put until the reaper marks it dead, or the rescue deadline passes.
+        RESCUING = "rescuing", "Rescuing"
         DEAD = "dead", "Dead"
 
     name = models.CharField(max_length=100, unique=True)

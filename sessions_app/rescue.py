@@ -5,7 +5,10 @@ journal: messages and acks the pages received and nobody committed, including th
 arrived in the moment between the worker's death and its pages' (WhatsApp's servers will
 not send them again). Each profile is snapshotted into the database, then the worker is
 marked dead, in that order: reconciliation moves the sessions only after their snapshots
-carry the journal, and the new pages replay it (ingestion is idempotent).
+carry the journal, and the new pages replay it (ingestion is idempotent). The reaper
+marks the worker `rescuing` the moment it sees it gone, before closing anything, so that
+reconciliation (which would declare it dead by its heartbeat's age alone) leaves its
+numbers where they are until the rescue ends, or BLAZZ_WORKER_RESCUE_DEADLINE_SECONDS pass.
 
 A host that dies whole takes its reaper along; then only the batch its pages held at that
 moment (at most one harvest tick) is lost, and the previous snapshot is used."""
@@ -18,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils import timezone
 
 from sessions_app import services
 from sessions_app.driver.snapshot import snapshot_take
@@ -26,10 +30,24 @@ from sessions_app.models import SessionSnapshot, WhatsAppSession, WorkerInstance
 logger = logging.getLogger(__name__)
 
 
+def _this_process(*, worker_name: str, worker_pid: int):
+    # The name alone is not enough: a successor started under the same name owns the row now.
+    return WorkerInstance.objects.filter(name=worker_name, pid=worker_pid, hostname=socket.gethostname())
+
+
+def worker_rescue_begin(*, worker_name: str, worker_pid: int) -> bool:
+    """Marks the worker `rescuing` (its numbers stay assigned to it meanwhile). False if it
+    was already dead (reconciliation got there first) or stopped warmly, or is a successor."""
+    return bool(
+        _this_process(worker_name=worker_name, worker_pid=worker_pid)
+        .filter(status__in=(WorkerInstance.Status.ALIVE, WorkerInstance.Status.DRAINING))
+        .update(status=WorkerInstance.Status.RESCUING, last_heartbeat_at=timezone.now())
+    )
+
+
 def worker_rescue(*, worker_name: str, worker_pid: int, data_dir: Path) -> dict:
-    worker = WorkerInstance.objects.filter(
-        name=worker_name, pid=worker_pid, hostname=socket.gethostname()
-    ).first()
+    """Snapshots the profiles of the dead worker's connected numbers, then marks it dead."""
+    worker = _this_process(worker_name=worker_name, worker_pid=worker_pid).first()
     if worker is None or worker.status == WorkerInstance.Status.DEAD:
         # A warm shutdown, or a successor took the name.
         return {"snapshotted": [], "skipped": [], "marked_dead": False}
@@ -63,7 +81,9 @@ def worker_rescue(*, worker_name: str, worker_pid: int, data_dir: Path) -> dict:
         )
         snapshotted.append(session.session_id)
     # Only now: reconciliation must not move a session before its snapshot holds the journal.
-    marked = WorkerInstance.objects.filter(pk=worker.pk, pid=worker_pid).update(
-        status=WorkerInstance.Status.DEAD
+    marked = (
+        _this_process(worker_name=worker_name, worker_pid=worker_pid)
+        .exclude(status=WorkerInstance.Status.DEAD)
+        .update(status=WorkerInstance.Status.DEAD)
     )
     return {"snapshotted": snapshotted, "skipped": skipped, "marked_dead": bool(marked)}

@@ -35,13 +35,16 @@ def worker_is_gone(worker: psutil.Process) -> bool:
         return True
 
 
-def watch(pid: int, data_dir: Path, poll_s: float = POLL_S) -> list[int]:
+def wait_for_death(pid: int, poll_s: float = POLL_S) -> None:
     try:
         worker = psutil.Process(pid)
     except psutil.Error:
-        worker = None
-    while worker is not None and not worker_is_gone(worker):
+        return
+    while not worker_is_gone(worker):
         time.sleep(poll_s)
+
+
+def close_browsers(data_dir: Path) -> list[int]:
     from sessions_app.driver.browser import kill_orphan_browsers
 
     # Temp dirs are left to the next worker's start: one may already be running.
@@ -72,15 +75,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s reaper[%(process)d] %(message)s")
-    closed = watch(args.pid, args.data_dir)
-    if closed:
-        logger.warning("worker %s is gone; closed its %d browser processes", args.pid, len(closed))
+    # Django is set up before the wait, so the rescue can be claimed the moment the worker
+    # is gone: reconciliation must not move its numbers while their browsers are being saved.
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "blazz.settings")
     import django
 
     django.setup()
-    from sessions_app.rescue import worker_rescue
+    from django.db import connection
 
+    from sessions_app.rescue import worker_rescue, worker_rescue_begin
+
+    connection.close()  # no connection held open for the worker's whole life
+    wait_for_death(args.pid)
+    if worker_rescue_begin(worker_name=args.worker_name, worker_pid=args.pid):
+        logger.warning("worker %s (pid %s) is gone; rescuing its numbers", args.worker_name, args.pid)
+    closed = close_browsers(args.data_dir)
+    if closed:
+        logger.warning("worker %s is gone; closed its %d browser processes", args.pid, len(closed))
     rescued = worker_rescue(worker_name=args.worker_name, worker_pid=args.pid, data_dir=args.data_dir)
     if rescued["marked_dead"]:
         logger.warning("worker %s: %s; asking for a reconciliation now", args.worker_name, rescued)

@@ -87,7 +87,7 @@ def _worker_may_host(session: WhatsAppSession) -> bool:
     if session.assigned_worker_id is None:
         return False
     worker = WorkerInstance.objects.filter(pk=session.assigned_worker_id).only("status", "metrics").first()
-    if worker is None or worker.status == WorkerInstance.Status.DEAD:
+    if worker is None or worker.status in (WorkerInstance.Status.DEAD, WorkerInstance.Status.RESCUING):
         return False
     if session.status in ACTIVE_STATUSES:
         return True

@@ -73,17 +73,18 @@ def sessions_reconcile() -> ReconcileReport:
 
 
 def workers_mark_dead() -> list[str]:
-    """Workers whose heartbeat is older than BLAZZ_WORKER_DEAD_AFTER_SECONDS are dead."""
-    stale = WorkerInstance.objects.filter(
+    """Workers whose heartbeat is older than BLAZZ_WORKER_DEAD_AFTER_SECONDS are dead, and so
+    are those whose reaper began a rescue more than BLAZZ_WORKER_RESCUE_DEADLINE_SECONDS ago
+    and never finished it (the reaper marks the worker dead itself when it does)."""
+    rescue_cutoff = timezone.now() - timezone.timedelta(seconds=settings.BLAZZ_WORKER_RESCUE_DEADLINE_SECONDS)
+    stale = Q(
         status__in=(WorkerInstance.Status.ALIVE, WorkerInstance.Status.DRAINING),
         last_heartbeat_at__lt=worker_heartbeat_cutoff(),
-    )
+    ) | Q(status=WorkerInstance.Status.RESCUING, last_heartbeat_at__lt=rescue_cutoff)
     names = []
-    for worker in stale:
-        # Conditional: a heartbeat that arrived meanwhile keeps the worker alive.
-        marked = WorkerInstance.objects.filter(
-            pk=worker.pk, last_heartbeat_at__lt=worker_heartbeat_cutoff()
-        ).update(status=WorkerInstance.Status.DEAD)
+    for worker in WorkerInstance.objects.filter(stale):
+        # Conditional: a heartbeat (or a rescue beginning) that arrived meanwhile wins.
+        marked = WorkerInstance.objects.filter(stale, pk=worker.pk).update(status=WorkerInstance.Status.DEAD)
         if marked:
             names.append(worker.name)
     return names
@@ -92,7 +93,9 @@ def workers_mark_dead() -> list[str]:
 def sessions_needing_a_worker() -> list[int]:
     """Live sessions (not deleted, in an active status) held by no live worker: unassigned,
     assigned to a dead or missing worker, or with a lease nobody renewed (the assigned
-    worker is up but does not report it, so does not host it)."""
+    worker is up but does not report it, so does not host it). Not those of a worker being
+    rescued: moving them before the reaper's snapshots land would restore an older login
+    state, without the messages the dead worker's pages received and nobody stored."""
     now = timezone.now()
     grace = timezone.timedelta(seconds=settings.BLAZZ_WORKER_DEAD_AFTER_SECONDS)
     return list(
@@ -103,6 +106,7 @@ def sessions_needing_a_worker() -> list[int]:
             | Q(lease_expires_at__lt=now - grace)
             | Q(lease_expires_at__isnull=True)
         )
+        .exclude(assigned_worker__status=WorkerInstance.Status.RESCUING)
         .order_by("id")
         .values_list("pk", flat=True)
     )
@@ -124,6 +128,8 @@ def session_fail_over(*, session_pk: int) -> int | None:
     if session.deleted_at is not None or session.status not in ACTIVE_STATUSES:
         return None
     previous = session.assigned_worker
+    if previous is not None and previous.status == WorkerInstance.Status.RESCUING:
+        return None  # its reaper's snapshot comes first; the next run moves it
     if previous is not None and previous.status == WorkerInstance.Status.ALIVE:
         lease_ok = session.lease_expires_at is not None and session.lease_expires_at >= timezone.now() - (
             timezone.timedelta(seconds=settings.BLAZZ_WORKER_DEAD_AFTER_SECONDS)

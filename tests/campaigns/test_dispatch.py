@@ -5,12 +5,10 @@ take effect within a tick; concurrent ticks never send anything twice."""
 from __future__ import annotations
 
 import random
-import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from campaigns import services
@@ -20,6 +18,7 @@ from messaging import services as messaging
 from messaging.models import Chat
 from sessions_app.models import WhatsAppSession
 from tests.campaigns.conftest import connected_number, make_contacts
+from tests.concurrency import run_at_once
 from tests.factories import CampaignFactory, WorkspaceFactory
 
 
@@ -241,26 +240,13 @@ def test_it_replans_a_number_far_behind_its_plan():
 def test_concurrent_ticks_send_nothing_twice():
     campaign, _numbers = started_campaign(recipients=30, numbers=3)
     start = timezone.now()
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
 
-    def run():
-        try:
-            barrier.wait()
-            for i in range(15):
-                campaigns_tick(now=start + timedelta(seconds=i))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
+    def fifteen_ticks() -> None:
+        for i in range(15):
+            campaigns_tick(now=start + timedelta(seconds=i))
 
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_at_once(fifteen_ticks, times=4)
 
-    assert not errors
     chats = Chat.objects.filter(workspace=campaign.workspace, direction="outbound")
     handed = CampaignLog.objects.filter(campaign=campaign, status="ongoing")
     assert handed.count() == chats.count() > 0

@@ -9,11 +9,12 @@ import time
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from messaging import services as messaging
 from messaging.models import Chat
 from sessions_app import services
-from sessions_app.models import SessionSnapshot, WhatsAppSession, WorkerInstance
+from sessions_app.models import SessionEvent, SessionSnapshot, WhatsAppSession, WorkerInstance
 from tests.e2e.test_connect_number import connect
 from tests.e2e.workers import wait_until
 from tests.factories import WorkspaceFactory
@@ -24,11 +25,22 @@ SENDS = 100
 INBOUND_PER_NUMBER = 10
 
 
-def _diagnose(sim, workspace) -> str:
+def _diagnose(sim, workspace, doomed) -> str:
     stored = sorted(
         Chat.objects.filter(workspace=workspace, direction="inbound").values_list("body", flat=True)
     )
-    return f"stored inbound: {stored}\ndevices: {sim.ok('GET', '/devices')}\n"
+    timeline = [
+        (e.session.session_id, e.kind, e.detail, e.at.strftime("%H:%M:%S.%f"))
+        for e in SessionEvent.objects.filter(session__workspace=workspace)
+        .exclude(kind="page_event")
+        .select_related("session")
+        .order_by("at", "id")
+    ]
+    reaper_log = doomed.data_dir / "reaper.log"
+    return (
+        f"stored inbound: {stored}\ndevices: {sim.ok('GET', '/devices')}\ntimeline: {timeline}\n"
+        f"--- reaper log ---\n{reaper_log.read_text() if reaper_log.exists() else '(none)'}\n"
+    )
 
 
 def _alive(name):
@@ -73,6 +85,7 @@ def test_it_moves_a_dead_workers_numbers_and_loses_or_repeats_nothing(sim, start
     sender = threading.Thread(target=send_all)
     sender.start()
     wait_until(lambda: len(issued) >= SENDS // 3, timeout=30, what="a third of the sends")
+    killed_wall = timezone.now()
     doomed.kill()
     killed_at = time.monotonic()
     for number in NUMBERS:
@@ -109,7 +122,7 @@ def test_it_moves_a_dead_workers_numbers_and_loses_or_repeats_nothing(sim, start
         ),
         timeout=60,
         what="the inbound messages of the outage",
-        log=lambda: _diagnose(sim, workspace) + survivor.log(),
+        log=lambda: _diagnose(sim, workspace, doomed) + survivor.log(),
     )
     time.sleep(2)  # anything sent or stored twice would show up by now
 
@@ -134,5 +147,9 @@ def test_it_moves_a_dead_workers_numbers_and_loses_or_repeats_nothing(sim, start
     for session in sessions:
         statuses = [e.detail["to"] for e in session.events.filter(kind="status_change").order_by("at", "id")]
         assert statuses.count("qr_scanning") == 1, statuses  # restored from the snapshot: no new QR
-        assert session.events.filter(kind="failover").exists()
+        failover = session.events.get(kind="failover")
+        # The numbers moved only after the reaper had snapshotted what their pages held.
+        assert session.events.filter(kind="snapshot", at__gt=killed_wall, at__lt=failover.at).exists(), list(
+            session.events.filter(at__gt=killed_wall).values_list("kind", "at")
+        )
     assert WorkerInstance.objects.get(name="wa_a").status == "dead"

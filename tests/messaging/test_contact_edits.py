@@ -3,15 +3,13 @@
 phone number is a contact's key, so adding twice never makes two rows; a refusal stores
 nothing; metadata set here is what campaign filters match on."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from accounts.models import Workspace
 from campaigns.selectors import audience_contacts
 from messaging.models import Contact
 from messaging.services import CONTACT_METADATA_MAX_BYTES, InvalidContact, contact_create
+from tests.concurrency import run_at_once
 from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
@@ -158,27 +156,11 @@ def test_metadata_set_through_the_api_is_what_campaign_filters_match(alice_api, 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_adds_of_one_number_make_one_contact(workspace_a):
     workspace = Workspace.objects.get(pk=workspace_a.pk)
-    barrier = threading.Barrier(4)
-    outcomes: list[bool] = []
-    errors: list[BaseException] = []
 
-    def add() -> None:
-        try:
-            barrier.wait()
-            _, created = contact_create(workspace=workspace, phone="+5511987650103", name="Ana")
-            outcomes.append(created)
-        except BaseException as exc:  # reported by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
+    outcomes = run_at_once(
+        lambda: contact_create(workspace=workspace, phone="+5511987650103", name="Ana")[1], times=4
+    )
 
-    threads = [threading.Thread(target=add) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert not errors, errors
     assert sorted(outcomes) == [False, False, False, True]
     assert Contact.objects.filter(workspace=workspace_a).count() == 1
 

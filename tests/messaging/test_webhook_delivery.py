@@ -1,7 +1,6 @@
 """Delivery against a real receiver on localhost: retries on the schedule, the dead-letter
 state, 410 and 4xx handling, Retry-After, and one send per delivery under concurrency."""
 
-import threading
 from datetime import timedelta
 from email.utils import format_datetime
 
@@ -19,6 +18,7 @@ from messaging.webhooks import (
     webhook_endpoint_create,
     webhook_events_record,
 )
+from tests.concurrency import run_at_once
 from tests.messaging.webhook_receiver import Receiver, Reply, free_port
 
 Status = WebhookDelivery.Status
@@ -160,21 +160,7 @@ def test_it_gives_up_after_the_last_attempt(workspace_a):
 def test_it_sends_a_concurrently_claimed_delivery_once(workspace_a):
     with Receiver(Reply(200, delay=0.3)) as receiver:
         delivery = record_one(workspace_a, receiver.url)
-        barrier = threading.Barrier(4)
-        results = []
-
-        def worker():
-            barrier.wait()
-            try:
-                results.append(webhook_delivery_attempt(delivery_id=delivery.pk))
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=worker) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        results = run_at_once(lambda: webhook_delivery_attempt(delivery_id=delivery.pk), times=4)
     assert sorted(results, key=str) == [None, None, None, Status.DELIVERED]
     assert len(receiver.requests) == 1
 
@@ -196,19 +182,7 @@ def test_it_sweeps_due_deliveries_once(workspace_a):
         WebhookDelivery.objects.filter(pk=ids[1]).update(
             status=Status.SENDING, next_attempt_at=timezone.now() + timedelta(minutes=1)
         )
-        results = []
-
-        def sweep():
-            try:
-                results.append(webhook_deliveries_due())
-            finally:
-                connection.close()
-
-        sweeps = [threading.Thread(target=sweep) for _ in range(2)]
-        for t in sweeps:
-            t.start()
-        for t in sweeps:
-            t.join()
+        results = run_at_once(webhook_deliveries_due, times=2)
         connection.close()
     assert sum(results) == 3
     assert len(receiver.requests) == 3

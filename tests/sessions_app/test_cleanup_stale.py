@@ -6,18 +6,17 @@ change that put it in its status (its SessionEvent), which the tests set in the 
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from blazz.celery import app as celery_app
 from blazz.celery import session_queue_name
 from sessions_app import services
 from sessions_app.models import SessionEvent, SessionSnapshot, WhatsAppSession, WorkerInstance
+from tests.concurrency import run_at_once
 from tests.factories import SessionSnapshotFactory, WhatsAppSessionFactory, WorkerInstanceFactory
 from tests.sessions_app.conftest import fresh_route
 
@@ -228,25 +227,8 @@ def test_it_cleans_each_session_once_when_two_runs_race(broker):
         for status in [Status.QR_SCANNING, Status.DISCONNECTED] * 20
     ]
     WorkerInstance.objects.filter(pk=worker.pk).update(metrics={"sessions": [s.pk for s in sessions]})
-    start = threading.Barrier(2)
-    results, errors = [], []
+    results = run_at_once(services.sessions_cleanup_stale, times=2)
 
-    def run() -> None:
-        try:
-            start.wait(timeout=10)
-            results.append(services.sessions_cleanup_stale())
-        except Exception as exc:  # reported below; a thread's exception is otherwise lost
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert errors == []
     assert sum(r.total for r in results) == len(sessions)
     for session in sessions:
         assert status_changes_to(session, Status.STOPPED) == 1, session

@@ -2,12 +2,10 @@
 live worker with room, sends a dead worker had claimed are released, and two runs at once
 never move a session twice."""
 
-import threading
 import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from blazz.celery import session_queue_name
@@ -15,6 +13,7 @@ from messaging.models import Chat
 from sessions_app import services
 from sessions_app.models import SessionEvent, WhatsAppSession, WorkerInstance
 from sessions_app.routing import route_invalidate, session_queue
+from tests.concurrency import run_at_once
 from tests.factories import ChatFactory, ContactFactory, WhatsAppSessionFactory, WorkerInstanceFactory
 
 
@@ -134,21 +133,7 @@ def test_it_reports_sessions_it_cannot_place(db, broker):
 def test_it_runs_once_when_two_beats_reconcile_at_the_same_time(broker):
     dead, _live = _worker(broker, alive=False), _worker(broker)
     sessions = [_session(dead) for _ in range(5)]
-    reports = []
-    barrier = threading.Barrier(2)
-
-    def run():
-        barrier.wait()
-        try:
-            reports.append(services.sessions_reconcile())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    reports = run_at_once(services.sessions_reconcile, times=2)
 
     moved = [pk for report in reports for pk in report.moved]
     assert sorted(moved) == sorted(s.pk for s in sessions)  # each exactly once

@@ -1,14 +1,12 @@
 """`POST /api/v1/sessions` with an `Idempotency-Key`: a retry (even a concurrent one)
 gets the number the first request created, never a second browser or QR attempt."""
 
-import threading
-
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.services import api_key_create
 from sessions_app.models import SessionEvent, WhatsAppSession
+from tests.concurrency import run_at_once
 from tests.factories import WhatsAppSessionFactory, WorkspaceFactory
 from tests.sessions_app.conftest import forget_routes_of_next_sessions
 
@@ -78,30 +76,16 @@ def test_it_creates_one_number_for_concurrent_duplicates(alice, live_worker, bro
     workspace = WorkspaceFactory()
     _, key = api_key_create(workspace=workspace, name="crm", created_by=alice)
     requests = 4
-    barrier = threading.Barrier(requests)
-    answers: list[tuple[int, str]] = []
-    errors: list[BaseException] = []
     forget_routes_of_next_sessions(requests)
 
-    def create() -> None:
+    def create() -> tuple[int, str]:
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
-        try:
-            barrier.wait(timeout=10)
-            response = client.post("/api/v1/sessions", HTTP_IDEMPOTENCY_KEY="same-click")
-            answers.append((response.status_code, response.json()["uuid"]))
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+        response = client.post("/api/v1/sessions", HTTP_IDEMPOTENCY_KEY="same-click")
+        return response.status_code, response.json()["uuid"]
 
-    threads = [threading.Thread(target=create) for _ in range(requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    answers = run_at_once(create, times=requests, timeout=30)
 
-    assert not errors
     assert sorted(code for code, _ in answers) == [200] * (requests - 1) + [201]
     assert len({uuid for _, uuid in answers}) == 1
     assert WhatsAppSession.objects.filter(workspace=workspace).count() == 1
