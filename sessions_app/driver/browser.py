@@ -41,6 +41,7 @@ import psutil
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
+from .devtools import pages_quiesce
 from .errors import BrowserStartError
 from .processes import (
     KILL_GRACE_S,
@@ -145,6 +146,11 @@ def kill_orphan_browsers(
         if (proc.info["exe"] or "").startswith(private_drivers):
             found.setdefault(proc.pid, proc)
     live = [proc for proc in found.values() if not is_zombie(proc)]
+    if freeze_pages_first and live:
+        # First the pages stop sending receipts and journal what they hold; a page frozen
+        # between its receipt and its journal write would lose that message for good.
+        profiles = Path(data_dir) / "profiles"
+        pages_quiesce(sorted(p for p in profiles.iterdir() if p.is_dir()) if profiles.is_dir() else [])
     if freeze_pages_first and freeze_renderers(live):
         # Let the journal writes the pages had issued land before the browsers go.
         time.sleep(RENDERER_SETTLE_S)

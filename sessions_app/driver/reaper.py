@@ -4,9 +4,10 @@ A worker killed with SIGKILL (or by the OOM killer) cannot close its browsers, a
 does not die with the process that launched it. An orphaned page would go on receiving a
 number's messages (WhatsApp's servers then consider them delivered, and nobody stores
 them) while the number is restored on another worker: two browsers on one number (F1, F8).
-The reaper watches the worker's pid; when the worker is gone it closes every browser under
-the worker's data dir, gracefully first (Chrome commits its storage on SIGTERM, so the page
-journal and the login survive in the profile), then by force.
+The reaper watches the worker's pid; when the worker is gone it quiesces the pages (through
+DevTools: no more receipts to WhatsApp's servers, every held event journaled), then closes
+every browser under the worker's data dir, gracefully first (Chrome commits its storage on
+SIGTERM, so the page journal and the login survive in the profile), then by force.
 
 ``python -m sessions_app.driver.reaper --pid PID --data-dir DIR``; started by SessionHost in
 its own session, so the signal that kills the worker's process group does not reach it.

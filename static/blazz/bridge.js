@@ -12,6 +12,8 @@
  *   __blazz.state()              -> {authenticated, ready, auth_code, connected, heartbeat_at, now, ...}
  *   __blazz.me()                 -> "+E164" or null
  *   __blazz.probe(ms)            -> Promise {ok: true, rtt_ms} | {ok: false, reason}
+ *   __blazz.quiesce(ms)          -> Promise {quiesced, unjournaled}: the page sends nothing more
+ *                                   and every event it holds is journaled (the reaper's call)
  *
  * Event: {seq, type, at, payload}; type is one of auth_code, authenticated, ready, logout,
  * message, ack, connected, disconnected. seq only grows, also across page reloads: the queue
@@ -358,6 +360,32 @@
   function describe(error) {
     return String((error && (error.code || error.message)) || error);
   }
+
+  // --- quiesce ---------------------------------------------------------------------------
+  // Called by a dead worker's reaper (through DevTools) before it stops this page. WhatsApp's
+  // servers forget a message once the page sends its receipt, which the page does before the
+  // journal write commits; a page stopped in between would lose the message. Once quiesced
+  // the page sends nothing on its sockets, so the servers keep what it has not journaled for
+  // the next page (which stores it once: ingestion is idempotent).
+  let quiesced = false;
+  const nativeSocketSend = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    if (quiesced) return undefined;
+    return nativeSocketSend.call(this, data);
+  };
+  bridge.quiesce = function (timeoutMs) {
+    quiesced = true;
+    const deadline = Date.now() + (Number(timeoutMs) || 3000);
+    return new Promise((resolve) => {
+      (function settled() {
+        if (unjournaled.size === 0 || Date.now() >= deadline) {
+          resolve({ quiesced: true, unjournaled: unjournaled.size });
+        } else {
+          setTimeout(settled, 20);
+        }
+      })();
+    });
+  };
 
   // --- API -----------------------------------------------------------------------------
   bridge.drain = function (max) {

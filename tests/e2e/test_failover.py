@@ -36,10 +36,10 @@ def _diagnose(sim, workspace, doomed) -> str:
         .select_related("session")
         .order_by("at", "id")
     ]
-    reaper_log = doomed.data_dir / "reaper.log"
+    reaper_logs = "".join(log.read_text() for log in doomed.data_dir.rglob("reaper.log"))
     return (
         f"stored inbound: {stored}\ndevices: {sim.ok('GET', '/devices')}\ntimeline: {timeline}\n"
-        f"--- reaper log ---\n{reaper_log.read_text() if reaper_log.exists() else '(none)'}\n"
+        f"--- reaper log ---\n{reaper_logs or '(none)'}\n"
     )
 
 

@@ -10,6 +10,7 @@ import time
 import psutil
 import pytest
 
+from sessions_app.driver.devtools import pages_quiesce
 from sessions_app.driver.errors import BridgeScriptError
 
 from .support import events_of, login, processes_using, random_phone, wait_event, wait_for
@@ -116,3 +117,28 @@ def test_it_reports_a_dead_chromedriver_as_a_bridge_failure(sim, browsers, phone
         assert probe["ok"] is False and "unreachable" in probe["error"]
     finally:
         _kill_chromium(browser.profile_dir)  # orphaned by its chromedriver: a worker's stop kills the tree
+
+
+def _pending_at_the_servers(sim, phone) -> int:
+    return sum(d["pending_events"] for d in sim.ok("GET", "/devices") if d["phone"] == phone)
+
+
+def test_a_quiesced_page_leaves_what_it_receives_with_the_servers(sim, browsers, phone):
+    """What a dead worker's reaper does before stopping its pages (through DevTools): from
+    then on the page sends no receipt, so the servers keep every message for the next page,
+    whether or not this page's journal write would have committed before it was stopped."""
+    first = browsers().open(sim.url)
+    _login_and_settle(sim, first, phone)
+
+    answers = pages_quiesce([first.profile_dir], settle_s=3)
+    sent = _deliver(sim, phone, 3)
+    wait_for(lambda: set(_inbound_ids(first.bridge)) == set(sent), what="the 3 messages in the page")
+    time.sleep(1)  # time enough for receipts, had any gone out
+
+    assert answers == {first.profile_dir.name: [{"quiesced": True, "unjournaled": 0}]}
+    assert _pending_at_the_servers(sim, phone) == 3
+    _kill_chromium(first.profile_dir)
+    second = browsers(profile_dir=first.profile_dir).open(sim.url)
+    wait_event(second.bridge, "ready", timeout=15)
+    wait_for(lambda: set(_inbound_ids(second.bridge)) == set(sent), what="the 3 messages again")
+    wait_for(lambda: _pending_at_the_servers(sim, phone) == 0, what="the new page's receipts")
