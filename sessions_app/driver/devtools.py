@@ -34,7 +34,7 @@ def devtools_port(profile_dir: Path) -> int | None:
 
 def _page_socket_urls(port: int, timeout_s: float) -> list[str]:
     # Only localhost: chromedriver binds the DevTools endpoint to 127.0.0.1.
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=timeout_s) as reply:  # nosec B310
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=timeout_s) as reply:  # nosec B310 # a fixed http://127.0.0.1 URL
         targets = json.load(reply)
     pages = [target for target in targets if target.get("type") == "page"]
     return [page["webSocketDebuggerUrl"] for page in pages if page.get("webSocketDebuggerUrl")]
