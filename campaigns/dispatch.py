@@ -388,9 +388,10 @@ def _dispatch_due(*, now: datetime, rng: random.Random, result: TickResult, touc
 def _send(log: CampaignLog, *, now: datetime, result: TickResult) -> None:
     """Hands one claimed log to messaging. Precondition: the log row is locked, pending."""
     campaign, contact = log.campaign, log.contact
-    phone = contact.phone.as_e164
     try:
-        text = render(campaign.body, name=contact.name, phone=phone, metadata=contact.metadata)
+        text = render(
+            campaign.body, name=contact.name, phone=contact.phone_e164 or "", metadata=contact.metadata
+        )
     except TemplateError as exc:
         _give_up(log, reason=str(exc), now=now)
         result.failed += 1
@@ -399,7 +400,7 @@ def _send(log: CampaignLog, *, now: datetime, result: TickResult) -> None:
     try:
         chat, _ = chat_send(
             workspace=campaign.workspace,
-            to=phone,
+            to=contact.address,
             body=text,
             session=log.whatsapp_session,
             idempotency_key=f"campaign-log:{log.pk}:{attempt}",

@@ -39,11 +39,21 @@ IDEMPOTENCY_KEY_MAX_LENGTH = 200
 
 
 class ContactSerializer(serializers.ModelSerializer):
-    phone = serializers.CharField(source="phone.as_e164", read_only=True)
+    phone = serializers.CharField(
+        source="phone_e164",
+        read_only=True,
+        allow_null=True,
+        help_text="E.164; null while WhatsApp shows only a LID.",
+    )
+    wa_lid = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="WhatsApp's LID (`<digits>@lid`) for this contact, when WhatsApp addressed it by one.",
+    )
 
     class Meta:
         model = Contact
-        fields = ["uuid", "phone", "name", "metadata", "created_at", "updated_at"]
+        fields = ["uuid", "phone", "wa_lid", "name", "metadata", "created_at", "updated_at"]
 
 
 class ContactCreateSerializer(InputSerializer):

@@ -9,7 +9,14 @@ from phonenumber_field.modelfields import PhoneNumberField
 class Contact(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="contacts")
-    phone = PhoneNumberField()
+    # E.164. Null for a contact WhatsApp shows Blazz only by its LID (see wa_lid) until the
+    # phone number behind it is known.
+    phone = PhoneNumberField(null=True, blank=True)
+    # WhatsApp's "linked identity" (`<digits>@lid`): after WhatsApp's LID migration most 1:1
+    # chats address a contact by it instead of by `<phone>@c.us`. It is not a phone number
+    # and is never parsed as one; a contact first seen by LID gets its phone (or is merged
+    # into the contact that has it) when the page learns the mapping.
+    wa_lid = models.CharField("WhatsApp LID", max_length=64, null=True, blank=True)
     name = models.CharField(max_length=200, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     # When someone last opened this conversation in the shared inbox: inbound messages after
@@ -20,10 +27,27 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["name", "phone"]
-        constraints = [models.UniqueConstraint(fields=["workspace", "phone"], name="contact_unique_phone")]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "phone"], name="contact_unique_phone"),
+            models.UniqueConstraint(
+                fields=["workspace", "wa_lid"], condition=Q(wa_lid__isnull=False), name="contact_unique_lid"
+            ),
+            models.CheckConstraint(
+                condition=Q(phone__isnull=False) | Q(wa_lid__isnull=False), name="contact_has_an_address"
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.name or ''} {self.phone}".strip()
+        return f"{self.name or ''} {self.address}".strip()
+
+    @property
+    def phone_e164(self) -> str | None:
+        return self.phone.as_e164 if self.phone else None
+
+    @property
+    def address(self) -> str:
+        """Where WhatsApp reaches this contact: E.164 when known, else its LID jid."""
+        return self.phone_e164 or self.wa_lid or ""
 
 
 class Chat(models.Model):

@@ -13,7 +13,13 @@ def normalize_phone(raw: str, *, region: str | None = None) -> str:
     Raises InvalidPhoneNumber with a message fit for an API error."""
     text = (raw or "").strip()
     if "@" in text:
-        text = "+" + text.split("@", 1)[0].split(":", 1)[0]
+        user, server = text.split("@", 1)
+        # Only a `c.us` (or legacy `s.whatsapp.net`) id is a phone number. A LID
+        # (`49991743450909@lid`) is an opaque WhatsApp identity: read as a phone it would
+        # become a valid-looking but wrong number.
+        if server not in ("c.us", "s.whatsapp.net"):
+            raise InvalidPhoneNumber(f"{raw!r} is a WhatsApp id, not a phone number.")
+        text = "+" + user.split(":", 1)[0]
     if text and not text.startswith("+") and region is None:
         text = "+" + text
     try:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -175,10 +177,125 @@ def chat_payload(chat: Chat, *, session: WhatsAppSession, contact: Contact) -> d
         "direction": chat.direction,
         "status": chat.status,
         "body": chat.body,
-        "contact": {"uuid": str(contact.uuid), "phone": str(contact.phone), "name": contact.name},
+        "contact": {
+            "uuid": str(contact.uuid),
+            "phone": contact.phone_e164,
+            "wa_lid": contact.wa_lid,
+            "name": contact.name,
+        },
         "session": {"uuid": str(session.uuid), "phone_number": str(session.phone_number or "")},
         "created_at": chat.created_at.isoformat() if chat.created_at else None,
     }
+
+
+LID_JID = re.compile(r"[0-9]{1,40}@lid")
+
+
+@dataclass(frozen=True)
+class SenderIdentity:
+    """Who sent an inbound message: its phone (E.164) when WhatsApp told it, its LID when
+    the chat is addressed by one, or both once the page knows the mapping."""
+
+    phone: str | None
+    lid: str | None
+
+
+def inbound_sender_identity(message: dict[str, Any]) -> SenderIdentity | None:
+    """Reads the sender from a bridge message event. The phone comes from the page (a
+    `@c.us` id, or the LID-to-phone mapping wa-js keeps); a LID is never read as a phone.
+    None when the message names no usable sender."""
+    phone = None
+    for candidate in (message.get("phone"), message.get("from")):
+        if isinstance(candidate, str) and candidate:
+            try:
+                phone = normalize_phone(candidate)
+                break
+            except InvalidPhoneNumber:
+                continue
+    if phone is None and isinstance(message.get("from_jid"), str):
+        try:
+            phone = normalize_phone(message["from_jid"])
+        except InvalidPhoneNumber:
+            phone = None
+    lid = message.get("lid")
+    if not (isinstance(lid, str) and LID_JID.fullmatch(lid)):
+        from_jid = message.get("from_jid")
+        lid = from_jid if isinstance(from_jid, str) and LID_JID.fullmatch(from_jid) else None
+    if phone is None and lid is None:
+        return None
+    return SenderIdentity(phone=phone, lid=lid)
+
+
+def _contact_merge(*, keep: Contact, gone: Contact) -> None:
+    """Moves everything that points at `gone` (a contact known only by its LID) to `keep`
+    (the same person, by phone), then deletes `gone`. Precondition: inside a transaction.
+    Relations are found through the model's metadata, so apps above messaging (campaign
+    recipients) follow without messaging importing them; a row that would duplicate one
+    `keep` already has is dropped."""
+    for link in ContactSession.objects.filter(contact=gone):
+        mine = ContactSession.objects.filter(
+            contact=keep, whatsapp_session_id=link.whatsapp_session_id
+        ).first()
+        if mine is None:
+            ContactSession.objects.filter(pk=link.pk).update(contact=keep)
+            continue
+        ContactSession.objects.filter(pk=mine.pk).update(
+            first_interaction_at=min(mine.first_interaction_at, link.first_interaction_at),
+            last_interaction_at=max(mine.last_interaction_at, link.last_interaction_at),
+            total_messages=mine.total_messages + link.total_messages,
+        )
+        link.delete()
+    for relation in Contact._meta.related_objects:
+        if relation.related_model is ContactSession or not relation.field.concrete:
+            continue
+        manager = relation.related_model._base_manager
+        for pk in manager.filter(**{relation.field.name: gone}).values_list("pk", flat=True):
+            try:
+                with transaction.atomic():
+                    manager.filter(pk=pk).update(**{relation.field.name: keep})
+            except IntegrityError:
+                logger.info("merging contact %s into %s: dropped a duplicate %s", gone.pk, keep.pk, relation)
+    gone.delete()
+
+
+def _contacts_for_senders(
+    *, workspace: Workspace, senders: set[SenderIdentity]
+) -> dict[SenderIdentity, Contact]:
+    """The workspace's contact for each sender, created when new. A sender by phone alone
+    (the common case) costs two queries for the whole batch; a sender with a LID also
+    attaches the LID to its contact, or merges the LID-only contact made before the
+    mapping was known. Precondition: inside a transaction."""
+    phones = {s.phone for s in senders if s.phone}
+    lids = {s.lid for s in senders if s.lid}
+    Contact.objects.bulk_create(
+        [Contact(workspace=workspace, phone=p) for p in phones], ignore_conflicts=True
+    )
+    Contact.objects.bulk_create(
+        [Contact(workspace=workspace, wa_lid=s.lid) for s in senders if s.lid and not s.phone],
+        ignore_conflicts=True,
+    )
+    by_phone = {c.phone_e164: c for c in Contact.objects.filter(workspace=workspace, phone__in=phones)}
+    by_lid = {c.wa_lid: c for c in Contact.objects.filter(workspace=workspace, wa_lid__in=lids)}
+    found: dict[SenderIdentity, Contact] = {}
+    for sender in senders:
+        if sender.phone is None:
+            # Created above unless a contact already had this LID (with or without a phone).
+            found[sender] = by_lid[sender.lid]
+            continue
+        contact = by_phone[sender.phone]
+        if sender.lid is not None and contact.wa_lid != sender.lid:
+            other = by_lid.get(sender.lid)
+            if other is not None and other.pk != contact.pk:
+                if other.phone is None:
+                    _contact_merge(keep=contact, gone=other)
+                else:
+                    # WhatsApp moved this LID to another number: the old holder lets go.
+                    Contact.objects.filter(pk=other.pk).update(wa_lid=None)
+            Contact.objects.filter(pk=contact.pk).update(wa_lid=sender.lid)
+            contact.wa_lid = sender.lid
+            by_lid[sender.lid] = contact
+        found[sender] = contact
+    return found
 
 
 def inbound_messages_ingest(*, session_pk: int, messages: list[dict[str, Any]]) -> list[Chat]:
@@ -188,17 +305,19 @@ def inbound_messages_ingest(*, session_pk: int, messages: list[dict[str, Any]]) 
     crash stores nothing twice. Returns the newly stored chats."""
     session = WhatsAppSession.objects.select_related("workspace").get(pk=session_pk)
     wanted: dict[str, dict[str, Any]] = {}
+    senders: dict[str, SenderIdentity] = {}
     for message in messages:
         if message.get("fromMe") or not message.get("id"):
             continue  # our own sends come back as echoes; the outbound row already exists
-        try:
-            message["_phone"] = normalize_phone(message.get("from") or message.get("from_jid") or "")
-        except InvalidPhoneNumber:
+        sender = inbound_sender_identity(message)
+        if sender is None:
             logger.warning(
                 "session %s: inbound message %s from an unreadable sender", session_pk, message.get("id")
             )
             continue
-        wanted.setdefault(message["id"], message)
+        if message["id"] not in wanted:
+            wanted[message["id"]] = message
+            senders[message["id"]] = sender
     if not wanted:
         return []
     already = set(
@@ -209,23 +328,17 @@ def inbound_messages_ingest(*, session_pk: int, messages: list[dict[str, Any]]) 
     fresh = [m for wam_id, m in wanted.items() if wam_id not in already]
     if not fresh:
         return []
-    phones = {m["_phone"] for m in fresh}
-    Contact.objects.bulk_create(
-        [Contact(workspace=session.workspace, phone=p) for p in phones], ignore_conflicts=True
-    )
-    contacts = {
-        str(c.phone): c for c in Contact.objects.filter(workspace=session.workspace, phone__in=phones)
-    }
+    contacts = _contacts_for_senders(workspace=session.workspace, senders={senders[m["id"]] for m in fresh})
     now = timezone.now()
     rows = [
         Chat(
             workspace=session.workspace,
             whatsapp_session=session,
-            contact=contacts[m["_phone"]],
+            contact=contacts[senders[m["id"]]],
             wam_id=m["id"],
             direction=Chat.Direction.INBOUND,
             body=(m.get("body") or "").replace("\x00", ""),
-            media=None if m.get("type") in (None, "chat") else {"type": m.get("type")},
+            media=_inbound_media(m),
             status=Chat.Status.DELIVERED,
             sent_at=_from_unix(m.get("timestamp")) or now,
         )
@@ -251,6 +364,23 @@ def inbound_messages_ingest(*, session_pk: int, messages: list[dict[str, Any]]) 
         workspace_uuid=session.workspace.uuid, events=[("message.received", p) for p in payloads]
     )
     return stored
+
+
+# What the page tells of a media message; the bytes themselves are not fetched yet.
+_MEDIA_FIELDS = ("mimetype", "filename", "size", "duration", "width", "height", "lat", "lng")
+
+
+def _inbound_media(message: dict[str, Any]) -> dict[str, Any] | None:
+    kind = message.get("type")
+    if kind in (None, "chat"):
+        return None
+    media: dict[str, Any] = {"type": kind}
+    described = message.get("media") if isinstance(message.get("media"), dict) else {}
+    for name in _MEDIA_FIELDS:
+        value = described.get(name)
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            media[name] = value.replace("\x00", "") if isinstance(value, str) else value
+    return media
 
 
 def _contact_sessions_bump(*, session_pk: int, contact_ids: list[int], at: datetime) -> None:
@@ -298,17 +428,56 @@ _STATUS_RANK = {
 }
 
 
+def _ack_ids(ack: dict[str, Any]) -> list[str]:
+    """Every serialized key an ack may name its message by. A message sent to
+    `<phone>@c.us` can be acked under the chat's `<lid>@lid` form (and the reverse); the
+    page lists the forms it knows, and the stored wam_id is one of them."""
+    ids = [ack.get("id"), *(ack.get("ids") or [])]
+    return list(dict.fromkeys(i for i in ids if isinstance(i, str) and i))
+
+
 def chat_acks_apply(*, session_pk: int, acks: list[dict[str, Any]]) -> int:
-    """Moves outbound chats forward (never backwards) on ack events. Idempotent."""
+    """Moves outbound chats forward (never backwards) on ack events; a negative ack (the
+    servers refused the message) marks a chat not yet delivered as failed. Idempotent."""
     updated = 0
     for ack in acks:
-        status = _ACK_STATUS.get(ack.get("ack"))
-        if status is None or not ack.get("id"):
+        level = ack.get("ack")
+        ids = _ack_ids(ack)
+        if not ids or isinstance(level, bool) or not isinstance(level, int):
             continue
+        if level < 0:
+            chat = (
+                Chat.objects.select_related("whatsapp_session__workspace", "contact")
+                .filter(
+                    whatsapp_session_id=session_pk,
+                    wam_id__in=ids,
+                    status__in=[Chat.Status.PENDING, Chat.Status.SENT],
+                )
+                .first()
+            )
+            if chat is not None:
+                chat_mark_failed(chat=chat, error=f"WhatsApp refused the message (ack {level})")
+                updated += 1
+            continue
+        status = _ACK_STATUS.get(level)
+        if status is None:
+            continue
+        waiting = (
+            Chat.objects.select_related("whatsapp_session__workspace", "contact")
+            .filter(whatsapp_session_id=session_pk, wam_id__in=ids, status=Chat.Status.PENDING)
+            .first()
+        )
+        if waiting is not None:
+            # The first ack of a send that was not confirmed in time: now it is sent.
+            chat_mark_sent(chat=waiting, wam_id=waiting.wam_id)
+            updated += 1
+            if status == Chat.Status.SENT:
+                continue
         lower = [s for s, rank in _STATUS_RANK.items() if rank < _STATUS_RANK[status]]
         chat = (
             Chat.objects.select_related("whatsapp_session__workspace", "contact")
-            .filter(whatsapp_session_id=session_pk, wam_id=ack["id"], status__in=lower)
+            .filter(whatsapp_session_id=session_pk, wam_id__in=ids, status__in=lower)
+            .exclude(status=Chat.Status.FAILED)
             .first()
         )
         if chat is None:
@@ -360,6 +529,21 @@ def sending_session_choose(*, workspace: Workspace, contact: Contact | None) -> 
     return chosen
 
 
+def _recipient_contact(*, workspace: Workspace, to: str) -> Contact:
+    """`to` is a phone number, or the LID of a contact WhatsApp has shown only by it (a
+    reply to such a contact goes back to its LID chat)."""
+    if isinstance(to, str) and LID_JID.fullmatch(to.strip()):
+        contact = Contact.objects.filter(workspace=workspace, wa_lid=to.strip()).first()
+        if contact is None:
+            raise InvalidMessage("No contact of this workspace has that WhatsApp id.", field="to")
+        return contact
+    try:
+        phone = normalize_phone(to)
+    except InvalidPhoneNumber as exc:
+        raise InvalidMessage(str(exc), field="to") from exc
+    return contact_upsert(workspace=workspace, phone=phone)
+
+
 @transaction.atomic
 def chat_send(
     *,
@@ -379,11 +563,7 @@ def chat_send(
         existing = Chat.objects.filter(workspace=workspace, idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing, False
-    try:
-        phone = normalize_phone(to)
-    except InvalidPhoneNumber as exc:
-        raise InvalidMessage(str(exc), field="to") from exc
-    contact = contact_upsert(workspace=workspace, phone=phone)
+    contact = _recipient_contact(workspace=workspace, to=to)
     if session is not None:
         if session.workspace_id != workspace.id or session.deleted_at is not None:
             raise InvalidMessage("That number does not belong to this workspace.", field="session")
@@ -422,30 +602,41 @@ def chat_claim_for_send(*, chat_pk: int, session_pk: int) -> Chat | None:
     return Chat.objects.select_related("contact", "whatsapp_session__workspace").get(pk=chat_pk)
 
 
-def chat_mark_sent(*, chat: Chat, wam_id: str | None, confirmed: bool = True) -> None:
+def chat_mark_sent(*, chat: Chat, wam_id: str | None) -> None:
+    """WhatsApp's servers acked the message: status, contact-number link and the
+    `message.sent` webhook in one transaction, the live push after it."""
     now = timezone.now()
-    Chat.objects.filter(pk=chat.pk).update(
-        status=Chat.Status.SENT,
-        wam_id=wam_id,
-        sent_at=now,
-        error="" if confirmed else "not confirmed by server",
-    )
-    chat.status, chat.wam_id, chat.sent_at = Chat.Status.SENT, wam_id, now
     session = chat.whatsapp_session
-    _contact_sessions_bump(session_pk=session.pk, contact_ids=[chat.contact_id], at=now)
-    payload = chat_payload(chat, session=session, contact=chat.contact)
     with transaction.atomic():
+        Chat.objects.filter(pk=chat.pk).update(status=Chat.Status.SENT, wam_id=wam_id, sent_at=now, error="")
+        chat.status, chat.wam_id, chat.sent_at, chat.error = Chat.Status.SENT, wam_id, now, ""
+        _contact_sessions_bump(session_pk=session.pk, contact_ids=[chat.contact_id], at=now)
+        payload = chat_payload(chat, session=session, contact=chat.contact)
         _webhook_record(session.workspace_id, "message.sent", payload)
     publish_to_workspace(workspace_uuid=session.workspace.uuid, event="message.sent", payload=payload)
 
 
-def chat_mark_failed(*, chat: Chat, error: str) -> None:
-    Chat.objects.filter(pk=chat.pk).update(status=Chat.Status.FAILED, error=error[:2000])
-    publish_to_workspace(
-        workspace_uuid=chat.whatsapp_session.workspace.uuid,
-        event="message.failed",
-        payload={"uuid": str(chat.uuid), "error": error[:500]},
+def chat_mark_awaiting_ack(*, chat: Chat, wam_id: str | None) -> None:
+    """The page made the message but WhatsApp's servers have not acked it yet: it stays
+    pending (and claimed, so it is not sent twice) with its id, until an ack (sent, or
+    failed) arrives for that id."""
+    Chat.objects.filter(pk=chat.pk, status=Chat.Status.PENDING).update(
+        wam_id=wam_id, error="waiting for WhatsApp's ack"
     )
+    chat.wam_id = wam_id
+
+
+def chat_mark_failed(*, chat: Chat, error: str) -> None:
+    """The message will not be delivered: status, `message.failed` webhook and the live
+    push, the first two in one transaction."""
+    error = error[:2000]
+    with transaction.atomic():
+        Chat.objects.filter(pk=chat.pk).update(status=Chat.Status.FAILED, error=error)
+        chat.status, chat.error = Chat.Status.FAILED, error
+        session = chat.whatsapp_session
+        payload = {**chat_payload(chat, session=session, contact=chat.contact), "error": error[:500]}
+        _webhook_record(session.workspace_id, "message.failed", payload)
+    publish_to_workspace(workspace_uuid=session.workspace.uuid, event="message.failed", payload=payload)
 
 
 def chat_release_claim(*, chat_pk: int) -> None:

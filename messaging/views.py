@@ -186,7 +186,7 @@ class ConversationReplyView(WorkspaceMemberMixin, View):
         try:
             _, created = chat_send(
                 workspace=request.workspace,
-                to=contact.phone.as_e164,
+                to=contact.address,
                 body=request.POST.get("body", ""),
                 session=session,
                 idempotency_key=f"inbox:{key}" if key else None,

@@ -19,6 +19,7 @@ WEBHOOK_EVENT_TYPES = (
     "message.received",
     "message.sent",
     "message.ack",
+    "message.failed",
     "session.status",
     "session.qr",
     "session.failed",
