@@ -46,7 +46,7 @@ def main() -> None:
                 extra_arguments=shlex.split(args.flags),
             )
             browsers.append(browser)
-            bridge = open_whatsapp(browser.driver, url=sim.url, wajs_bundle=None)
+            bridge = open_whatsapp(browser.driver, url=sim.url, wajs_bundle=sim.url + "wppconnect-wa.js")
             code = _wait(lambda b=bridge: b.state().get("auth_code"), 30)
             sim.api("POST", "/scan", {"phone": f"+5511900{index:06d}", "code": code})
             _wait(lambda b=bridge: b.state().get("ready"), 30)

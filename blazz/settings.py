@@ -212,7 +212,21 @@ BLAZZ_HARVEST_TICK_MS = env.int("BLAZZ_HARVEST_TICK_MS", default=500)
 BLAZZ_WA_URL = env.str("BLAZZ_WA_URL", default="http://127.0.0.1:8765/")
 BLAZZ_WASIM_HOST = env.str("BLAZZ_WASIM_HOST", default="127.0.0.1")
 BLAZZ_WASIM_PORT = env.int("BLAZZ_WASIM_PORT", default=8765)
-BLAZZ_WAJS_BUNDLE = env.path("BLAZZ_WAJS_BUNDLE", default=BASE_DIR / "vendor" / "wa-js" / "wppconnect-wa.js")
+# The wa-js bundle the driver injects at document start: a file, or (for the simulator, which
+# serves its wa-js 4.6.0 stand-in) a loopback URL. Empty: the vendored file for WhatsApp Web,
+# the simulator's own stand-in for any other target.
+BLAZZ_WAJS_BUNDLE = env.str("BLAZZ_WAJS_BUNDLE", default="") or (
+    str(BASE_DIR / "vendor" / "wa-js" / "wppconnect-wa.js")
+    if "web.whatsapp.com" in BLAZZ_WA_URL
+    else BLAZZ_WA_URL.rstrip("/") + "/wppconnect-wa.js"
+)
+# How wa-js behaves (window.WPPConfig and send options, set before the bundle loads): no
+# telemetry to Google Analytics, no read receipts or link previews (fetched through
+# third-party servers by wa-js) unless asked for.
+BLAZZ_WA_DISABLE_ANALYTICS = env.bool("BLAZZ_WA_DISABLE_ANALYTICS", default=True)
+BLAZZ_WA_SEND_STATUS_TO_DEVICE = env.bool("BLAZZ_WA_SEND_STATUS_TO_DEVICE", default=True)
+BLAZZ_WA_MARK_IS_READ = env.bool("BLAZZ_WA_MARK_IS_READ", default=False)
+BLAZZ_WA_LINK_PREVIEW = env.bool("BLAZZ_WA_LINK_PREVIEW", default=False)
 # Fernet keys, newest first; MultiFernet decrypts with any and encrypts with the first,
 # so a key is rotated by prepending a new one.
 BLAZZ_SNAPSHOT_KEYS = env.list(

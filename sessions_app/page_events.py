@@ -72,6 +72,21 @@ def apply_page_events(
             SessionEvent.objects.create(
                 session_id=session_pk, kind=SessionEvent.Kind.PAGE_EVENT, detail={"type": kind, **payload}
             )
+            if kind == "connected" and status == Status.CONNECTED:
+                # Sends that found the page offline were left pending: they go now.
+                chats_send_pending(session_pk=session_pk)
+        elif kind == "system":
+            # Security-code changes, call logs, revokes...: part of the number's timeline, never
+            # a message in the inbox or a webhook.
+            SessionEvent.objects.create(
+                session_id=session_pk,
+                kind=SessionEvent.Kind.PAGE_EVENT,
+                detail={
+                    "type": "system",
+                    "message_type": payload.get("type"),
+                    **{k: payload.get(k) for k in ("id", "chat", "subtype")},
+                },
+            )
     # One insert for the whole batch, in this same transaction (F4: no hop, no queue).
     if inbound:
         inbound_messages_ingest(session_pk=session_pk, messages=inbound)

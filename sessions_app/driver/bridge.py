@@ -30,12 +30,14 @@ from .errors import (
     BridgeTimeout,
     SendFailed,
     SendNotConfirmed,
+    SendNotStarted,
 )
 
 logger = logging.getLogger(__name__)
 
 MISSING = "__blazz_missing__"
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+LID_JID = re.compile(r"[0-9]{1,40}@lid")
 # Slack between the page's own deadline and WebDriver's, so the page answers first when it can.
 PAGE_DEADLINE_MARGIN_S = 0.25
 
@@ -207,11 +209,13 @@ class PageBridge:
         server ack came within ``timeout`` — including when the page is hung — and
         ``SendFailed`` when WhatsApp refused it. Calling again with the same
         ``idempotency_key`` on the same page never sends a second message."""
-        if not isinstance(to_e164, str) or not E164.fullmatch(to_e164):
-            raise ValueError(f"recipient must be E.164 like +5511999999999, got {to_e164!r}")
+        if not isinstance(to_e164, str) or not (E164.fullmatch(to_e164) or LID_JID.fullmatch(to_e164)):
+            raise ValueError(f"recipient must be E.164 like +5511999999999 or a LID, got {to_e164!r}")
         if not isinstance(text, str) or not text:
             raise ValueError("text must be a non-empty string")
-        key = idempotency_key or uuid.uuid4().hex
+        # A UUID key becomes the WhatsApp message id, known before the page sends: a page that
+        # hangs mid-send can still tell which message it made.
+        key = idempotency_key or str(uuid.uuid4())
         page_ms = max(100, int((timeout - PAGE_DEADLINE_MARGIN_S) * 1000))
         try:
             result = self._call_async(
@@ -243,6 +247,9 @@ class PageBridge:
                 "WhatsApp did not ack the message in time", reason="not_confirmed", wam_id=wam_id
             )
         reason = str(result.get("reason") or "error")
+        if result.get("transient"):
+            # Nothing was created (not logged in yet, offline, no answer finding the chat).
+            raise SendNotStarted(f"send not started: {reason} {result.get('error') or ''}".strip())
         raise SendFailed(
             f"send failed: {reason} {result.get('error') or ''}".strip(), reason=reason, wam_id=wam_id
         )

@@ -20,6 +20,11 @@ class BridgeScriptError(BridgeError):
     """The browser refused or failed the script (JavaScript error, browser gone)."""
 
 
+class SendNotStarted(BridgeError):
+    """The page created no message (not logged in yet, offline, no answer finding the chat):
+    sending again later is safe."""
+
+
 class SendFailed(BridgeError):
     """WhatsApp did not accept a text. ``wam_id`` is set when the page created the message
     (it exists in the page and might still go out later), ``reason`` is machine-readable."""

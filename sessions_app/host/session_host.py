@@ -172,7 +172,7 @@ class SessionHost(ProfilesMixin):
             return StartResult.GONE
         try:
             bridge = open_whatsapp(
-                browser.driver, url=settings.BLAZZ_WA_URL, wajs_bundle=Path(settings.BLAZZ_WAJS_BUNDLE)
+                browser.driver, url=settings.BLAZZ_WA_URL, wajs_bundle=settings.BLAZZ_WAJS_BUNDLE
             )
         except Exception as exc:
             browser.stop(settings.BLAZZ_BROWSER_STOP_DEADLINE)
@@ -266,10 +266,15 @@ class SessionHost(ProfilesMixin):
             try:
                 # The chat's uuid is the page-side idempotency key: a retried call on the
                 # same page never sends a second message.
-                wam_id = live.bridge.send(str(chat.contact.phone), chat.body, idempotency_key=str(chat.uuid))
+                wam_id = live.bridge.send(chat.contact.address, chat.body, idempotency_key=str(chat.uuid))
             except SendNotConfirmed as exc:
-                messaging.chat_mark_sent(chat=chat, wam_id=exc.wam_id, confirmed=False)
-                return "sent"
+                if exc.wam_id is None:
+                    # The page made nothing (it hung finding the chat): a later send may go.
+                    messaging.chat_release_claim(chat_pk=chat.pk)
+                    return "not_started"
+                # Sent counts only on a server ack; the page reports it (or a failure) later.
+                messaging.chat_mark_awaiting_ack(chat=chat, wam_id=exc.wam_id)
+                return "awaiting_ack"
             except (SendFailed, ValueError) as exc:
                 messaging.chat_mark_failed(chat=chat, error=str(exc))
                 return "failed"

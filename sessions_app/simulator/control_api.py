@@ -22,8 +22,16 @@ Routes (all under ``/control/api``):
   POST /phones/{phone}/replay          deliver every inbound message of this phone again (same ids)
   GET  /phones/{phone}/outbox          texts this phone's devices sent: [{id, msg_id, device_id, to,
                                          body, at, ack}]
-  POST /messages                       {from, to, body}: a contact sends a text to phone ``to``;
+  POST /messages                       {from?, from_lid?, share_pn?, to, type?, body?, caption?, mimetype?,
+                                         filename?, size?, duration?, push_name?, ...}: a contact sends a
+                                         message to phone ``to`` (text, media, or a system type);
                                          answers {message, devices: [{device_id, online, frozen}]}
+  POST /contacts                       {phone?, lid?, share_pn?, on_whatsapp?, fail_sends?}: someone the
+                                         servers know (a LID-addressed contact, a number not on WhatsApp,
+                                         one whose messages the servers refuse)
+  POST /devices/{device_id}/reload     WhatsApp Web reloads itself (every injected script is gone)
+  GET  /read-receipts                  read receipts pages sent: [{device_id, phone, chat, ids, at}]
+  GET  /third-party                    what pages' wa-js sent to third parties (analytics, link previews)
   POST /acks                           {id, ack: 2|3}: the recipient's phone got / read a sent text
   POST /reset                          forget everything (tests); every page is disconnected
 
@@ -32,6 +40,7 @@ Phones are E.164 (``+5511999999999``); in paths the ``+`` may be left out.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -167,6 +176,8 @@ async def post_device_action(request: web.Request) -> web.Response:
         await hub.drop(device, None if hold_s is None else float(hold_s))
     elif action == "reconnect":
         hub.allow_reconnect(device)
+    elif action == "reload":
+        await hub.reload(device)
     else:
         raise SimError(404, f"no action {action}")
     return _json(device.summary(online=hub.is_online(device.device_id), now=time.time()))
@@ -202,9 +213,7 @@ async def get_outbox(request: web.Request) -> web.Response:
 async def post_message(request: web.Request) -> web.Response:
     hub = _hub(request)
     data = await _body(request)
-    message, devices = hub.state.deliver_inbound(
-        from_value=data.get("from"), to_value=data.get("to"), body=data.get("body")
-    )
+    message, devices = hub.state.deliver_inbound(data)
     for device in devices:
         await hub.flush(device)
     return _json(
@@ -225,6 +234,41 @@ async def post_ack(request: web.Request) -> web.Response:
     for device in devices:
         await hub.flush(device)
     return _json({"id": entry.id, "ack": entry.ack, "devices": [d.device_id for d in devices]})
+
+
+async def post_contact(request: web.Request) -> web.Response:
+    hub = _hub(request)
+    data = await _body(request)
+    contact = hub.state.register_contact(
+        phone_value=data.get("phone"),
+        lid_value=data.get("lid"),
+        share_pn=data.get("share_pn"),
+        on_whatsapp=data.get("on_whatsapp"),
+        fail_sends=data.get("fail_sends"),
+    )
+    return _json(dataclasses.asdict(contact))
+
+
+async def get_read_receipts(request: web.Request) -> web.Response:
+    return _json(_hub(request).state.read_receipts)
+
+
+async def get_third_party(request: web.Request) -> web.Response:
+    return _json(_hub(request).state.third_party)
+
+
+async def post_third_party_beacon(request: web.Request) -> web.Response:
+    """What a page's wa-js would have sent to a third party (analytics, link previews)."""
+    raw = await request.read()
+    try:
+        data = json.loads(raw.decode("utf-8")) if raw else {}
+    except (UnicodeDecodeError, ValueError):
+        data = {}
+    if isinstance(data, dict):
+        _hub(request).state.third_party.append(
+            {"what": str(data.get("what"))[:100], "detail": str(data.get("detail"))[:500], "at": time.time()}
+        )
+    return web.Response(status=204)
 
 
 async def post_reset(request: web.Request) -> web.Response:
@@ -248,3 +292,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(f"{prefix}/messages", post_message)
     app.router.add_post(f"{prefix}/acks", post_ack)
     app.router.add_post(f"{prefix}/reset", post_reset)
+    app.router.add_post(f"{prefix}/contacts", post_contact)
+    app.router.add_get(f"{prefix}/read-receipts", get_read_receipts)
+    app.router.add_get(f"{prefix}/third-party", get_third_party)
+    app.router.add_post("/third-party", post_third_party_beacon)

@@ -4,16 +4,18 @@ and everything pushed over it in real time (QR rotation, pairing, events, logout
 Page -> server frames (JSON objects with a ``type``):
   hello {device_id, secret, phone}     identity found in the page's IndexedDB
   ping {req}                            page heartbeat; answered with pong
-  query_exists {req, user}              a server round trip (used by probes)
-  send {req, id, to, body}              outgoing text; answered with send_result
+  query_exists {req, user}              USync: is this jid on WhatsApp (and under which LID)?
+  send {req, id, chat, body}            outgoing text to a chat jid; answered with send_result
+  read {chat, ids}                      read receipts the page sends (markIsRead)
   recv {upto}                           the page got every event up to this eseq
   link_code {req, phone}                ask for an 8-character link code
   logout {req}                          the page logs itself out
 
 Server -> page frames:
   qr {code: {type, ref, staticKeyPair, identityKeyPair, secretKey, fullCode}, expires_in}
-  session {phone}                       stored identity is linked: log in without QR
-  paired {phone}                        a phone scanned the QR / entered the link code
+  session {phone, lid}                  stored identity is linked: log in without QR
+  paired {phone, lid}                   a phone scanned the QR / entered the link code
+  reload {}                             WhatsApp Web reloads itself (new version, conflict)
   logged_out {}                         wipe the identity (the page then reloads)
   rejected {}                           identity unknown to the servers / bad secret
   unavailable {retry_in}                connection refused for now (a "drop" is held)
@@ -158,13 +160,24 @@ class Hub:
         if kind == "ping":
             await conn.send({"type": "pong", "req": req, "t": time.time()})
         elif kind == "query_exists":
-            await conn.send({"type": "query_result", "req": req, "exists": True, "user": frame.get("user")})
+            answer = self.state.query_exists(frame.get("user"))
+            await conn.send({"type": "query_result", "req": req, "user": frame.get("user"), **answer})
+        elif kind == "read":
+            self.state.read_receipts.append(
+                {
+                    "device_id": device.device_id,
+                    "phone": device.phone,
+                    "chat": frame.get("chat"),
+                    "ids": frame.get("ids") if isinstance(frame.get("ids"), list) else [],
+                    "at": time.time(),
+                }
+            )
         elif kind == "recv":
             self.state.confirm_events(device, frame.get("upto"))
         elif kind == "send":
             try:
                 entry = self.state.record_send(
-                    device, msg_id=frame.get("id"), to_value=frame.get("to"), body=frame.get("body")
+                    device, msg_id=frame.get("id"), chat_value=frame.get("chat"), body=frame.get("body")
                 )
             except SimError as exc:
                 await conn.send({"type": "send_result", "req": req, "ok": False, "error": exc.message})
@@ -209,7 +222,7 @@ class Hub:
             else:
                 self.qr_tasks[device.device_id] = asyncio.create_task(self._rotate_qr(device.device_id))
         else:
-            await conn.send({"type": "session", "phone": device.phone})
+            await conn.send({"type": "session", "phone": device.phone, "lid": device.lid})
             await self.flush(device)
 
     async def _rotate_qr(self, device_id: str) -> None:
@@ -248,7 +261,12 @@ class Hub:
         task = self.qr_tasks.pop(device.device_id, None)
         if task:
             task.cancel()
-        await self._broadcast(device.device_id, {"type": "paired", "phone": device.phone})
+        await self._broadcast(device.device_id, {"type": "paired", "phone": device.phone, "lid": device.lid})
+
+    async def reload(self, device: Device) -> None:
+        """WhatsApp Web reloads itself (a new version is out, a conflict): the page's
+        document, and every script injected into it, is replaced."""
+        await self._broadcast(device.device_id, {"type": "reload"})
 
     async def device_logged_out(self, device: Device) -> None:
         await self._broadcast(device.device_id, {"type": "logged_out"})

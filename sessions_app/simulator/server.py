@@ -4,7 +4,8 @@ and ``python -m sessions_app.simulator`` both end up in :func:`serve`.
 Routes:
   GET /              the simulated "WhatsApp Web" page (what Chromium opens; BLAZZ_WA_URL)
   GET /wa-base.js    its primitives: timer gate (freeze), emitter, Wid, identity storage
-  GET /wa.js         its client: ``window.WPP`` (the wa-js subset), connection, screens
+  GET /wa.js         the app: connection, stream, chats, messages, screens (no ``WPP``)
+  GET /wppconnect-wa.js  the wa-js 4.6.0 stand-in the driver injects (``window.WPP``)
   GET /ws            the page's websocket (see ``hub``)
   GET /control/      the human control page
   /control/api/...   the control API (see ``control_api``)
@@ -50,6 +51,9 @@ def build_app(state: SimState | None = None, *, qr_period: float = DEFAULT_QR_PE
     app.router.add_get("/", _asset("wa.html", "text/html"))
     app.router.add_get("/wa-base.js", _asset("wa-base.js", "application/javascript"))
     app.router.add_get("/wa.js", _asset("wa.js", "application/javascript"))
+    # The wa-js 4.6.0 stand-in: not loaded by the page; Blazz's driver injects it at document
+    # start, as it injects the real bundle into WhatsApp Web (BLAZZ_WAJS_BUNDLE).
+    app.router.add_get("/wppconnect-wa.js", _asset("wppconnect-wa.js", "application/javascript"))
     app.router.add_get("/ws", hub.handle_ws)
     app.router.add_get("/control/", _asset("control.html", "text/html"))
     app.router.add_get("/control/control.js", _asset("control.js", "application/javascript"))

@@ -29,6 +29,47 @@ MAX_LINKED_DEVICES = 4
 MAX_BODY_CHARS = 65536
 INBOUND_HISTORY_MAX = 100_000
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+LID = re.compile(r"[0-9]{1,40}@lid")
+MEDIA_TYPES = frozenset({"image", "video", "audio", "ptt", "document", "sticker"})
+# WhatsApp's SYSTEM_MESSAGE_TYPES and other non-user types (wa-js src/whatsapp/enums/MSG_TYPE.ts)
+SYSTEM_TYPES = frozenset(
+    {
+        "notification",
+        "notification_template",
+        "group_notification",
+        "gp2",
+        "broadcast_notification",
+        "e2e_notification",
+        "call_log",
+        "protocol",
+        "revoked",
+        "ciphertext",
+        "oversized",
+        "unknown",
+    }
+)
+MESSAGE_TYPES = frozenset({"chat", "location", "vcard"}) | MEDIA_TYPES | SYSTEM_TYPES
+# MsgModel fields a test may set on an inbound message (wa-js src/whatsapp/models/MsgModel.ts).
+MESSAGE_EXTRAS = (
+    "caption",
+    "mimetype",
+    "filename",
+    "size",
+    "duration",
+    "width",
+    "height",
+    "lat",
+    "lng",
+    "loc",
+    "subtype",
+    "push_name",
+    "is_view_once",
+)
+# A 1x1 JPEG: what a media message's body holds on WhatsApp Web (a thumbnail, not the text).
+THUMBNAIL_JPEG_B64 = (
+    "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////"
+    "////////////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA="
+)
 DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 # WhatsApp's pairing codes use an alphabet without look-alike characters (no 0, O, I, U).
 LINK_CODE_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTVWXYZ"
@@ -77,6 +118,7 @@ class Device:
     created_at: float
     status: str = "pending"  # pending | linked | logged_out
     phone: str | None = None
+    lid: str | None = None  # the linked phone's own LID, told to the page at login
     linked_at: float | None = None
     logged_out_at: float | None = None
     frozen: bool = False
@@ -115,6 +157,20 @@ class OutboxEntry:
     body: str
     at: float
     ack: int = 1  # 1 = reached the server; 2 = delivered to the phone; 3 = read
+    chat: str = ""  # the chat the page addressed: `<phone>@c.us`, or `<lid>@lid` for a LID chat
+
+
+@dataclass
+class WorldContact:
+    """Someone on (or not on) WhatsApp, as WhatsApp's servers know them. After WhatsApp's
+    LID migration a contact has a LID; ``share_pn`` says whether the servers tell linked
+    devices the phone number behind it (the LID<->PN mapping)."""
+
+    phone: str | None
+    lid: str | None = None
+    share_pn: bool = True
+    on_whatsapp: bool = True
+    fail_sends: bool = False  # the servers refuse messages to this contact (a negative ack)
 
 
 @dataclass
@@ -136,6 +192,13 @@ class SimState:
         self.link_codes: dict[str, LinkCode] = {}
         # Inbound messages per receiving phone, in memory only, for replays (duplicates).
         self.inbound: dict[str, list[dict[str, Any]]] = {}
+        # The world's contacts by phone and by LID (in memory: tests register what they need).
+        self.contacts: dict[str, WorldContact] = {}
+        self.contacts_by_lid: dict[str, WorldContact] = {}
+        # What pages reported: read receipts they sent, and calls to third parties (telemetry,
+        # link previews) that wa-js makes unless configured not to.
+        self.read_receipts: list[dict[str, Any]] = []
+        self.third_party: list[dict[str, Any]] = []
         if self.state_file and self.state_file.exists():
             self._load(self.state_file)
 
@@ -171,6 +234,10 @@ class SimState:
         self.outbox.clear()
         self.link_codes.clear()
         self.inbound.clear()
+        self.contacts.clear()
+        self.contacts_by_lid.clear()
+        self.read_receipts.clear()
+        self.third_party.clear()
         self.save()
 
     # --- devices and login ---------------------------------------------------------------
@@ -242,6 +309,7 @@ class SimState:
             raise SimError(409, f"{phone} already has {MAX_LINKED_DEVICES} linked devices")
         device.status = "linked"
         device.phone = phone
+        device.lid = self.lid_of_phone(phone)
         device.linked_at = time.time()
         device.qr = None
         device.qr_issued_at = None
@@ -305,28 +373,142 @@ class SimState:
         device.pending.append({"eseq": device.next_event_seq, "kind": kind, "payload": payload})
         device.next_event_seq += 1
 
-    def deliver_inbound(
-        self, *, from_value: Any, to_value: Any, body: Any
-    ) -> tuple[dict[str, Any], list[Device]]:
-        """A contact sends a text to ``to``: queue it for every device linked to that phone."""
-        sender = parse_phone(from_value, field_name="from")
-        phone = parse_phone(to_value, field_name="to")
-        if not isinstance(body, str) or body == "":
-            raise SimError(400, "body must be a non-empty string")
-        if len(body) > MAX_BODY_CHARS:
-            raise SimError(400, f"body is longer than {MAX_BODY_CHARS} characters")
+    # --- the world's contacts and LIDs ---------------------------------------------------------
+
+    def lid_of_phone(self, phone: str) -> str:
+        """Every account has a LID; a stable one per phone (a hash), unless registered."""
+        contact = self.contacts.get(phone)
+        if contact is not None and contact.lid:
+            return contact.lid
+        digest = hashlib.sha256(("lid:" + phone).encode()).hexdigest()
+        return f"{int(digest[:13], 16) % 10**14 + 10**14}@lid"
+
+    def register_contact(
+        self, *, phone_value: Any, lid_value: Any, share_pn: Any, on_whatsapp: Any, fail_sends: Any
+    ) -> WorldContact:
+        phone = parse_phone(phone_value) if phone_value is not None else None
+        if lid_value is not None and (not isinstance(lid_value, str) or not LID.fullmatch(lid_value)):
+            raise SimError(400, "lid must look like 123456789012345@lid")
+        if phone is None and lid_value is None:
+            raise SimError(400, "give a phone, a lid or both")
+        flags = {"share_pn": share_pn, "on_whatsapp": on_whatsapp, "fail_sends": fail_sends}
+        for name, value in flags.items():
+            if value is not None and not isinstance(value, bool):
+                raise SimError(400, f"{name} must be true or false")
+        contact = WorldContact(
+            phone=phone,
+            lid=lid_value,
+            share_pn=True if share_pn is None else share_pn,
+            on_whatsapp=True if on_whatsapp is None else on_whatsapp,
+            fail_sends=bool(fail_sends),
+        )
+        if phone:
+            self.contacts[phone] = contact
+        if lid_value:
+            self.contacts_by_lid[lid_value] = contact
+        return contact
+
+    def query_exists(self, jid: Any) -> dict[str, Any]:
+        """The servers' USync answer for ``jid``: whether it is on WhatsApp and, for a
+        phone whose contact moved to LID addressing, the LID its chat lives under."""
+        if not isinstance(jid, str):
+            return {"exists": False}
+        user, _, server = jid.partition("@")
+        if server == "lid":
+            contact = self.contacts_by_lid.get(jid)
+            return {"exists": contact is None or contact.on_whatsapp, "lid": jid}
+        try:
+            phone = parse_phone(user)
+        except SimError:
+            return {"exists": False}
+        contact = self.contacts.get(phone)
+        if contact is not None and not contact.on_whatsapp:
+            return {"exists": False}
+        return {"exists": True, "lid": contact.lid if contact is not None and contact.lid else None}
+
+    def _recipient(self, chat: str) -> tuple[str | None, WorldContact | None]:
+        """The phone behind a chat id (``<phone>@c.us`` or ``<lid>@lid``)."""
+        user, _, server = chat.partition("@")
+        if server == "lid":
+            contact = self.contacts_by_lid.get(chat)
+            return (contact.phone if contact else None), contact
+        phone = parse_phone(user, field_name="chat")
+        return phone, self.contacts.get(phone)
+
+    # --- messages ------------------------------------------------------------------------
+
+    def deliver_inbound(self, data: dict[str, Any]) -> tuple[dict[str, Any], list[Device]]:
+        """A contact sends a message to phone ``to``: queue it for every device linked to that
+        phone. ``from`` (a phone) and/or ``from_lid``: a LID sender's chat lives under its LID,
+        and the page learns its phone only when ``share_pn`` (the default) is true. ``type``
+        is ``chat`` or a media or system type; media bodies are thumbnails, the text is in
+        ``caption``."""
+        phone = parse_phone(data.get("to"), field_name="to")
+        sender = parse_phone(data["from"], field_name="from") if data.get("from") is not None else None
+        from_lid = data.get("from_lid")
+        if from_lid is not None and (not isinstance(from_lid, str) or not LID.fullmatch(from_lid)):
+            raise SimError(400, "from_lid must look like 123456789012345@lid")
+        if sender is None and from_lid is None:
+            raise SimError(400, "give from (a phone), from_lid, or both")
+        kind = data.get("type", "chat")
+        if kind not in MESSAGE_TYPES:
+            raise SimError(400, f"type must be one of {', '.join(sorted(MESSAGE_TYPES))}")
+        body = data.get("body")
+        caption = data.get("caption")
+        if kind == "chat":
+            if not isinstance(body, str) or body == "":
+                raise SimError(400, "body must be a non-empty string")
+        elif kind in MEDIA_TYPES:
+            if caption is not None and not isinstance(caption, str):
+                raise SimError(400, "caption must be a string")
+            body = THUMBNAIL_JPEG_B64  # WhatsApp puts a JPEG thumbnail in a media message's body
+        elif body is not None and not isinstance(body, str):
+            raise SimError(400, "body must be a string")
+        for text in (body, caption):
+            if isinstance(text, str) and len(text) > MAX_BODY_CHARS:
+                raise SimError(400, f"text is longer than {MAX_BODY_CHARS} characters")
+        share_pn = data.get("share_pn", True)
+        if not isinstance(share_pn, bool):
+            raise SimError(400, "share_pn must be true or false")
         devices = self.linked_devices(phone)
         if not devices:
             raise SimError(404, f"{phone} has no linked device")
         msg_id = "3A" + secrets.token_hex(9).upper()
+        chat = from_lid or jid_for(sender or "")
         message = {
-            "id": message_key(from_me=False, remote_phone=sender, msg_id=msg_id),
+            "id": f"false_{chat}_{msg_id}",
             "msg_id": msg_id,
             "from": sender,
+            "from_lid": from_lid,
+            "share_pn": bool(share_pn and sender and from_lid),
             "to": phone,
-            "body": body,
+            "type": kind,
+            "body": body if isinstance(body, str) else "",
             "t": int(time.time()),
         }
+        for name in (
+            "caption",
+            "mimetype",
+            "filename",
+            "size",
+            "duration",
+            "width",
+            "height",
+            "lat",
+            "lng",
+            "loc",
+            "subtype",
+            "push_name",
+            "is_view_once",
+        ):
+            if data.get(name) is not None:
+                message[name] = data[name]
+        if from_lid:
+            contact = self.contacts_by_lid.get(from_lid) or WorldContact(phone=sender, lid=from_lid)
+            contact.share_pn = bool(share_pn)
+            self.contacts_by_lid[from_lid] = contact
+            if sender:
+                self.contacts.setdefault(sender, contact)
         for device in devices:
             self._queue_event(device, "message", message)
         history = self.inbound.setdefault(phone, [])
@@ -349,16 +531,23 @@ class SimState:
         self.save()
         return len(history), devices
 
-    def record_send(self, device: Device, *, msg_id: Any, to_value: Any, body: Any) -> OutboxEntry:
-        """A linked page sent a text: the server accepts it (ack 1) and the phone sees it."""
+    def record_send(self, device: Device, *, msg_id: Any, chat_value: Any, body: Any) -> OutboxEntry:
+        """A linked page sent a text to a chat: the servers accept it (ack 1) and the phone
+        sees it; or refuse it (a contact whose messages fail)."""
         if device.status != "linked" or not device.phone:
             raise SimError(409, "not_authenticated")
         if not isinstance(msg_id, str) or not re.fullmatch(r"[0-9A-F]{16,32}", msg_id):
             raise SimError(400, "message id must be 16-32 uppercase hex characters")
-        to = parse_phone(to_value, field_name="to")
+        if not isinstance(chat_value, str) or "@" not in chat_value:
+            raise SimError(400, "chat must be a jid")
+        to, contact = self._recipient(chat_value)
+        if to is None and contact is None:
+            raise SimError(404, "no such chat")
+        if contact is not None and (contact.fail_sends or not contact.on_whatsapp):
+            raise SimError(409, "message refused by the servers")
         if not isinstance(body, str) or body == "":
             raise SimError(400, "body must be a non-empty string")
-        wam_id = message_key(from_me=True, remote_phone=to, msg_id=msg_id)
+        wam_id = f"true_{chat_value}_{msg_id}"
         for entry in self.outbox:
             if entry.id == wam_id:
                 return entry  # a resend after a reconnect is the same message
@@ -367,9 +556,10 @@ class SimState:
             msg_id=msg_id,
             phone=device.phone,
             device_id=device.device_id,
-            to=to,
+            to=to or (contact.lid if contact else ""),
             body=body,
             at=time.time(),
+            chat=chat_value,
         )
         self.outbox.append(entry)
         self.save()
@@ -391,7 +581,9 @@ class SimState:
             raise SimError(409, f"message is already at ack {entry.ack}; acks never go back")
         entry.ack = ack_value
         devices = self.linked_devices(entry.phone)
-        payload = {"ack": ack_value, "id": entry.id, "msg_id": entry.msg_id, "chat": entry.to}
+        # The receipt names the chat as the message addressed it (a LID chat: its LID).
+        chat = entry.chat or jid_for(entry.to)
+        payload = {"ack": ack_value, "id": entry.id, "msg_id": entry.msg_id, "chat": chat}
         for device in devices:
             self._queue_event(device, "ack", payload)
         self.save()

@@ -1,24 +1,27 @@
-/* Blazz page bridge (DESIGN §6).
+/* Blazz page bridge (DESIGN §6), written against wa-js 4.6.0 (npm @wppconnect/wa-js).
  *
- * Injected by the session driver into WhatsApp Web (after the wa-js bundle) or into the
- * simulator's page. It listens to window.WPP, queues normalised events in window.__blazz,
- * and gives the worker a small API it calls with one execute_script per tick:
+ * The driver installs it as a new-document script on every navigation, after
+ * `window.WPPConfig` and the wa-js bundle (so WhatsApp Web's own reloads re-arm it). It
+ * listens to window.WPP, queues normalised events in window.__blazz, and gives the worker a
+ * small API it calls with one execute_script per call:
  *
  *   __blazz.drain(max)           -> the oldest `max` events, NOT removed
  *   __blazz.confirm(uptoSeq)     -> removes events with seq <= uptoSeq (after the DB commit)
  *   __blazz.harvest(max)         -> {events: drain(max), state: state()} in one call
- *   __blazz.send(to, text, ms, key) -> Promise {ok, id, confirmed, ack} | {ok: false, reason}
+ *   __blazz.send(to, text, ms, key) -> Promise {ok, id, confirmed} | {ok: false, reason, transient}
  *   __blazz.sendRecord(key)      -> {id, confirmed} of an earlier send with that key, or null
- *   __blazz.state()              -> {authenticated, ready, auth_code, connected, heartbeat_at, now, ...}
+ *   __blazz.state()              -> {authenticated, ready, stream, auth_code, connected, heartbeat_at, ...}
  *   __blazz.me()                 -> "+E164" or null
  *   __blazz.probe(ms)            -> Promise {ok: true, rtt_ms} | {ok: false, reason}
  *   __blazz.quiesce(ms)          -> Promise {quiesced, unjournaled}: the page sends nothing more
  *                                   and every event it holds is journaled (the reaper's call)
+ *   __blazz.wppApi               -> [[path, typeof]]: every WPP member this file calls (checked
+ *                                   against the real bundle by the test suite)
  *
  * Event: {seq, type, at, payload}; type is one of auth_code, authenticated, ready, logout,
- * message, ack, connected, disconnected. seq only grows, also across page reloads: the queue
- * is mirrored to sessionStorage (WhatsApp Web reloads itself after a logout) and a queue
- * that starts empty takes its first seq from the clock.
+ * message, ack, system, connected, disconnected. seq only grows, also across page reloads:
+ * the queue is mirrored to sessionStorage (WhatsApp Web reloads itself) and a queue that
+ * starts empty takes its first seq from the clock.
  *
  * Messages and acks are also journaled in the origin's IndexedDB (database __blazz) and
  * drain() hands out only events whose journal write has completed. WhatsApp's servers
@@ -28,7 +31,19 @@
  * that profile re-queues it. Lifecycle events are not journaled: a new page reports its
  * own state again, and replaying an old logout or QR code would be wrong.
  *
- * Only documented wa-js calls are used; nothing here assumes the simulator.
+ * wa-js 4.6.0 facts this relies on (sources under src/ at tag v4.6.0):
+ * - conn.main_ready fires once, on the first QR *or* MAIN stream mode (conn/events/
+ *   registerMainReadyEvent.ts): "ready" here is isAuthenticated() and stream mode MAIN.
+ * - chat.new_message is emitted only for messages added after the loader injected
+ *   (chat/events/registerNewMessageEvent.ts): every ready page scans recent chats to catch up.
+ * - chat.msg_ack_change never carries a failed (negative) ack (chat/events/
+ *   registerAckMessageEvent.ts): a send counts only on sendMsgResult 'OK' (waitForAck) or an
+ *   ack seen by polling getMessageById.
+ * - a string messageId must be a serialized key of the resolved chat (chat/functions/
+ *   prepareRawMessage.ts); chat.find may resolve a phone to its @lid chat.
+ * - 1:1 chats may be @lid; the phone comes from contact.getPnLidEntry, never from the LID.
+ *
+ * Only wa-js calls listed in wppApi are used; nothing here assumes the simulator.
  */
 (function () {
   'use strict';
@@ -44,9 +59,11 @@
 
   const bridge = {
     installed: true,
-    version: 1,
+    version: 2,
     queue: [],
     seq: Date.now() * 1000,
+    // What this page has reported. Not restored after a reload: a new document reports its
+    // own state again (WhatsApp Web reloads itself after a logout, an update, a conflict).
     known: { authenticated: false, ready: false, code: null, online: null },
     heartbeatAt: Date.now(),
     lastEventAt: null,
@@ -58,17 +75,15 @@
     if (saved && Array.isArray(saved.queue) && typeof saved.seq === 'number') {
       bridge.queue = saved.queue;
       bridge.seq = Math.max(saved.seq, bridge.seq);
-      bridge.known = Object.assign(bridge.known, saved.known || {}, { online: null });
     }
   } catch (e) {
     bridge.lastError = 'restore: ' + e;
   }
   window.__blazz = bridge;
 
-  // The driver installs the bridge before the page's own scripts run (a new-document script),
-  // and the bridge subscribes the moment WPP is assigned: what WhatsApp delivers right after
-  // connecting (messages that arrived while this page was away) is emitted before any
-  // later injection could listen, and would be gone.
+  // The driver installs the bundle and then the bridge as new-document scripts, so WPP is
+  // normally there already; if the bundle comes later (an injection after load), the bridge
+  // subscribes the moment WPP is assigned.
   if (window.WPP === undefined) {
     let current;
     try {
@@ -96,7 +111,7 @@
   function persist() {
     persistScheduled = false;
     try {
-      const snapshot = { queue: bridge.queue, seq: bridge.seq, known: bridge.known };
+      const snapshot = { queue: bridge.queue, seq: bridge.seq };
       window.sessionStorage.setItem(STORAGE_KEY, JSON.stringify(snapshot));
     } catch (e) {
       bridge.lastError = 'persist: ' + e; // quota: the in-memory queue still holds the events
@@ -216,16 +231,22 @@
   }
 
   // --- normalisation -------------------------------------------------------------------
+  /** @param {any} value @returns {string | null} */
   function jid(value) {
     if (!value) return null;
     if (typeof value === 'string') return value;
     if (typeof value._serialized === 'string') return value._serialized;
     return String(value);
   }
+  /** `<digits>@c.us` (or `@s.whatsapp.net`) is a phone number; a `@lid` never is. */
   function phoneOf(value) {
     const id = jid(value);
-    const match = id && /^(\d{7,15})(?::\d+)?@c\.us$/.exec(id);
+    const match = id && /^(\d{7,15})(?::\d+)?@(c\.us|s\.whatsapp\.net)$/.exec(id);
     return match ? '+' + match[1] : null;
+  }
+  function isLid(value) {
+    const id = jid(value);
+    return !!id && /^\d{1,40}@lid$/.test(id);
   }
   const seenIds = new Set();
   function firstTime(id) {
@@ -237,13 +258,32 @@
   function wpp() {
     return window.WPP && window.WPP.conn ? window.WPP : null;
   }
+  /** @typedef {typeof window.WPP} Wpp */
+  /** @param {Wpp | null} W */
+  function loaderReady(W) {
+    return !!(W && W.isReady);
+  }
   function me() {
     const W = wpp();
     try {
-      return W && W.conn.isAuthenticated() ? phoneOf(W.conn.getMyUserId()) : null;
+      return loaderReady(W) && W.conn.isAuthenticated() ? phoneOf(W.conn.getMyUserId()) : null;
     } catch (e) {
       return null;
     }
+  }
+  /** @param {Wpp} W */
+  function streamOf(W) {
+    try {
+      const data = W.conn.getStreamData();
+      return { mode: data && data.mode ? String(data.mode) : null, info: data && data.info ? String(data.info) : null };
+    } catch (e) {
+      return { mode: null, info: null };
+    }
+  }
+  // Send options Blazz chooses (the driver sets them before the bundle, with WPPConfig).
+  function sendOptions() {
+    const chosen = window.__blazzSendOptions || {};
+    return { markIsRead: !!chosen.markIsRead, linkPreview: !!chosen.linkPreview };
   }
 
   // --- state transitions (from events, or noticed by the tick if an event was missed) ---
@@ -264,10 +304,12 @@
     if (bridge.known.ready) return;
     bridge.known.ready = true;
     push('ready', { me: me() });
+    catchUp();
   }
   function noteLogout() {
+    const wasAuthenticated = bridge.known.authenticated;
     Object.assign(bridge.known, { authenticated: false, ready: false, code: null });
-    push('logout', {});
+    if (wasAuthenticated) push('logout', {});
   }
   function noteOnline(online) {
     const previous = bridge.known.online;
@@ -276,44 +318,157 @@
     if (previous === null || previous === online) return;
     push(online ? 'connected' : 'disconnected', {});
   }
+  // Ready means logged in AND the stream in MAIN mode. conn.main_ready alone is not enough:
+  // wa-js 4.6.0 emits it on the QR screen too, once, and never again.
+  function evaluate() {
+    const W = wpp();
+    if (!loaderReady(W)) return;
+    if (W.conn.isAuthenticated()) {
+      noteAuthenticated();
+      const stream = streamOf(W);
+      if (stream.mode === 'MAIN') {
+        noteReady();
+        noteOnline(stream.info === 'NORMAL');
+      }
+    } else if (bridge.known.authenticated) {
+      noteLogout(); // the logout event was missed
+    }
+  }
+
+  // --- messages ------------------------------------------------------------------------
+  // WhatsApp's SYSTEM_MESSAGE_TYPES and other non-user types: never a chat, never a webhook.
+  const SYSTEM_TYPES = new Set([
+    'notification', 'notification_template', 'group_notification', 'gp2', 'broadcast_notification',
+    'e2e_notification', 'call_log', 'protocol', 'revoked', 'oversized', 'unknown', 'reaction',
+    'ciphertext',
+  ]);
+  function isSystemType(type) {
+    if (SYSTEM_TYPES.has(type)) return true;
+    try {
+      const W = wpp();
+      const listed = W && W.whatsapp && W.whatsapp.enums && W.whatsapp.enums.SYSTEM_MESSAGE_TYPES;
+      return Array.isArray(listed) && listed.indexOf(type) >= 0;
+    } catch (e) {
+      return false;
+    }
+  }
+  const MEDIA_FIELDS = ['mimetype', 'filename', 'size', 'duration', 'width', 'height', 'lat', 'lng', 'isViewOnce'];
+  // Identity lookups are asynchronous (getPnLidEntry); a chain keeps messages in the order
+  // WhatsApp delivered them, and quiesce() waits for it.
+  let chain = Promise.resolve();
+  let chained = 0;
+  function inOrder(work) {
+    chained += 1;
+    chain = chain.then(work).catch((e) => { bridge.lastError = 'event: ' + e; }).then(() => { chained -= 1; });
+  }
+  async function phoneForLid(lid) {
+    const W = wpp();
+    try {
+      const entry = await W.contact.getPnLidEntry(lid);
+      return phoneOf(entry && entry.phoneNumber);
+    } catch (e) {
+      return null;
+    }
+  }
   function noteMessage(msg) {
     if (!msg || !msg.id) return;
     // wa-js emits an undecrypted message as 'ciphertext' and again once it is readable.
     if (msg.type === 'ciphertext') return;
     const id = jid(msg.id);
     const chat = jid(msg.id.remote) || jid(msg.from);
-    if (chat === 'status@broadcast' || !firstTime(id)) return; // statuses are not chats
+    if (!id || !chat || !/@(c\.us|lid)$/.test(chat)) return; // groups, statuses, newsletters are not ours
     const fromMe = msg.id.fromMe !== undefined ? !!msg.id.fromMe : !!msg.fromMe;
-    push('message', {
-      id,
-      from: phoneOf(msg.from),
-      to: phoneOf(msg.to),
-      from_jid: jid(msg.from),
-      to_jid: jid(msg.to),
-      author: jid(msg.author),
-      body: typeof msg.body === 'string' ? msg.body : null,
-      timestamp: typeof msg.t === 'number' ? msg.t : null,
-      fromMe,
-      type: msg.type || null,
+    if (fromMe || !firstTime(id)) return; // our own sends are recorded by the send itself
+    if (isSystemType(msg.type)) {
+      push('system', { id, chat, type: msg.type || null, subtype: msg.subtype || null });
+      return;
+    }
+    inOrder(async () => {
+      const lid = isLid(chat) ? chat : null;
+      const phone = lid ? await phoneForLid(lid) : phoneOf(chat);
+      const type = msg.type || 'chat';
+      const media = {};
+      MEDIA_FIELDS.forEach((name) => { if (msg[name] !== undefined && msg[name] !== null) media[name] = msg[name]; });
+      push('message', {
+        id,
+        chat,
+        from_jid: chat,
+        phone,
+        lid,
+        push_name: typeof msg.notifyName === 'string' && msg.notifyName ? msg.notifyName : null,
+        // A media message's body is its thumbnail; its text is the caption.
+        body: type === 'chat' ? (typeof msg.body === 'string' ? msg.body : null) : (typeof msg.caption === 'string' ? msg.caption : null),
+        timestamp: typeof msg.t === 'number' ? msg.t : null,
+        fromMe: false,
+        type,
+        media: type === 'chat' ? null : media,
+      });
     });
+  }
+  // On every ready page: what WhatsApp delivered before wa-js's loader listened is in the
+  // chats but was never emitted. Ingestion is idempotent, so re-reading stored ones is free.
+  const CATCH_UP_CHATS = 200;
+  const CATCH_UP_MESSAGES = 50;
+  function catchUp() {
+    const W = wpp();
+    inOrder(async () => {
+      const chats = await W.chat.list({ onlyUsers: true, onlyWithUnreadMessage: true, count: CATCH_UP_CHATS });
+      for (const chat of chats) {
+        const unread = Number(chat.unreadCount) > 0 ? Number(chat.unreadCount) : 2;
+        const messages = await W.chat.getMessages(chat.id, { count: Math.min(CATCH_UP_MESSAGES, unread + 5) });
+        (messages || []).forEach(noteMessage);
+      }
+      bridge.caughtUpAt = Date.now();
+    });
+  }
+
+  // --- acks ----------------------------------------------------------------------------
+  async function keyForms(key) {
+    // The same message under both addressings: acks of a LID chat name `<lid>@lid`, the
+    // send may have recorded `<phone>@c.us` (or the reverse).
+    const serialized = jid(key);
+    const forms = [serialized];
+    const remote = jid(key.remote);
+    const bare = key.id;
+    if (!remote || !bare) return forms;
+    const prefix = (key.fromMe ? 'true' : 'false') + '_';
+    if (isLid(remote)) {
+      const phone = await phoneForLid(remote);
+      if (phone) forms.push(prefix + phone.slice(1) + '@c.us_' + bare);
+    } else if (phoneOf(remote)) {
+      try {
+        const entry = await wpp().contact.getPnLidEntry(remote);
+        const lid = jid(entry && entry.lid);
+        if (lid) forms.push(prefix + lid + '_' + bare);
+      } catch (e) { /* no mapping known */ }
+    }
+    const sent = sentByBareId.get(bare);
+    if (sent && forms.indexOf(sent) < 0) forms.push(sent);
+    return forms;
   }
   function noteAck(change) {
     if (!change || !Array.isArray(change.ids)) return;
     change.ids.forEach((key) => {
-      push('ack', { id: jid(key), ack: change.ack, chat: jid(change.chat), to: phoneOf(change.chat) });
+      inOrder(async () => {
+        const ids = await keyForms(key);
+        push('ack', { id: ids[0], ids, ack: change.ack, chat: jid(change.chat) });
+      });
     });
   }
 
+  /** @param {Wpp} W */
   function subscribe(W) {
     const on = typeof W.on === 'function' ? (n, f) => W.on(n, f) : (n, f) => W.ev.on(n, f);
     const guard = (fn) => (...args) => {
       try { fn(...args); } catch (e) { bridge.lastError = 'event: ' + e; }
     };
     on('conn.auth_code_change', guard(noteAuthCode));
-    on('conn.authenticated', guard(noteAuthenticated));
-    on('conn.main_ready', guard(noteReady));
+    on('conn.authenticated', guard(evaluate));
+    on('conn.main_ready', guard(evaluate));
+    on('conn.stream_mode_changed', guard(evaluate));
+    on('conn.stream_info_changed', guard(evaluate));
     on('conn.logout', guard(noteLogout));
-    on('conn.online', guard((online) => noteOnline(!!online)));
+    on('loader.ready', guard(evaluate));
     on('chat.new_message', guard(noteMessage));
     on('chat.msg_ack_change', guard(noteAck));
     bridge.subscribed = true;
@@ -330,19 +485,14 @@
       if (!bridge.subscribed && (typeof W.on === 'function' || (W.ev && typeof W.ev.on === 'function'))) {
         subscribe(W);
       }
-      if (!(W.isReady || (W.webpack && W.webpack.isReady))) return;
-      if (W.conn.isAuthenticated()) {
-        noteAuthenticated();
-        if (W.conn.isMainReady()) noteReady();
-      } else {
-        if (bridge.known.authenticated) noteLogout(); // the logout event was missed
-        // Rotations arrive as events; polling is the safety net for an injection that came
-        // after the event, so it runs often only until a first code is known.
-        if (!bridge.known.code || ticks % 5 === 0) {
-          Promise.resolve(W.conn.getAuthCode()).then(noteAuthCode, () => {});
-        }
+      if (!loaderReady(W)) return;
+      evaluate();
+      if (!W.conn.isAuthenticated() && (!bridge.known.code || ticks % 5 === 0)) {
+        // Rotations arrive as events; polling is the safety net for a code emitted before
+        // the bridge listened, so it runs often only until a first code is known.
+        Promise.resolve(W.conn.getAuthCode()).then(noteAuthCode, () => {});
       }
-      if (typeof W.conn.isOnline === 'function') noteOnline(!!W.conn.isOnline());
+      watchAcks();
     } catch (e) {
       bridge.lastError = 'tick: ' + e;
     }
@@ -378,8 +528,8 @@
     const deadline = Date.now() + (Number(timeoutMs) || 3000);
     return new Promise((resolve) => {
       (function settled() {
-        if (unjournaled.size === 0 || Date.now() >= deadline) {
-          resolve({ quiesced: true, unjournaled: unjournaled.size });
+        if ((unjournaled.size === 0 && chained === 0) || Date.now() >= deadline) {
+          resolve({ quiesced: true, unjournaled: unjournaled.size + chained });
         } else {
           setTimeout(settled, 20);
         }
@@ -408,9 +558,11 @@
     const result = {
       installed: true,
       wpp: !!W,
-      wpp_ready: !!(W && (W.isReady || (W.webpack && W.webpack.isReady))),
+      wpp_ready: loaderReady(W),
+      wpp_version: W && typeof W.version === 'string' ? W.version : null,
       authenticated: false,
       ready: false,
+      stream: null,
       auth_code: null,
       connected: null,
       me: null,
@@ -422,12 +574,14 @@
       last_error: bridge.lastError,
       journal: Object.assign({ unwritten: unjournaled.size }, bridge.journal),
     };
-    if (!W) return result;
+    if (!loaderReady(W)) return result;
     try {
+      const stream = streamOf(W);
+      result.stream = stream;
       result.authenticated = !!W.conn.isAuthenticated();
-      result.ready = result.authenticated && !!W.conn.isMainReady();
+      result.ready = result.authenticated && stream.mode === 'MAIN';
       result.auth_code = result.authenticated ? null : bridge.known.code;
-      result.connected = typeof W.conn.isOnline === 'function' ? !!W.conn.isOnline() : null;
+      result.connected = result.ready ? stream.info === 'NORMAL' : null;
       result.me = me();
     } catch (e) {
       result.last_error = 'state: ' + e;
@@ -437,18 +591,21 @@
   bridge.harvest = function (max) {
     return { events: bridge.drain(max), state: bridge.state() };
   };
+
+  // --- sending -------------------------------------------------------------------------
   // Sends by idempotency key (in memory, bounded): a repeated key never sends twice, and
   // the id of a send whose caller gave up waiting can still be looked up.
   const sends = new Map();
   const SENDS_MAX = 2000;
+  const sentByBareId = new Map();
   bridge.sendRecord = function (key) {
     return sends.get(key) || null;
   };
   bridge.send = async function (to, text, ackTimeoutMs, key) {
     if (key && sends.has(key)) {
       const record = sends.get(key);
-      if (!record.id) return { ok: false, reason: 'in_flight' };
-      return { ok: true, id: record.id, confirmed: record.confirmed, ack: record.confirmed ? 1 : 0, duplicate: true };
+      if (!record.id) return { ok: false, reason: 'in_flight', transient: true };
+      return { ok: true, id: record.id, confirmed: record.confirmed, duplicate: true };
     }
     const record = { id: null, confirmed: false, at: Date.now() };
     if (key) {
@@ -467,63 +624,155 @@
     if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(text)) return undefined;
     return text.replace(/-/g, '').toUpperCase();
   }
-  async function sendOnce(to, text, ackTimeoutMs, record, messageId) {
+  function recipientJid(to) {
+    const text = String(to || '').trim();
+    if (/^\d{1,40}@lid$/.test(text)) return text;
+    const digits = text.replace(/^\+/, '');
+    return /^[1-9][0-9]{6,14}$/.test(digits) ? digits + '@c.us' : null;
+  }
+  function sendResultOf(value) {
+    // {messageSendResult: 'OK' | 'ERROR_*'} for chats; the bare string for newsletters.
+    if (value && typeof value === 'object' && 'messageSendResult' in value) return value.messageSendResult;
+    return value === undefined ? null : value;
+  }
+  async function sendOnce(to, text, ackTimeoutMs, record, bareId) {
     const W = wpp();
-    if (!W || !W.chat || typeof W.chat.sendTextMessage !== 'function') return { ok: false, reason: 'no_wpp' };
-    if (!W.conn.isAuthenticated()) return { ok: false, reason: 'not_authenticated' };
-    const digits = String(to).replace(/^\+/, '');
-    if (!/^[1-9][0-9]{6,14}$/.test(digits)) return { ok: false, reason: 'invalid_recipient' };
-    if (typeof text !== 'string' || text === '') return { ok: false, reason: 'empty_text' };
-    let sent;
-    const options = { createChat: true, waitForAck: false };
-    if (messageId) options.messageId = messageId;
-    try {
-      // waitForAck false: get the id at once, then wait for the server's ack ourselves.
-      sent = await W.chat.sendTextMessage(digits + '@c.us', text, options);
-    } catch (e) {
-      return { ok: false, reason: 'send_error', error: describe(e) };
+    if (!loaderReady(W) || !W.chat || typeof W.chat.sendTextMessage !== 'function') {
+      return { ok: false, reason: 'no_wpp', transient: true };
     }
-    const id = jid(sent && sent.id);
+    if (!W.conn.isAuthenticated()) return { ok: false, reason: 'not_authenticated', transient: true };
+    const target = recipientJid(to);
+    if (!target) return { ok: false, reason: 'invalid_recipient' };
+    if (typeof text !== 'string' || text === '') return { ok: false, reason: 'empty_text' };
+    const deadline = Date.now() + (ackTimeoutMs || 15000);
+    // The chat first: a phone may resolve to its @lid chat, and the key must name that chat.
+    const found = await withTimeout(Promise.resolve().then(() => W.chat.find(target)), deadline - Date.now());
+    if (found.timedOut) return { ok: false, reason: 'timeout', transient: true };
+    if (found.error) {
+      const code = describe(found.error);
+      if (code === 'chat_not_found') return { ok: false, reason: 'not_on_whatsapp', error: code };
+      return { ok: false, reason: 'offline', transient: true, error: code };
+    }
+    const chatId = jid(found.value && found.value.id);
+    if (!chatId) return { ok: false, reason: 'offline', transient: true, error: 'no chat id' };
+    const options = Object.assign({ waitForAck: true }, sendOptions());
+    if (bareId) {
+      options.messageId = 'true_' + chatId + '_' + bareId;
+      record.id = options.messageId;
+      sentByBareId.set(bareId, record.id);
+    }
+    const outcome = await withTimeout(
+      Promise.resolve().then(() => W.chat.sendTextMessage(chatId, text, options)),
+      deadline - Date.now(),
+    );
+    if (outcome.timedOut) {
+      // Created (or about to be) but not acked yet: the ack watch reports it either way.
+      if (record.id) watchAck(record.id);
+      return { ok: true, id: record.id, confirmed: false };
+    }
+    if (outcome.error) return { ok: false, id: null, reason: 'send_error', error: describe(outcome.error) };
+    const sent = outcome.value || {};
+    const id = jid(sent.id) || record.id;
     if (!id) return { ok: false, reason: 'send_error', error: 'no message id' };
     record.id = id;
-    // sendMsgResult resolves to {messageSendResult: 'OK'} (older WhatsApp: the bare 'OK').
-    const acked = Promise.resolve(sent.sendMsgResult).then((value) => {
-      const result = value && value.messageSendResult !== undefined ? value.messageSendResult : value;
-      record.confirmed = result === undefined || result === null || result === 'OK';
-      return result;
-    });
-    const outcome = await withTimeout(acked, ackTimeoutMs || 15000);
-    if (outcome.timedOut) return { ok: true, id, confirmed: false, ack: sent.ack || 0 };
-    if (outcome.error) return { ok: false, id, reason: 'send_failed', error: describe(outcome.error) };
-    if (record.confirmed) return { ok: true, id, confirmed: true, ack: 1 };
-    return { ok: false, id, reason: 'send_failed', error: String(outcome.value) };
+    const result = sendResultOf(sent.sendMsgResult);
+    if (result === 'OK') {
+      record.confirmed = true;
+      return { ok: true, id, confirmed: true };
+    }
+    if (result === null) {
+      watchAck(id);
+      return { ok: true, id, confirmed: false };
+    }
+    return { ok: false, id, reason: 'send_failed', error: String(result) };
+  }
+  // Sends that were not confirmed in time: their ack is read from the message itself until it
+  // is known, because wa-js emits no event for a failed (negative) ack.
+  const ackWatch = new Map();
+  const ACK_WATCH_MS = 10 * 60 * 1000;
+  function watchAck(id) {
+    if (!ackWatch.has(id)) ackWatch.set(id, Date.now() + ACK_WATCH_MS);
+  }
+  let watching = false;
+  function watchAcks() {
+    if (watching || ackWatch.size === 0 || ticks % 3 !== 0) return;
+    const W = wpp();
+    watching = true;
+    const now = Date.now();
+    Promise.all([...ackWatch.entries()].map(async ([id, until]) => {
+      if (now > until) { ackWatch.delete(id); return; }
+      try {
+        const msg = await W.chat.getMessageById(id);
+        const ack = msg ? Number(msg.ack) : 0;
+        if (ack !== 0) {
+          ackWatch.delete(id);
+          inOrder(async () => {
+            const ids = await keyForms(msg.id);
+            push('ack', { id, ids: ids.indexOf(id) < 0 ? [id, ...ids] : ids, ack, chat: jid(msg.id.remote), watched: true });
+          });
+        }
+      } catch (e) { /* not in this page (yet) */ }
+    })).then(() => { watching = false; }, () => { watching = false; });
+  }
+
+  // --- probe -----------------------------------------------------------------------------
+  // A probe that a dead socket fails: the stream must be MAIN and NORMAL, and the servers
+  // must answer a query that nothing caches (WhatsApp's own queryWidExists, not
+  // WPP.contact.queryExists, which answers known contacts from memory and errors as null),
+  // about an id that rotates.
+  let probeTurn = 0;
+  /** @param {Wpp} W */
+  function probeIds(W) {
+    const ids = [];
+    try { ids.push(jid(W.conn.getMyUserId())); } catch (e) { /* not logged in */ }
+    try { ids.push(jid(W.conn.getMyUserLid())); } catch (e) { /* own LID unknown */ }
+    return ids.filter(Boolean);
   }
   bridge.probe = async function (timeoutMs) {
     const W = wpp();
     if (!W) return { ok: false, reason: 'no_wpp' };
+    if (!loaderReady(W)) return { ok: false, reason: 'wpp_not_ready' };
     const started = performance.now();
-    let myId;
+    let ids;
     try {
       if (!W.conn.isAuthenticated()) return { ok: false, reason: 'not_authenticated' };
-      myId = W.conn.getMyUserId();
+      const stream = streamOf(W);
+      if (stream.mode !== 'MAIN') return { ok: false, reason: 'stream_mode_' + String(stream.mode).toLowerCase() };
+      if (stream.info !== 'NORMAL') return { ok: false, reason: 'stream_info_' + String(stream.info).toLowerCase() };
+      ids = probeIds(W);
     } catch (e) {
       return { ok: false, reason: 'error', error: describe(e) };
     }
-    // sendQueryExists asks the servers every time; contact.queryExists is cached by wa-js
-    // after the first answer, so it only proves liveness once (the fallback, not the rule).
     const functions = W.whatsapp && W.whatsapp.functions;
-    const roundTrip = functions && typeof functions.sendQueryExists === 'function'
-      ? () => functions.sendQueryExists(myId)
-      : () => W.contact.queryExists(jid(myId));
-    const outcome = await withTimeout(Promise.resolve().then(roundTrip), timeoutMs || 5000);
+    if (!functions || typeof functions.queryWidExists !== 'function') return { ok: false, reason: 'no_probe_function' };
+    if (!ids.length) return { ok: false, reason: 'no_own_id' };
+    const target = ids[probeTurn++ % ids.length];
+    const outcome = await withTimeout(Promise.resolve().then(() => functions.queryWidExists(target)), timeoutMs || 5000);
     if (outcome.timedOut) return { ok: false, reason: 'timeout' };
     if (outcome.error) return { ok: false, reason: 'error', error: describe(outcome.error) };
-    return { ok: true, rtt_ms: Math.round(performance.now() - started) };
+    if (!outcome.value) return { ok: false, reason: 'no_answer' }; // our own number always exists
+    return { ok: true, rtt_ms: Math.round(performance.now() - started), queried: target };
   };
   bridge.summary = function () {
     return { version: bridge.version, seq: bridge.seq, queue_length: bridge.queue.length, subscribed: bridge.subscribed };
   };
+  // Every WPP member this file calls, with its type: the suite loads the real 4.6.0 bundle and
+  // checks each (members under `whatsapp.` resolve from WhatsApp Web's modules at run time).
+  bridge.wppApi = [
+    ['on', 'function'], ['version', 'string'], ['isReady', 'boolean'],
+    ['conn.isAuthenticated', 'function'], ['conn.getStreamData', 'function'], ['conn.getMyUserId', 'function'],
+    ['conn.getMyUserLid', 'function'], ['conn.getAuthCode', 'function'], ['conn.logout', 'function'],
+    ['conn.genLinkDeviceCodeForPhoneNumber', 'function'],
+    ['chat.find', 'function'], ['chat.sendTextMessage', 'function'], ['chat.getMessageById', 'function'],
+    ['chat.list', 'function'], ['chat.getMessages', 'function'],
+    ['contact.getPnLidEntry', 'function'],
+    ['whatsapp.functions.queryWidExists', 'function'], ['whatsapp.enums.SYSTEM_MESSAGE_TYPES', 'object'],
+  ];
 
-  setInterval(tick, TICK_MS);
-  tick();
+  // A chain of timeouts rather than one interval: each step looks window.setTimeout up again,
+  // so the heartbeat shares the fate of the page's own timers (a hung page stops both).
+  (function loop() {
+    tick();
+    window.setTimeout(loop, TICK_MS);
+  })();
 })();

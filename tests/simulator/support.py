@@ -26,6 +26,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 from sessions_app.driver.bridge import PageBridge
+from sessions_app.driver.page import install_page_scripts
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/lib/chromium/chromium"
@@ -167,6 +168,9 @@ class Browser:
         self.bridge = PageBridge(self.driver)
 
     def open(self, url: str) -> Browser:
+        """Opens the simulator's page the way the product does: WPPConfig, the wa-js 4.6.0
+        stand-in and the bridge as document-start scripts (re-run on every reload)."""
+        install_page_scripts(self.driver, wajs_bundle=url + "wppconnect-wa.js", bridge=self.bridge)
         self.driver.get(url)
         self.bridge.inject()
         return self

@@ -81,12 +81,18 @@ def test_it_keeps_linked_devices_across_a_restart_with_a_state_file(tmp_path):
     phone = random_phone()
     first = SimProcess("--port", "0", "--state-file", str(state_file), log_path=tmp_path / "1.log").start()
     try:
-        assert link_bare_page(first.url, **identity, phone=phone) == {"type": "paired", "phone": phone}
+        paired = link_bare_page(first.url, **identity, phone=phone)
+        assert (paired["type"], paired["phone"]) == ("paired", phone)
+        assert paired["lid"].endswith("@lid")  # the phone's own LID, told to the page at login
     finally:
         assert first.stop() == 0
     second = SimProcess("--port", "0", "--state-file", str(state_file), log_path=tmp_path / "2.log").start()
     try:
-        assert hello(second.url, **identity, phone=phone) == {"type": "session", "phone": phone}
+        assert hello(second.url, **identity, phone=phone) == {
+            "type": "session",
+            "phone": phone,
+            "lid": paired["lid"],
+        }
         assert second.ok("GET", "/phones") == {phone: [identity["device_id"]]}
         assert hello(second.url, device_id=identity["device_id"], secret="f" * 64)["type"] == "rejected"
     finally:

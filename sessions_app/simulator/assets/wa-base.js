@@ -1,4 +1,5 @@
-/* Simulated WhatsApp Web, part 1: primitives the client (wa.js) builds on — the timer
+/* Simulated WhatsApp Web, part 1: primitives the app (wa.js) and the wa-js stand-in
+ * (wppconnect-wa.js) build on — the timer
  * gate that implements "freeze", the event emitter, Wid/MsgKey values, and the identity
  * kept in IndexedDB ("wawc") plus a localStorage marker ("last-wid-md"). Both must be
  * present and agree, so a copied profile logs in without a QR and a half-copied one gets a
@@ -68,28 +69,41 @@
     constructor(code, message) { super(message || code); this.code = code; this.name = 'WPPError'; }
   }
 
-  // --- Wid and MsgKey ------------------------------------------------------------------
+  // --- Wid and MsgKey (WhatsApp Web's value types; wa-js src/whatsapp/misc/Wid.ts, MsgKey.ts) ---
   function makeWid(jid) {
-    const [user, server] = jid.split('@');
+    const [user, server] = String(jid).split('@');
     return {
       user, server, _serialized: jid,
       toString() { return jid; },
       equals(other) { return !!other && (other._serialized || String(other)) === jid; },
-      isUser() { return server === 'c.us'; },
+      isUser() { return server === 'c.us' || server === 'lid'; },
+      isLid() { return server === 'lid'; },
       isGroup() { return server === 'g.us'; },
     };
   }
   function jidOfPhone(phone) { return String(phone).replace(/^\+/, '') + '@c.us'; }
+  // A chat id as wa-js accepts it: a Wid, a jid string, or bare digits (which mean @c.us;
+  // wa-js src/util/createWid.ts).
   function toWid(chatId) {
     const raw = chatId && typeof chatId === 'object' ? chatId._serialized : chatId;
-    if (typeof raw !== 'string') throw new WPPError('invalid_chat_id', 'Invalid chat id: ' + chatId);
-    const jid = raw.includes('@') ? raw.trim() : jidOfPhone(raw.trim());
-    if (!/^[1-9][0-9]{6,14}@c\.us$/.test(jid)) throw new WPPError('invalid_chat_id', 'Invalid chat id: ' + raw);
+    if (typeof raw !== 'string') throw new WPPError('invalid_wid', 'Invalid WID value for ' + chatId);
+    const text = raw.trim();
+    const jid = text.includes('@') ? text : jidOfPhone(text);
+    if (!/^[1-9][0-9]{6,14}@c\.us$/.test(jid) && !/^[0-9]{1,40}@lid$/.test(jid)) {
+      throw new WPPError('invalid_wid', 'Invalid WID value for ' + raw);
+    }
     return makeWid(jid);
   }
   function makeKey(fromMe, remote, id) {
     const serialized = `${fromMe}_${remote._serialized}_${id}`;
     return { fromMe, remote, id, _serialized: serialized, toString() { return serialized; } };
+  }
+  // MsgKey.fromString: "<fromMe>_<remote jid>_<ID>[_<participant>]" split on "_", as WhatsApp
+  // does; a bare id has no "true_" in front, so it reads as a key that is not from me.
+  function keyFromString(text) {
+    const parts = String(text).split('_');
+    const remote = parts.length > 2 ? makeWid(parts[1]) : makeWid('');
+    return makeKey(parts[0] === 'true', remote, parts.length > 2 ? parts[2] : parts[0]);
   }
   function randomHex(bytes) {
     return [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
@@ -141,6 +155,7 @@
     jidOfPhone,
     toWid,
     makeKey,
+    keyFromString,
     randomHex,
     identity: { load: loadIdentity, save: saveIdentity, wipe: wipeIdentity },
   };

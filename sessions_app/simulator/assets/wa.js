@@ -1,29 +1,96 @@
-/* Simulated WhatsApp Web, part 2: the client. Exposes window.WPP with the subset of wa-js
- * (wppconnect-team/wa-js) that Blazz uses — same method names, event names and payload
- * shapes — talks to the simulated servers over /ws, and draws the QR and main screens.
+/* Simulated WhatsApp Web, part 2: the app. A model of what WhatsApp Web itself does in the
+ * page: it talks to the simulated servers over /ws, keeps the stream state (QR -> SYNCING ->
+ * MAIN), the chats and messages it received, the LID<->phone mapping it learned, and draws
+ * the QR and main screens. It exposes NO `window.WPP`: like the real site, it only has
+ * internal modules (here `window.__wasimApp`), which the wa-js stand-in (wppconnect-wa.js,
+ * injected by the driver at document start, as the real bundle is) finds and wraps.
+ * CONTRACT.md beside this file names the WhatsApp/wa-js behaviour each part follows.
  * Needs wa-base.js (window.__wasim) loaded first.
  */
 (function () {
   'use strict';
-  const {
-    ev, WPPError, makeWid, jidOfPhone, toWid, makeKey, randomHex, thaw, freeze,
-  } = window.__wasim;
+  const { WPPError, makeWid, jidOfPhone, makeKey, randomHex, thaw, freeze } = window.__wasim;
   const { load: loadIdentity, save: saveIdentity, wipe: wipeIdentity } = window.__wasim.identity;
 
-  // --- Connection to the simulated servers ---------------------------------------------
+  // A tiny Backbone-like emitter per model, as WhatsApp's stores are ('add', 'change:ack'...).
+  function emitter() {
+    const map = new Map();
+    return {
+      on(name, fn) { (map.get(name) || map.set(name, []).get(name)).push(fn); },
+      off(name, fn) { const l = map.get(name) || []; const i = l.indexOf(fn); if (i >= 0) l.splice(i, 1); },
+      trigger(name, ...args) {
+        [...(map.get(name) || [])].forEach((fn) => { try { fn(...args); } catch (e) { console.error(e); } });
+      },
+    };
+  }
+
+  // --- Models ----------------------------------------------------------------------------
   const SYNC_MS = 300;
   const PING_MS = 5000;
+  // WhatsApp Web's Stream model: mode QR | SYNCING | MAIN (+ OFFLINE, CONFLICT...), info
+  // OPENING | PAIRING | SYNCING | RESUMING | CONNECTING | NORMAL | OFFLINE.
+  const Stream = Object.assign(emitter(), { mode: undefined, info: 'OPENING' });
+  const Socket = Object.assign(emitter(), { state: 'OPENING' });
+  const Conn = Object.assign(emitter(), { ref: null, authCode: null, wid: null, lid: null, pushname: '' });
+  const Cmd = Object.assign(emitter(), { isMainLoaded: false });
+  const NetworkStatus = Object.assign(emitter(), { online: navigator.onLine !== false });
+  const MsgStore = Object.assign(emitter(), { models: new Map() });
+  const ChatStore = Object.assign(emitter(), { models: new Map() });
+  // LID <-> phone mapping the page learned (WhatsApp's lidPnCache / WAWebApiContact).
+  const lidPn = { byLid: new Map(), byPn: new Map() };
   const state = {
-    identity: null, ws: null, open: false, online: false, authenticated: false, mainLoaded: false,
-    mainReady: false, authCode: null, me: null, linkCode: null, lastEseq: 0, reqSeq: 0,
-    retryMs: 1000, reloading: false, ready: false,
+    identity: null, ws: null, open: false, authenticated: false, me: null, linkCode: null,
+    lastEseq: 0, reqSeq: 0, retryMs: 1000, reloading: false,
   };
   const pendingRequests = new Map();
   const outgoing = [];
-  const knownChats = new Set();
-  const recentMessages = [];
-  const queryCache = new Map();
 
+  function set(model, field, value) {
+    if (model[field] === value) return;
+    model[field] = value;
+    model.trigger('change:' + field, model, value);
+  }
+  function learnMapping(lid, phone) {
+    if (!lid || !phone) return;
+    lidPn.byLid.set(lid, jidOfPhone(phone));
+    lidPn.byPn.set(jidOfPhone(phone), lid);
+  }
+
+  function chatFor(jid) {
+    let chat = ChatStore.models.get(jid);
+    if (!chat) {
+      chat = { id: makeWid(jid), msgs: [], unreadCount: 0, t: 0 };
+      ChatStore.models.set(jid, chat);
+      ChatStore.trigger('add', chat);
+    }
+    return chat;
+  }
+  function addMsg(msg) {
+    if (MsgStore.models.has(msg.id._serialized)) return MsgStore.models.get(msg.id._serialized);
+    Object.assign(msg, emitter());
+    MsgStore.models.set(msg.id._serialized, msg);
+    const chat = chatFor(msg.id.remote._serialized);
+    chat.msgs.push(msg);
+    chat.t = Math.max(chat.t, msg.t || 0);
+    if (!msg.id.fromMe && !SYSTEM_TYPES.has(msg.type)) chat.unreadCount += 1;
+    MsgStore.trigger('add', msg);
+    render();
+    return msg;
+  }
+  function setAck(msg, ack) {
+    if (msg.ack === ack) return;
+    msg.ack = ack;
+    msg.trigger('change:ack', msg, ack);
+    MsgStore.trigger('change:ack', msg, ack);
+    render();
+  }
+  // WhatsApp's SYSTEM_MESSAGE_TYPES (wa-js src/whatsapp/enums/MSG_TYPE.ts exports the list).
+  const SYSTEM_TYPES = new Set([
+    'notification', 'notification_template', 'group_notification', 'gp2', 'broadcast_notification',
+    'e2e_notification', 'call_log', 'protocol', 'revoked', 'ciphertext', 'oversized', 'unknown',
+  ]);
+
+  // --- Connection to the simulated servers ------------------------------------------------
   function wsSend(frame) {
     if (!state.ws || state.ws.readyState !== WebSocket.OPEN) return false;
     state.ws.send(JSON.stringify(frame));
@@ -39,14 +106,9 @@
       pendingRequests.set(req, { resolve, reject });
     });
   }
-  function setOnline(online) {
-    if (state.online === online) return;
-    state.online = online;
-    ev.emit('conn.online', online);
-    render();
-  }
   function connect() {
     if (state.reloading) return;
+    set(Socket, 'state', 'OPENING');
     const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
     state.ws = ws;
     ws.onopen = () => {
@@ -62,25 +124,33 @@
       if (state.ws !== ws) return;
       state.ws = null;
       state.open = false;
-      setOnline(false);
+      // The socket dropped: WhatsApp Web shows "Computer not connected" (stream info OFFLINE)
+      // and keeps retrying. NetworkStatus (the browser's own network) does not change.
+      set(Socket, 'state', 'TIMEOUT');
+      set(Stream, 'info', 'OFFLINE');
       pendingRequests.forEach(({ reject }) => reject(new WPPError('offline', 'Connection lost')));
       pendingRequests.clear();
+      render();
       if (!state.reloading) setTimeout(connect, state.retryMs);
     };
   }
   function accepted() {
     state.open = true;
     state.retryMs = 1000;
-    setOnline(true);
   }
-  function mainLoadedSoon() {
+  function syncThenMain() {
     // Stands in for the history sync between login and a usable main screen.
+    set(Stream, 'mode', 'SYNCING');
+    set(Stream, 'info', 'SYNCING');
     setTimeout(() => {
-      if (!state.authenticated || state.mainReady) return;
-      state.mainLoaded = true;
-      ev.emit('conn.main_loaded');
-      state.mainReady = true;
-      ev.emit('conn.main_ready');
+      if (!state.authenticated || !state.open) return;
+      set(Socket, 'state', 'CONNECTED');
+      set(Stream, 'info', 'NORMAL');
+      set(Stream, 'mode', 'MAIN');
+      if (!Cmd.isMainLoaded) {
+        Cmd.isMainLoaded = true;
+        Cmd.trigger('main_loaded');
+      }
       render();
     }, SYNC_MS);
   }
@@ -96,20 +166,25 @@
       case 'qr': {
         accepted();
         const { type, ref, staticKeyPair, identityKeyPair, secretKey, fullCode } = frame.code;
-        const first = state.authCode === null;
-        state.authCode = { type, ref, staticKeyPair, identityKeyPair, secretKey, fullCode };
+        Conn.authCode = { type, ref, staticKeyPair, identityKeyPair, secretKey, fullCode };
+        set(Socket, 'state', 'UNPAIRED');
+        set(Stream, 'info', 'PAIRING');
+        set(Stream, 'mode', 'QR');
+        set(Conn, 'ref', ref);
         render();
-        if (first) ev.emit('conn.require_auth');
-        ev.emit('conn.auth_code_change', state.authCode);
         break;
       }
       case 'session':
         accepted();
         if (!state.authenticated) {
-          // A restored login: wa-js emits no conn.authenticated here, only main_ready.
           state.authenticated = true;
           state.me = frame.phone;
-          mainLoadedSoon();
+          learnMapping(frame.lid, frame.phone);
+          Conn.lid = frame.lid || null;
+          syncThenMain();
+        } else {
+          set(Socket, 'state', 'CONNECTED');
+          set(Stream, 'info', 'NORMAL');
         }
         render();
         flushOutgoing();
@@ -117,14 +192,15 @@
       case 'paired':
         state.authenticated = true;
         state.me = frame.phone;
-        state.authCode = null;
+        Conn.lid = frame.lid || null;
+        learnMapping(frame.lid, frame.phone);
         state.linkCode = null;
+        Conn.authCode = null;
+        set(Conn, 'ref', null);
         state.identity.phone = frame.phone;
         saveIdentity(state.identity).catch((e) => console.error('could not store identity', e));
-        ev.emit('conn.auth_code_change', null);
-        ev.emit('conn.authenticated');
+        syncThenMain();
         render();
-        mainLoadedSoon();
         break;
       case 'logged_out':
       case 'rejected':
@@ -142,159 +218,113 @@
       case 'unfreeze':
         thaw();
         break;
+      case 'reload':
+        // WhatsApp Web reloads itself (a new version, a conflict): every script of the old
+        // document, an injected wa-js included, is gone.
+        state.reloading = true;
+        setTimeout(() => location.reload(), 50);
+        break;
       default:
         break;
     }
   }
 
+  function chatJidOf(p) {
+    return p.from_lid ? p.from_lid : jidOfPhone(p.from);
+  }
   function onEvent(frame) {
     if (frame.eseq > state.lastEseq) {
       state.lastEseq = frame.eseq;
       const p = frame.payload;
       if (frame.kind === 'message') {
-        const from = makeWid(jidOfPhone(p.from));
-        knownChats.add(from._serialized);
+        if (p.from_lid && p.from && p.share_pn) learnMapping(p.from_lid, p.from);
+        const remote = makeWid(chatJidOf(p));
         const msg = {
-          id: makeKey(false, from, p.msg_id), from, to: makeWid(jidOfPhone(p.to)), body: p.body, type: 'chat',
-          t: p.t, ack: 1, isNewMsg: true, fromMe: false, self: 'in', notifyName: '',
+          id: makeKey(false, remote, p.msg_id), from: remote, to: makeWid(jidOfPhone(p.to)),
+          body: p.body, type: p.type || 'chat', subtype: p.subtype || null, t: p.t, ack: 1,
+          isNewMsg: true, self: 'in', notifyName: p.push_name || '',
+          caption: p.caption, mimetype: p.mimetype, filename: p.filename, size: p.size,
+          duration: p.duration, width: p.width, height: p.height, isViewOnce: !!p.is_view_once,
+          lat: p.lat, lng: p.lng, loc: p.loc,
         };
-        remember(msg);
-        ev.emit('chat.new_message', msg);
+        addMsg(msg);
       } else if (frame.kind === 'ack') {
-        const chat = makeWid(jidOfPhone(p.chat));
-        const key = makeKey(true, chat, p.msg_id);
-        const mine = recentMessages.find((m) => m.id._serialized === key._serialized);
-        if (mine) mine.ack = Math.max(mine.ack, p.ack);
-        ev.emit('chat.msg_ack_change', { ack: p.ack, chat, ids: [key] });
-        render();
+        const msg = MsgStore.models.get(makeKey(true, makeWid(p.chat), p.msg_id)._serialized);
+        if (msg && p.ack > msg.ack) setAck(msg, p.ack);
+        // A receipt for a message this page does not hold (sent by another page of the same
+        // number) still reaches WhatsApp Web's receipt handler.
+        receiptHandlers.forEach((fn) => fn({ ack: p.ack, from: makeWid(p.chat), externalIds: [p.msg_id] }));
       }
     }
     wsSend({ type: 'recv', upto: frame.eseq });
   }
+  const receiptHandlers = [];
 
   async function logoutLocally() {
     if (state.reloading) return;
     state.reloading = true;
     thaw();
     const wasAuthenticated = state.authenticated;
-    Object.assign(state, { authenticated: false, mainReady: false, mainLoaded: false, me: null, authCode: null });
-    if (wasAuthenticated || state.identity.phone) ev.emit('conn.logout');
+    state.authenticated = false;
+    state.me = null;
+    Conn.authCode = null;
+    if (wasAuthenticated || state.identity.phone) Cmd.trigger('logout');
     try { await wipeIdentity(); } catch (e) { console.error('could not wipe identity', e); }
     render();
     // WhatsApp Web reloads itself after a logout and comes back on the QR screen.
     setTimeout(() => location.reload(), 300);
   }
 
-  function remember(msg) {
-    recentMessages.push(msg);
-    if (recentMessages.length > 50) recentMessages.shift();
-    render();
+  // --- Sending (WhatsApp Web's addAndSendMsgToChat) ---------------------------------------
+  // Resolves to [message, sendResult]; the result settles with the server's answer: for a
+  // connection that is down the message waits (ack 0, the clock) and goes when it is back.
+  function addAndSendMsgToChat(chat, raw) {
+    const msg = addMsg(Object.assign(raw, { ack: 0, isNewMsg: true, self: 'out', local: true }));
+    const result = new Promise((resolve) => outgoing.push({ msg, resolve }));
+    flushOutgoing();
+    return [Promise.resolve(msg), result];
   }
-
   function dispatchOutgoing(item) {
     const { msg } = item;
     if (!state.open) { outgoing.push(item); return; }
-    request('send', { id: msg.id.id, to: '+' + msg.to.user, body: msg.body }).then((answer) => {
+    request('send', { id: msg.id.id, chat: msg.id.remote._serialized, body: msg.body }).then((answer) => {
       if (answer.ok) {
-        msg.ack = Math.max(msg.ack, 1);
-        ev.emit('chat.msg_ack_change', { ack: 1, chat: msg.to, ids: [msg.id] });
-        item.resolve({ messageSendResult: 'OK' });
+        setAck(msg, Math.max(msg.ack, 1));
+        item.resolve({ messageSendResult: 'OK', t: answer.t });
       } else {
-        msg.ack = -1;
-        item.resolve({ messageSendResult: 'ERROR_UNKNOWN', error: answer.error });
+        setAck(msg, -1); // ACK.FAILED
+        item.resolve({ messageSendResult: 'ERROR_UNKNOWN' });
       }
-      render();
     }, () => outgoing.push(item)); // lost with the connection: resent on reconnect
   }
   function flushOutgoing() {
+    if (!state.open) return;
     outgoing.splice(0).forEach(dispatchOutgoing);
   }
 
-  async function sendTextMessage(chatId, content, options) {
-    const opts = Object.assign({ createChat: false, waitForAck: true }, options || {});
-    if (!state.authenticated) throw new WPPError('not_authenticated', 'Not authenticated');
-    const to = toWid(chatId);
-    if (!opts.createChat && !knownChats.has(to._serialized)) {
-      throw new WPPError('chat_not_found', `Chat not found for ${to._serialized}`);
+  // WhatsApp's findOrCreateLatestChat: a phone whose chat lives under a LID resolves to the
+  // LID chat; a number that is not on WhatsApp has no chat.
+  async function findOrCreateLatestChat(wid) {
+    if (wid.isLid()) return { chat: chatFor(wid._serialized), created: false };
+    const known = lidPn.byPn.get(wid._serialized);
+    if (known) return { chat: chatFor(known), created: false };
+    if (ChatStore.models.has(wid._serialized)) return { chat: ChatStore.models.get(wid._serialized), created: false };
+    const answer = await request('query_exists', { user: wid._serialized });
+    if (!answer.exists) throw new WPPError('chat_not_found', 'Chat not found for ' + wid._serialized);
+    if (answer.lid) {
+      learnMapping(answer.lid, '+' + wid.user);
+      return { chat: chatFor(answer.lid), created: true };
     }
-    knownChats.add(to._serialized);
-    // A caller-chosen id (wa-js `messageId`) makes a resend the same message on the servers.
-    const chosen = opts.messageId && (typeof opts.messageId === 'string' ? opts.messageId : opts.messageId.id);
-    const key = makeKey(true, to, chosen || '3EB0' + randomHex(10).toUpperCase());
-    const msg = {
-      id: key, from: makeWid(jidOfPhone(state.me)), to, body: String(content), type: 'chat',
-      t: Math.floor(Date.now() / 1000), ack: 0, isNewMsg: true, fromMe: true, self: 'out',
-    };
-    let resolve;
-    const sendMsgResult = new Promise((r) => { resolve = r; });
-    remember(msg);
-    ev.emit('chat.new_message', msg);
-    dispatchOutgoing({ msg, resolve });
-    if (opts.waitForAck) await sendMsgResult;
-    return { id: key._serialized, ack: msg.ack, sendMsgResult };
+    return { chat: chatFor(wid._serialized), created: true };
   }
-
-  async function sendQueryExists(wid) {
-    const target = toWid(wid);
-    const answer = await request('query_exists', { user: target.user });
-    return answer.exists ? { wid: target, biz: false } : null;
+  function sendSeen(chat) {
+    // Read receipts for the whole chat (what markIsRead does on WhatsApp Web).
+    const unread = chat.unreadCount;
+    chat.unreadCount = 0;
+    const ids = chat.msgs.filter((m) => !m.id.fromMe).map((m) => m.id.id);
+    if (ids.length) wsSend({ type: 'read', chat: chat.id._serialized, ids });
+    return unread;
   }
-
-  // --- window.WPP ----------------------------------------------------------------------
-  const conn = {
-    getAuthCode: async () => (state.authenticated ? null : state.authCode),
-    isAuthenticated: () => state.authenticated,
-    isMainLoaded: () => state.mainLoaded,
-    isMainReady: () => state.mainReady,
-    isOnline: () => state.online,
-    isMultiDevice: () => true,
-    getMyUserId: () => (state.authenticated && state.me ? makeWid(jidOfPhone(state.me)) : undefined),
-    logout: async () => {
-      if (!state.authenticated) return false;
-      // The servers answer with a logout push, not a reply; resolve when it has happened.
-      const done = new Promise((resolve) => ev.once('conn.logout', () => resolve(true)));
-      if (!state.open || !wsSend({ type: 'logout' })) throw new WPPError('offline', 'Not connected to WhatsApp');
-      return done;
-    },
-    genLinkDeviceCodeForPhoneNumber: async (params, sendPushNotification) => {
-      const phone = params && typeof params === 'object' ? params.phone : params;
-      void sendPushNotification;
-      if (!phone || typeof phone !== 'string') {
-        throw new WPPError('send_the_phone_number_to_connect', "Can't get code for without phone number param");
-      }
-      if (state.authenticated) {
-        throw new WPPError('cannot_get_code_for_already_authenticated', "Can't get code for already authenticated user");
-      }
-      const answer = await request('link_code', { phone });
-      if (!answer.ok) throw new WPPError('link_code_failed', answer.error);
-      state.linkCode = answer.code;
-      render();
-      return answer.code;
-    },
-  };
-  const readiness = { isInjected: true };
-  Object.defineProperty(readiness, 'isReady', { get: () => state.ready, enumerable: true });
-  Object.defineProperty(readiness, 'isFullReady', { get: () => state.ready, enumerable: true });
-  const WPP = {
-    ev, on: ev.on, once: ev.once, off: ev.off, onAny: ev.onAny, emit: ev.emit,
-    removeListener: ev.off, addListener: ev.on,
-    webpack: readiness,
-    conn,
-    chat: { sendTextMessage },
-    contact: {
-      queryExists: async (contactId) => {
-        // Cached like wa-js: only the first lookup of a number reaches the servers.
-        const id = toWid(contactId)._serialized;
-        if (!queryCache.has(id)) queryCache.set(id, await sendQueryExists(id));
-        return queryCache.get(id);
-      },
-    },
-    whatsapp: { functions: { sendQueryExists } },
-  };
-  Object.defineProperty(WPP, 'isInjected', { get: () => true, enumerable: true });
-  Object.defineProperty(WPP, 'isReady', { get: () => state.ready, enumerable: true });
-  Object.defineProperty(WPP, 'isFullReady', { get: () => state.ready, enumerable: true });
-  window.WPP = WPP;
 
   // --- Screen --------------------------------------------------------------------------
   function drawPseudoQr(canvas, text) {
@@ -320,14 +350,15 @@
   }
   function render() {
     const $ = (id) => document.getElementById(id);
+    if (!$('app')) return;
     let screen = 'loading';
-    if (state.mainReady) screen = 'main';
-    else if (!state.authenticated && state.authCode) screen = 'landing';
+    if (state.authenticated && Stream.mode === 'MAIN') screen = 'main';
+    else if (!state.authenticated && Conn.authCode) screen = 'landing';
     $('app').dataset.screen = screen;
     $('loading').hidden = screen !== 'loading';
     $('landing').hidden = screen !== 'landing';
     $('main').hidden = screen !== 'main';
-    const code = (state.authCode && state.authCode.fullCode) || '';
+    const code = (Conn.authCode && Conn.authCode.fullCode) || '';
     if ($('qr').dataset.ref !== code) {
       $('qr').dataset.ref = code;
       $('qr-text').textContent = code;
@@ -336,26 +367,60 @@
     $('link-code-box').hidden = !state.linkCode;
     $('link-code').textContent = state.linkCode ? state.linkCode.slice(0, 4) + '-' + state.linkCode.slice(4) : '';
     $('me').textContent = state.me ? 'Logged in as ' + state.me : '';
-    $('net-status').dataset.online = String(state.online);
-    $('net-status').textContent = state.online ? 'Connected' : 'Computer not connected — reconnecting…';
-    const list = $('messages');
-    list.replaceChildren(...recentMessages.map((m) => {
+    const online = Stream.info === 'NORMAL';
+    $('net-status').dataset.online = String(online);
+    $('net-status').textContent = online ? 'Connected' : 'Computer not connected — reconnecting…';
+    const recent = [...MsgStore.models.values()].slice(-50);
+    $('messages').replaceChildren(...recent.map((m) => {
       const li = document.createElement('li');
-      li.className = m.fromMe ? 'out' : 'in';
-      li.textContent = m.body;
+      li.className = m.id.fromMe ? 'out' : 'in';
+      li.textContent = m.type === 'chat' ? m.body : '[' + m.type + '] ' + (m.caption || '');
       const meta = document.createElement('div');
       meta.className = 'meta';
-      meta.textContent = (m.fromMe ? 'to ' + m.to.user : 'from ' + m.from.user) + ' · ack ' + m.ack;
+      meta.textContent = (m.id.fromMe ? 'to ' : 'from ') + m.id.remote.user + ' · ack ' + m.ack;
       li.appendChild(meta);
       return li;
     }));
   }
 
+  // --- Internal modules (what wa-js finds in WhatsApp Web's module system) ------------------
+  window.__wasimApp = {
+    Stream, Socket, Conn, Cmd, NetworkStatus, MsgStore, ChatStore, SYSTEM_TYPES, receiptHandlers,
+    lidPnCache: {
+      getPhoneNumber: (lid) => { const pn = lidPn.byLid.get(String(lid._serialized || lid)); return pn ? makeWid(pn) : undefined; },
+      getCurrentLid: (pn) => { const lid = lidPn.byPn.get(String(pn._serialized || pn)); return lid ? makeWid(lid) : undefined; },
+    },
+    isLoggedIn: () => state.authenticated,
+    isRegistered: () => !!(state.identity && state.identity.phone),
+    me: () => (state.me ? makeWid(jidOfPhone(state.me)) : undefined),
+    meLid: () => (Conn.lid ? makeWid(Conn.lid) : undefined),
+    request,
+    wsSend,
+    findOrCreateLatestChat,
+    addAndSendMsgToChat,
+    sendSeen,
+    newId: () => '3EB0' + randomHex(8).toUpperCase(),
+    logout: async () => {
+      if (!state.authenticated) return false;
+      const done = new Promise((resolve) => Cmd.on('logout', () => resolve(true)));
+      if (!state.open || !wsSend({ type: 'logout' })) throw new WPPError('offline', 'Not connected to WhatsApp');
+      return done;
+    },
+    linkCode: async (phone) => {
+      const answer = await request('link_code', { phone });
+      if (!answer.ok) throw new WPPError('link_code_failed', answer.error);
+      state.linkCode = answer.code;
+      render();
+      return answer.code;
+    },
+    makeWid,
+    makeKey,
+  };
+
   // --- Start ---------------------------------------------------------------------------
   setInterval(() => { wsSend({ type: 'ping', req: ++state.reqSeq }); }, PING_MS);
   loadIdentity().then((identity) => {
     state.identity = identity;
-    state.ready = true;
     render();
     connect();
   }, (error) => {
