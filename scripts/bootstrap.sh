@@ -27,3 +27,19 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
   echo "$want" > "$stamp"
 fi
+
+# The bridge type check (scripts/check_bridge_types.sh): typescript and wa-js's declarations at
+# the versions scripts/jscheck/package-lock.json pins. Reinstalled when the lock changes.
+if command -v npm >/dev/null; then
+  stamp=scripts/jscheck/node_modules/.blazz-lock.sha256
+  want=$(sha256sum scripts/jscheck/package-lock.json | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "bootstrap: installing the bridge type check's npm packages (scripts/jscheck)"
+    (cd scripts/jscheck && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$want" > "$stamp"
+  fi
+else
+  echo "bootstrap: npm not found; the bridge type check and the wa-js bundle need Node.js" >&2
+  [ "${CI:-}" != "true" ] || exit 1
+fi
+scripts/vendor_wajs.sh
