@@ -61,4 +61,13 @@ def check_browser_and_targets(app_configs, **kwargs):
                     id="blazz.W010",
                 )
             )
+    bundle = str(settings.BLAZZ_WAJS_BUNDLE)
+    if not bundle.startswith(("http://", "https://")) and not Path(bundle).is_file():
+        problems.append(
+            Warning(
+                f"BLAZZ_WAJS_BUNDLE={bundle} does not exist: no session can open WhatsApp Web.",
+                hint="scripts/vendor_wajs.sh installs the pinned wa-js bundle (the run command does this).",
+                id="blazz.W011",
+            )
+        )
     return problems

@@ -486,21 +486,7 @@ class SimState:
             "body": body if isinstance(body, str) else "",
             "t": int(time.time()),
         }
-        for name in (
-            "caption",
-            "mimetype",
-            "filename",
-            "size",
-            "duration",
-            "width",
-            "height",
-            "lat",
-            "lng",
-            "loc",
-            "subtype",
-            "push_name",
-            "is_view_once",
-        ):
+        for name in MESSAGE_EXTRAS:
             if data.get(name) is not None:
                 message[name] = data[name]
         if from_lid:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
@@ -164,6 +165,14 @@ def ticking(check: Callable[[WebDriver], Any]) -> Callable[[WebDriver], Any]:
     return condition
 
 
+def click_if_present(driver: WebDriver, selector: str) -> bool:
+    try:
+        driver.find_element(By.CSS_SELECTOR, selector).click()
+    except (StaleElementReferenceException, NoSuchElementException):
+        return False
+    return True
+
+
 def digits(value: str) -> str:
     return re.sub(r"\D", "", value or "")
 
@@ -240,7 +249,8 @@ def test_it_walks_an_admin_from_login_to_a_finished_campaign(
     screenshot(page, "04-inbox-live")
 
     # 5. Reply from the inbox: the worker's browser sends it; the phone's ack moves the tick.
-    page.find_element(By.CSS_SELECTOR, f'tr[data-contact="{ann.uuid}"] a').click()
+    # The live list may swap its rows between finding the link and clicking it: try again.
+    wait(page, lambda d: click_if_present(d, f'tr[data-contact="{ann.uuid}"] a'), "Ann's row to be clickable")
     wait(page, lambda d: thread_bodies(d) == [INBOUND], "Ann's conversation")
     page.find_element(By.CSS_SELECTOR, "[data-testid=reply] textarea[name=body]").send_keys(REPLY)
     page.find_element(By.CSS_SELECTOR, "[data-testid=reply] button[type=submit]").click()

@@ -165,7 +165,10 @@ class Browser:
     bridge: PageBridge = field(init=False)
 
     def __post_init__(self) -> None:
-        self.bridge = PageBridge(self.driver)
+        # BLAZZ_BRIDGE_SCRIPT runs these tests against another bridge (an older one, to show
+        # what a test catches).
+        other = os.environ.get("BLAZZ_BRIDGE_SCRIPT")
+        self.bridge = PageBridge(self.driver, script_path=Path(other) if other else None)
 
     def open(self, url: str) -> Browser:
         """Opens the simulator's page the way the product does: WPPConfig, the wa-js 4.6.0
