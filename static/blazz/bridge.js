@@ -436,9 +436,10 @@
       const phone = await phoneForLid(remote);
       if (phone) forms.push(prefix + phone.slice(1) + '@c.us_' + bare);
     } else if (phoneOf(remote)) {
+      // The local mapping only: getPnLidEntry on a phone may ask the servers, once per ack.
       try {
-        const entry = await wpp().contact.getPnLidEntry(remote);
-        const lid = jid(entry && entry.lid);
+        const cache = wpp().whatsapp.lidPnCache;
+        const lid = jid(cache && cache.getCurrentLid(key.remote));
         if (lid) forms.push(prefix + lid + '_' + bare);
       } catch (e) { /* no mapping known */ }
     }
@@ -649,8 +650,12 @@
     const found = await withTimeout(Promise.resolve().then(() => W.chat.find(target)), deadline - Date.now());
     if (found.timedOut) return { ok: false, reason: 'timeout', transient: true };
     if (found.error) {
+      // On a connected page a chat that cannot be found or made is a recipient WhatsApp does
+      // not know; on a page that is offline it is worth another try later.
       const code = describe(found.error);
-      if (code === 'chat_not_found') return { ok: false, reason: 'not_on_whatsapp', error: code };
+      if (code === 'chat_not_found' || streamOf(W).info === 'NORMAL') {
+        return { ok: false, reason: 'not_on_whatsapp', error: code };
+      }
       return { ok: false, reason: 'offline', transient: true, error: code };
     }
     const chatId = jid(found.value && found.value.id);
