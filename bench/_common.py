@@ -30,7 +30,7 @@ def machine() -> dict:
 class Simulator:
     def __init__(self, *extra: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sessions_app.simulator", "--port", "0", *extra],
+            [sys.executable, "-m", "wasim", "--port", "0", *extra],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -39,7 +39,7 @@ VENDOR_SCRIPT = ROOT / "scripts" / "vendor_wajs.sh"
 BUNDLE = ROOT / "vendor" / "wa-js" / "wppconnect-wa.js"
 BUNDLE_VERSION_FILE = ROOT / "vendor" / "wa-js" / "VERSION"
 JSCHECK = ROOT / "scripts" / "jscheck"
-CONTRACT = ROOT / "sessions_app" / "simulator" / "CONTRACT.md"
+CONTRACT = ROOT / "wasim" / "CONTRACT.md"
 BRIDGE = ROOT / "static" / "blazz" / "bridge.js"
 CHECK_TYPES = ROOT / "scripts" / "check_bridge_types.sh"
 
@@ -94,7 +94,7 @@ def test_the_pinned_versions_agree() -> None:
         "bundle header": header.group(1) if header else "no header",
         "scripts/jscheck/package.json": package["devDependencies"]["@wppconnect/wa-js"],
         "scripts/jscheck/package-lock.json": lock["packages"]["node_modules/@wppconnect/wa-js"]["version"],
-        "sessions_app/simulator/CONTRACT.md": _first_version(contract_first_line, CONTRACT),
+        "wasim/CONTRACT.md": _first_version(contract_first_line, CONTRACT),
     }
 
     assert len(set(versions.values())) == 1, f"the wa-js pins disagree: {versions}"

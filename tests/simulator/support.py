@@ -52,7 +52,7 @@ def wait_for(
 
 
 class SimProcess:
-    """``python -m sessions_app.simulator`` in a subprocess; stopped by PID."""
+    """``python -m wasim`` in a subprocess; stopped by PID."""
 
     def __init__(self, *args: str, log_path: Path) -> None:
         self.args = args
@@ -63,7 +63,7 @@ class SimProcess:
     def start(self) -> SimProcess:
         log = open(self.log_path, "a", encoding="utf-8")  # lives as long as the process
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sessions_app.simulator", *self.args],
+            [sys.executable, "-m", "wasim", *self.args],
             cwd=PROJECT_ROOT,
             stdout=subprocess.PIPE,
             stderr=log,

@@ -1,5 +1,5 @@
 """The simulator's aiohttp application and its runner. Needs no Django: ``manage.py wasim``
-and ``python -m sessions_app.simulator`` both end up in :func:`serve`.
+and ``python -m wasim`` both end up in :func:`serve`.
 
 Routes:
   GET /              the simulated "WhatsApp Web" page (what Chromium opens; BLAZZ_WA_URL)

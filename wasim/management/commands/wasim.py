@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from sessions_app.simulator import server
+from wasim import server
 
 
 class Command(BaseCommand):

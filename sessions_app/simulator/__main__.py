@@ -1,5 +1,0 @@
-"""``python -m sessions_app.simulator [--host H] [--port N] [--state-file F] [--qr-period S]``"""
-
-from .server import main
-
-main()
