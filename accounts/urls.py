@@ -5,7 +5,6 @@ from accounts import views
 
 app_name = "accounts"
 urlpatterns = [
-    path("", views.DashboardView.as_view(), name="dashboard"),
     path("signup/", views.SignupView.as_view(), name="signup"),
     path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -5,17 +5,15 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
-from django.views.generic import FormView, TemplateView
+from django.views.generic import FormView
 
 from accounts import services
 from accounts.forms import ApiKeyForm, SignupForm, WorkspaceForm
 from accounts.middleware import SESSION_WORKSPACE_KEY
-from accounts.mixins import WorkspaceManagerMixin, WorkspaceMemberMixin
+from accounts.mixins import WorkspaceManagerMixin
 from accounts.models import ApiKey, Workspace
 from accounts.selectors import api_keys_of_workspace
-from accounts.tenancy import get_scoped_or_404, scoped
-from messaging.models import Contact
-from sessions_app.models import WhatsAppSession
+from accounts.tenancy import get_scoped_or_404
 
 
 class SignupView(FormView):
@@ -34,21 +32,7 @@ class SignupView(FormView):
             return self.form_invalid(form)
         login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
         self.request.session[SESSION_WORKSPACE_KEY] = workspace.id
-        return redirect("accounts:dashboard")
-
-
-class DashboardView(WorkspaceMemberMixin, TemplateView):
-    template_name = "accounts/dashboard.html"
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        workspace = self.request.workspace
-        context["session_count"] = scoped(WhatsAppSession, workspace).filter(deleted_at__isnull=True).count()
-        context["connected_count"] = (
-            scoped(WhatsAppSession, workspace).filter(deleted_at__isnull=True, status="connected").count()
-        )
-        context["contact_count"] = scoped(Contact, workspace).count()
-        return context
+        return redirect("dashboard")
 
 
 class WorkspaceCreateView(LoginRequiredMixin, FormView):
@@ -63,7 +47,7 @@ class WorkspaceCreateView(LoginRequiredMixin, FormView):
         )
         self.request.session[SESSION_WORKSPACE_KEY] = workspace.id
         messages.success(self.request, f"Workspace “{workspace.name}” created.")
-        return redirect("accounts:dashboard")
+        return redirect("dashboard")
 
 
 class WorkspaceSwitchView(LoginRequiredMixin, View):
@@ -77,7 +61,7 @@ class WorkspaceSwitchView(LoginRequiredMixin, View):
             # Same answer for "does not exist" and "not yours": nothing leaks.
             return render(request, "404.html", status=404)
         request.session[SESSION_WORKSPACE_KEY] = membership.workspace_id
-        return redirect("accounts:dashboard")
+        return redirect("dashboard")
 
 
 class ApiKeyListView(WorkspaceManagerMixin, FormView):

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from blazz.api_health import HealthView
+from health.api import HealthView
 
 urlpatterns = [
     path("", include("accounts.api_urls")),

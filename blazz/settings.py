@@ -46,7 +46,16 @@ INSTALLED_APPS = [
     "sessions_app",
     "messaging",
     "campaigns",
+    "health",
 ]
+# Who hears about a number's lifecycle (sessions_app/listeners.py): the port that lets the
+# layers above sessions_app react without sessions_app importing them.
+BLAZZ_SESSION_LISTENERS = ["messaging.session_listener.MessagingSessionListener"]
+# The WhatsApp Web simulator (top-level wasim/, `manage.py wasim`) is a test double: installed
+# for development and tests, never by production settings.
+BLAZZ_WASIM_INSTALLED = env.bool("BLAZZ_WASIM_INSTALLED", default=DEBUG)
+if BLAZZ_WASIM_INSTALLED:
+    INSTALLED_APPS.append("wasim")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -73,6 +82,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.workspace",
+                "health.context_processors.failed_numbers",
             ],
         },
     },
@@ -112,7 +122,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "accounts:dashboard"
+LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 LANGUAGE_CODE = "en-us"
@@ -137,7 +147,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_PAGINATION_CLASS": "blazz.pagination.NewestFirstCursorPagination",
     "DEFAULT_PARSER_CLASSES": ["blazz.api_parsers.GuardedJSONParser"],
-    "DEFAULT_THROTTLE_CLASSES": ["blazz.api_throttles.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.api_throttles.ApiKeyRateThrottle"],
     "EXCEPTION_HANDLER": "blazz.api_errors.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

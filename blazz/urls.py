@@ -2,14 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from blazz.metrics import metrics_view
 from blazz.views import healthz
-from blazz.views_health import HealthPageView
+from health.metrics import metrics_view
+from health.views import DashboardView, HealthPageView
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("health/", HealthPageView.as_view(), name="health"),
+    path("", DashboardView.as_view(), name="dashboard"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("blazz.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="api-schema"),

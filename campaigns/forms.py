@@ -7,8 +7,8 @@ from typing import Any
 
 from django import forms
 
+from blazz.phones import InvalidPhoneNumber, normalize_phone
 from campaigns.models import Campaign
-from messaging.phones import InvalidPhoneNumber, normalize_phone
 
 AUDIENCE_CHOICES = [
     ("all", "All contacts"),

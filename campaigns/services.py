@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from accounts.tenancy import scoped
+from blazz.phones import InvalidPhoneNumber
 from blazz.realtime import publish_to_workspace
 from campaigns import selectors
 from campaigns.errors import CampaignError as CampaignError  # re-exported: callers catch it here
@@ -27,7 +28,6 @@ from campaigns.models import Campaign, CampaignLog
 from campaigns.planning import campaign_launch, campaign_redistribute, campaign_replan, no_number_message
 from campaigns.templating import TemplateError, variables_in
 from messaging.models import Contact
-from messaging.phones import InvalidPhoneNumber
 from messaging.services import chat_claim_for_send, chat_mark_failed, contact_upsert
 from sessions_app.models import WhatsAppSession
 

@@ -1,5 +1,5 @@
 """`GET /api/v1/health`: the Health page's figures for the API key's workspace (F2). Thin:
-one selector (blazz.health_selectors) computes them, these serializers shape and document
+one selector (health.selectors) computes them, these serializers shape and document
 them."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_auth import api_workspace
-from blazz.health_selectors import STUCK_REASONS, health_report
+from health.selectors import STUCK_REASONS, health_report
 from sessions_app.models import WhatsAppSession, WorkerInstance
 
 

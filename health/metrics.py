@@ -20,7 +20,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import CollectorRegistry
 
-from blazz.health_selectors import STUCK_REASONS, HealthReport, health_report
+from health.selectors import STUCK_REASONS, HealthReport, health_report
 from sessions_app.models import WorkerInstance
 
 # Headers a reverse proxy adds: their presence means REMOTE_ADDR is the proxy, not the client.

@@ -1,6 +1,6 @@
 """The Health page (F2): workspace owners and admins see their workspace's numbers, webhooks
 and messages next to the shared workers and queues; staff see every workspace. The figures
-come from blazz.health_selectors, the same as the API and /metrics."""
+come from health.selectors, the same as the API and /metrics."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
-from blazz.health_selectors import health_report
+from accounts.mixins import WorkspaceMemberMixin
+from accounts.tenancy import scoped
+from health.selectors import health_report
+from messaging.models import Contact
 from sessions_app.models import WhatsAppSession
 
 REFRESH_SECONDS = 15
@@ -46,4 +49,20 @@ class HealthPageView(LoginRequiredMixin, TemplateView):
             sessions_total=sum(report.sessions_by_status.values()),
             refresh_seconds=REFRESH_SECONDS,
         )
+        return context
+
+
+class DashboardView(WorkspaceMemberMixin, TemplateView):
+    """The workspace's home: how many numbers are connected, how many contacts it has."""
+
+    template_name = "accounts/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        workspace = self.request.workspace
+        context["session_count"] = scoped(WhatsAppSession, workspace).filter(deleted_at__isnull=True).count()
+        context["connected_count"] = (
+            scoped(WhatsAppSession, workspace).filter(deleted_at__isnull=True, status="connected").count()
+        )
+        context["contact_count"] = scoped(Contact, workspace).count()
         return context

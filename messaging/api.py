@@ -10,10 +10,10 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
 from accounts.api_auth import api_workspace
+from accounts.api_throttles import ApiKeyRateThrottle, ApiKeySendRateThrottle
 from accounts.tenancy import get_scoped_or_404, scoped
 from blazz.api_common import InputSerializer, idempotency_key_from
 from blazz.api_errors import ApiError, ErrorSerializer
-from blazz.api_throttles import ApiKeyRateThrottle, ApiKeySendRateThrottle
 from messaging.models import Chat, Contact, ContactSession
 from messaging.selectors import (
     contact_get_or_404,

@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from blazz.json_documents import JsonDocumentRefused, json_document_check
+from blazz.phones import InvalidPhoneNumber, normalize_phone
 from blazz.realtime import publish_many_to_workspace, publish_to_workspace
 from messaging.models import Chat, Contact, ContactSession
-from messaging.phones import InvalidPhoneNumber, normalize_phone
 from sessions_app.models import WhatsAppSession
 
 logger = logging.getLogger(__name__)

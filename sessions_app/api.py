@@ -17,7 +17,7 @@ from accounts.api_auth import api_workspace
 from blazz.api_common import InputSerializer, idempotency_key_from, refuse_request_body
 from blazz.api_errors import ApiError, ErrorSerializer
 from blazz.pagination import BadCursorIsInvalidInput
-from messaging.phones import InvalidPhoneNumber, normalize_phone
+from blazz.phones import InvalidPhoneNumber, normalize_phone
 from sessions_app import services
 from sessions_app.models import SessionEvent, WhatsAppSession
 from sessions_app.qr import qr_png_base64, qr_svg

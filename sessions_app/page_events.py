@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from messaging.phones import InvalidPhoneNumber, normalize_phone
+from blazz.phones import InvalidPhoneNumber, normalize_phone
 from messaging.services import chat_acks_apply, chats_send_pending, inbound_messages_ingest
 from sessions_app import services
 from sessions_app.driver.bridge import PageBridge

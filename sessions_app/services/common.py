@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 
 from blazz.realtime import publish_to_workspace
+from sessions_app.listeners import session_event_emit
 from sessions_app.models import SessionEvent, WhatsAppSession
 
 logger = logging.getLogger(__name__)
@@ -109,9 +110,7 @@ def session_transition(
 
 def _webhook_record(session: WhatsAppSession, event_type: str, extra: dict[str, Any]) -> None:
     """Integrators hear every lifecycle change through the outbox, in this transaction."""
-    from messaging.webhooks import webhook_events_record
-
-    webhook_events_record(
+    session_event_emit(
         workspace_id=session.workspace_id,
         event_type=event_type,
         payload={**session_payload(session), **extra},

@@ -310,7 +310,7 @@ def session_request_link_code(*, session: WhatsAppSession, phone_number: str) ->
     """Pair by code instead of a QR (WhatsApp Web's "link with phone number"): the worker
     asks the page for an 8-character code for `phone_number`, which the admin types on the
     phone. Counts as a QR attempt (F12). The code arrives as `session.link_code`."""
-    from messaging.phones import InvalidPhoneNumber, normalize_phone
+    from blazz.phones import InvalidPhoneNumber, normalize_phone
 
     session = _live(session)
     try:

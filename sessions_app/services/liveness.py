@@ -23,6 +23,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from accounts.models import Membership
+from sessions_app.listeners import session_event_emit
 from sessions_app.models import SessionEvent, WhatsAppSession
 from sessions_app.services.common import session_payload, session_transition
 
@@ -118,12 +119,10 @@ def _save(session: WhatsAppSession, liveness: dict[str, Any]) -> None:
 def session_alert_failed(*, session_pk: int, error: str) -> None:
     """Tells the workspace a number stopped working: a ``session.failed`` webhook event and,
     after commit, an email to its owners and admins. The UI shows a banner for every failed
-    number (accounts.context_processors)."""
-    from messaging.webhooks import webhook_events_record
-
+    number (health.context_processors)."""
     session = WhatsAppSession.objects.select_related("workspace").get(pk=session_pk)
     payload = {**session_payload(session), "error": error}
-    webhook_events_record(workspace_id=session.workspace_id, event_type="session.failed", payload=payload)
+    session_event_emit(workspace_id=session.workspace_id, event_type="session.failed", payload=payload)
     recipients = sorted(
         set(
             Membership.objects.filter(

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from sessions_app.listeners import session_moved_emit
 from sessions_app.models import SessionEvent, WhatsAppSession, WorkerInstance
 from sessions_app.services.common import ACTIVE_STATUSES, NoWorkerCapacity
 from sessions_app.services.workers import enqueue_on_session_worker, session_assign, worker_heartbeat_cutoff
@@ -118,8 +119,6 @@ def session_fail_over(*, session_pk: int) -> int | None:
     (no QR scan for a connected one), and sends its pending outbound messages after it.
     Returns how many claimed sends were released, or None if the session no longer needs moving
     (another run or a heartbeat fixed it meanwhile). Raises NoWorkerCapacity."""
-    from messaging.services import chats_release_claims
-
     session = (
         WhatsAppSession.objects.select_for_update(of=("self",))
         .select_related("assigned_worker")
@@ -152,7 +151,7 @@ def session_fail_over(*, session_pk: int) -> int | None:
     # Sends the dead worker had claimed may or may not have left; they carry their Chat's
     # uuid as WhatsApp message id, so sending them again cannot make a second message.
     # The new page sends every pending message once it is ready (page_events).
-    return chats_release_claims(session_pk=session_pk)
+    return session_moved_emit(session_pk=session_pk)
 
 
 def _why(previous: WorkerInstance | None) -> str:

@@ -41,7 +41,7 @@ MANAGERS_ONLY = {
 }
 # Agents read these (their writes, such as a reply, are what agents are for).
 MEMBERS = {
-    "accounts:dashboard",
+    "dashboard",
     "accounts:workspace_create",
     "accounts:workspace_switch",
     "sessions_app:session_list",

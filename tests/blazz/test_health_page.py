@@ -43,8 +43,8 @@ def test_it_is_linked_from_the_navigation_for_managers_only(alice_client, worksp
     agent = UserFactory(username="agent@example.com")
     MembershipFactory(user=agent, workspace=workspace_a, role=Membership.Role.AGENT)
 
-    assert f'href="{URL}"' in alice_client.get(reverse("accounts:dashboard")).content.decode()
-    agent_home = logged_in_client(agent, workspace_a).get(reverse("accounts:dashboard"))
+    assert f'href="{URL}"' in alice_client.get(reverse("dashboard")).content.decode()
+    agent_home = logged_in_client(agent, workspace_a).get(reverse("dashboard"))
     assert f'href="{URL}"' not in agent_home.content.decode()
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from blazz.phones import InvalidPhoneNumber, normalize_phone
 from messaging.models import Chat, Contact, ContactSession, WebhookDelivery
-from messaging.phones import InvalidPhoneNumber, normalize_phone
 from messaging.webhooks import webhook_endpoint_create
 from sessions_app.models import SessionEvent, WhatsAppSession
 from sessions_app.page_events import apply_page_events

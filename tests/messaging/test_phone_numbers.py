@@ -1,6 +1,6 @@
 import pytest
 
-from messaging.phones import InvalidPhoneNumber, normalize_phone
+from blazz.phones import InvalidPhoneNumber, normalize_phone
 
 
 @pytest.mark.parametrize(
