@@ -20,9 +20,9 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-from sessions_app.driver.browser import Browser  # noqa: E402
-from sessions_app.driver.page import open_whatsapp  # noqa: E402
-from sessions_app.driver.snapshot import snapshot_take  # noqa: E402
+from sessions_app.webjs.driver.browser import Browser  # noqa: E402
+from sessions_app.webjs.driver.page import open_whatsapp  # noqa: E402
+from sessions_app.webjs.driver.snapshot import snapshot_take  # noqa: E402
 
 
 def main() -> None:

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 # Who hears about a number's lifecycle (sessions_app/listeners.py): the port that lets the
 # layers above sessions_app react without sessions_app importing them.
 BLAZZ_SESSION_LISTENERS = ["messaging.session_listener.MessagingSessionListener"]
+# messaging's Transport per number provider (messaging/transport.py); `meta` is reserved.
+BLAZZ_TRANSPORTS = {"webjs": "sessions_app.webjs.transport.WebJsTransport"}
 # The WhatsApp Web simulator (top-level wasim/, `manage.py wasim`) is a test double: installed
 # for development and tests, never by production settings.
 BLAZZ_WASIM_INSTALLED = env.bool("BLAZZ_WASIM_INSTALLED", default=DEBUG)
@@ -215,7 +217,7 @@ BLAZZ_BROWSER = env.str("BLAZZ_BROWSER", default="selenium")  # "selenium" or "u
 BLAZZ_CHROMIUM_PATH = env.str("BLAZZ_CHROMIUM_PATH", default="/usr/lib/chromium/chromium")
 BLAZZ_CHROMEDRIVER_PATH = env.str("BLAZZ_CHROMEDRIVER_PATH", default="/usr/bin/chromedriver")
 BLAZZ_HEADLESS = env.bool("BLAZZ_HEADLESS", default=True)
-# Memory-saving Chromium flags (sessions_app/driver/browser.py LEAN_ARGUMENTS).
+# Memory-saving Chromium flags (sessions_app/webjs/driver/browser.py LEAN_ARGUMENTS).
 BLAZZ_BROWSER_LEAN = env.bool("BLAZZ_BROWSER_LEAN", default=True)
 BLAZZ_BROWSER_STOP_DEADLINE = env.float("BLAZZ_BROWSER_STOP_DEADLINE", default=10.0)
 BLAZZ_HARVEST_TICK_MS = env.int("BLAZZ_HARVEST_TICK_MS", default=500)

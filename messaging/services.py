@@ -20,6 +20,7 @@ from blazz.json_documents import JsonDocumentRefused, json_document_check
 from blazz.phones import InvalidPhoneNumber, normalize_phone
 from blazz.realtime import publish_many_to_workspace, publish_to_workspace
 from messaging.models import Chat, Contact, ContactSession
+from messaging.transport import NoTransport, transport_for
 from sessions_app.models import WhatsAppSession
 
 logger = logging.getLogger(__name__)
@@ -572,6 +573,10 @@ def chat_send(
     else:
         session = sending_session_choose(workspace=workspace, contact=contact)
     try:
+        transport = transport_for(session.provider_type)
+    except NoTransport as exc:
+        raise InvalidMessage(f"That number cannot send: {exc}.", field="session") from exc
+    try:
         with transaction.atomic():
             chat = Chat.objects.create(
                 workspace=workspace,
@@ -585,9 +590,7 @@ def chat_send(
     except IntegrityError:
         # A concurrent request with the same key won the insert: answer with its message.
         return Chat.objects.get(workspace=workspace, idempotency_key=idempotency_key), False
-    from sessions_app.services import enqueue_on_session_worker
-
-    enqueue_on_session_worker("session_send", session.pk, chat_pk=chat.pk)
+    transport.send(session_pk=session.pk, chat_pk=chat.pk)
     return chat, True
 
 
@@ -660,8 +663,9 @@ def chats_send_pending(*, session_pk: int) -> int:
     """The session's page is ready: (re)enqueue every unclaimed pending message of it on its
     worker's queue, after commit. Sends that reached the worker before its browser was up,
     or while it had none, go out now; the claim makes a duplicate task harmless."""
-    from sessions_app.services import enqueue_on_session_worker
-
+    provider = WhatsAppSession.objects.filter(pk=session_pk).values_list("provider_type", flat=True).first()
+    if provider is None:
+        return 0
     pending = list(
         Chat.objects.filter(
             whatsapp_session_id=session_pk,
@@ -672,6 +676,7 @@ def chats_send_pending(*, session_pk: int) -> int:
         .order_by("created_at", "id")
         .values_list("pk", flat=True)
     )
+    transport = transport_for(provider)
     for chat_pk in pending:
-        enqueue_on_session_worker("session_send", session_pk, chat_pk=chat_pk)
+        transport.send(session_pk=session_pk, chat_pk=chat_pk)
     return len(pending)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Type-checks static/blazz/bridge.js against the declarations of the pinned wa-js
+# Type-checks sessions_app/webjs/bridge.js against the declarations of the pinned wa-js
 # (scripts/jscheck: typescript + @wppconnect/wa-js at exact versions, installed by
 # scripts/bootstrap.sh). A WPP member the bridge calls that wa-js does not declare, or a call
 # with the wrong number of arguments, fails here instead of on a customer's phone.

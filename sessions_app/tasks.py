@@ -6,8 +6,8 @@ from __future__ import annotations
 from celery import shared_task
 
 from sessions_app import services
-from sessions_app.host import StartResult
-from sessions_app.worker import current_host
+from sessions_app.webjs.host import StartResult
+from sessions_app.webjs.worker import current_host
 
 
 @shared_task(name="sessions_app.tasks.session_start")

@@ -1,4 +1,4 @@
-// What the page bridge (static/blazz/bridge.js) finds on `window`, typed from the pinned
+// What the page bridge (sessions_app/webjs/bridge.js) finds on `window`, typed from the pinned
 // wa-js package itself, so a call the 4.6.0 declarations do not have fails the check.
 
 export {};

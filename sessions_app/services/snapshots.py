@@ -1,5 +1,5 @@
 """Login snapshots in the database (F1): the encrypted bytes come from
-sessions_app.driver.snapshot; here they are stored and dropped."""
+sessions_app.webjs.driver.snapshot; here they are stored and dropped."""
 
 from __future__ import annotations
 

@@ -15,14 +15,7 @@ PACKAGES = ("blazz", "accounts", "sessions_app", "messaging", "campaigns", "heal
 
 # From the bottom. The WhatsApp Web transport is the part of sessions_app that drives
 # browsers; the rest of sessions_app (the number, workers, reconciliation) is below messaging.
-TRANSPORT = (
-    "sessions_app.driver",
-    "sessions_app.host",
-    "sessions_app.page_events",
-    "sessions_app.worker",
-    "sessions_app.rescue",
-    "sessions_app.tasks",
-)
+TRANSPORT = ("sessions_app.webjs", "sessions_app.tasks")
 LAYERS = [
     ("blazz",),
     ("accounts",),
@@ -132,14 +125,18 @@ def test_every_import_points_down_the_layer_order():
     ("source", "target", "wrong"),
     [
         ("sessions_app.services.reconcile", "messaging.services", True),  # core under messaging
-        ("sessions_app.services.common", "sessions_app.host.session_host", True),  # core under transport
+        (
+            "sessions_app.services.common",
+            "sessions_app.webjs.host.session_host",
+            True,
+        ),  # core under transport
         ("messaging.services", "sessions_app.services.workers", False),
-        ("sessions_app.page_events", "messaging.services", False),  # the transport sits above messaging
+        ("sessions_app.webjs.page_events", "messaging.services", False),  # the transport is above
         ("campaigns.api", "health.selectors", True),
         ("blazz.realtime", "accounts.models", True),
         ("health.selectors", "campaigns.models", False),
         ("wasim.hub", "sessions_app.models", True),
-        ("sessions_app.driver.page", "wasim.server", True),
+        ("sessions_app.webjs.driver.page", "wasim.server", True),
     ],
 )
 def test_it_judges_each_direction(source, target, wrong):

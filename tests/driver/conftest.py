@@ -11,8 +11,8 @@ import psutil
 import pytest
 from cryptography.fernet import Fernet
 
-from sessions_app.driver.browser import Browser
-from sessions_app.driver.processes import become_child_subreaper, processes_mentioning
+from sessions_app.webjs.driver.browser import Browser
+from sessions_app.webjs.driver.processes import become_child_subreaper, processes_mentioning
 
 from .support import PageServer, browser_descendants
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from sessions_app.driver.processes import BROWSER_PROCESS_NAMES, processes_mentioning
+from sessions_app.webjs.driver.processes import BROWSER_PROCESS_NAMES, processes_mentioning
 
 # Async page calls: `AWAIT % "expression"` runs `await expression` and returns its value.
 AWAIT = (

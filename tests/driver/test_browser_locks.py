@@ -11,7 +11,7 @@ import sys
 import psutil
 import pytest
 
-from sessions_app.driver.browser import DEFAULT_ARGUMENTS, kill_orphan_browsers, remove_stale_locks
+from sessions_app.webjs.driver.browser import DEFAULT_ARGUMENTS, kill_orphan_browsers, remove_stale_locks
 
 from .support import session_processes
 
@@ -90,7 +90,7 @@ def test_it_kills_only_orphan_browsers_of_its_data_dir(start_browser, page_serve
 ABANDON = """
 import os, sys
 sys.path.insert(0, os.getcwd())
-from sessions_app.driver.browser import Browser
+from sessions_app.webjs.driver.browser import Browser
 Browser.start(session_id="s1", user_data_dir=sys.argv[1], data_dir=sys.argv[2])
 os._exit(0)  # a worker that dies without stopping its browser
 """

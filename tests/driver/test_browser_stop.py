@@ -11,9 +11,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from sessions_app.driver.browser import Browser, _tmp_prefix
-from sessions_app.driver.errors import BrowserStartError
-from sessions_app.driver.processes import KILL_GRACE_S
+from sessions_app.webjs.driver.browser import Browser, _tmp_prefix
+from sessions_app.webjs.driver.errors import BrowserStartError
+from sessions_app.webjs.driver.processes import KILL_GRACE_S
 
 from .support import session_processes
 

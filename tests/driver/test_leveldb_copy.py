@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from sessions_app.driver import leveldb_copy
-from sessions_app.driver.errors import SnapshotInconsistent
-from sessions_app.driver.leveldb_copy import complete_records, copy_live, parse_manifest
+from sessions_app.webjs.driver import leveldb_copy
+from sessions_app.webjs.driver.errors import SnapshotInconsistent
+from sessions_app.webjs.driver.leveldb_copy import complete_records, copy_live, parse_manifest
 
 from .support import fake_leveldb, leveldb_log, version_edit
 

@@ -1,8 +1,8 @@
 """A session worker's periodic sweep (F6, F8): a profile that belongs to no live session is
 removed, and a browser still running on it is killed, while live sessions are left alone."""
 
-from sessions_app.driver.processes import processes_mentioning
-from sessions_app.host import SessionHost
+from sessions_app.webjs.driver.processes import processes_mentioning
+from sessions_app.webjs.host import SessionHost
 
 
 def test_it_kills_browsers_and_removes_profiles_of_no_live_session(start_browser, data_dir):

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from sessions_app.driver import snapshot
-from sessions_app.driver.errors import SnapshotInconsistent
+from sessions_app.webjs.driver import snapshot
+from sessions_app.webjs.driver.errors import SnapshotInconsistent
 
 from .support import fake_profile
 

@@ -12,8 +12,8 @@ import pytest
 import zstandard
 from cryptography.fernet import Fernet, MultiFernet
 
-from sessions_app.driver.errors import SnapshotCorrupt, SnapshotTargetNotEmpty, SnapshotTooLarge
-from sessions_app.driver.snapshot import (
+from sessions_app.webjs.driver.errors import SnapshotCorrupt, SnapshotTargetNotEmpty, SnapshotTooLarge
+from sessions_app.webjs.driver.snapshot import (
     fernet_token_size,
     indexeddb_origin_id,
     snapshot_open,

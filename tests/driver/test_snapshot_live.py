@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from sessions_app.driver import leveldb_copy
-from sessions_app.driver.snapshot import snapshot_open, snapshot_restore, snapshot_take
+from sessions_app.webjs.driver import leveldb_copy
+from sessions_app.webjs.driver.snapshot import snapshot_open, snapshot_restore, snapshot_take
 
 from .support import AWAIT
 

@@ -1,7 +1,7 @@
 """The bridge against the real wa-js bundle at the pinned version, offline (DESIGN §6).
 
 - Every place that names the wa-js version names the same one, so a bump of one fails.
-- ``static/blazz/bridge.js`` type-checks against wa-js's own declarations
+- ``sessions_app/webjs/bridge.js`` type-checks against wa-js's own declarations
   (``scripts/check_bridge_types.sh``): a misspelt member or a wrong argument count fails here.
 - On a stub page of our own (no WhatsApp), the real bundle loads as it is injected in
   production (``WPPConfig`` first, then the bundle, then the bridge, all at document start),
@@ -29,8 +29,8 @@ from urllib.parse import urlsplit
 import pytest
 import websocket
 
-from sessions_app.driver import page as driver_page
-from sessions_app.driver.devtools import devtools_port
+from sessions_app.webjs.driver import page as driver_page
+from sessions_app.webjs.driver.devtools import devtools_port
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +40,7 @@ BUNDLE = ROOT / "vendor" / "wa-js" / "wppconnect-wa.js"
 BUNDLE_VERSION_FILE = ROOT / "vendor" / "wa-js" / "VERSION"
 JSCHECK = ROOT / "scripts" / "jscheck"
 CONTRACT = ROOT / "wasim" / "CONTRACT.md"
-BRIDGE = ROOT / "static" / "blazz" / "bridge.js"
+BRIDGE = ROOT / "sessions_app" / "webjs" / "bridge.js"
 CHECK_TYPES = ROOT / "scripts" / "check_bridge_types.sh"
 
 VERSION = re.compile(r"\d+\.\d+\.\d+")

@@ -12,7 +12,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from sessions_app.driver.processes import reap_browser_zombies
+from sessions_app.webjs.driver.processes import reap_browser_zombies
 from tests.e2e.workers import WorkerProcess, browser_processes
 from tests.simulator.support import SimProcess
 

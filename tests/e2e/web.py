@@ -29,8 +29,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from sessions_app.driver.browser import Browser
-from sessions_app.driver.processes import processes_mentioning
+from sessions_app.webjs.driver.browser import Browser
+from sessions_app.webjs.driver.processes import processes_mentioning
 from tests.e2e import workers
 from tests.e2e.workers import PROJECT_ROOT, browser_processes, wait_until
 
@@ -121,7 +121,7 @@ def asgi_server(log_dir: Path, *, extra_env: dict[str, str] | None = None) -> It
 @contextmanager
 def headless_browser(data_dir: Path) -> Iterator[WebDriver]:
     """One Chromium, started and stopped the way the workers do it
-    (sessions_app.driver.browser: explicit binary and chromedriver paths, so Selenium
+    (sessions_app.webjs.driver.browser: explicit binary and chromedriver paths, so Selenium
     Manager never runs; stop kills the whole tree past its deadline). On exit, no process of
     it may be left. For a module-scoped `driver` fixture."""
     profile = data_dir / "profile"

@@ -9,7 +9,7 @@ from blazz.phones import InvalidPhoneNumber, normalize_phone
 from messaging.models import Chat, Contact, ContactSession, WebhookDelivery
 from messaging.webhooks import webhook_endpoint_create
 from sessions_app.models import SessionEvent, WhatsAppSession
-from sessions_app.page_events import apply_page_events
+from sessions_app.webjs.page_events import apply_page_events
 from tests.factories import ChatFactory, ContactFactory, WhatsAppSessionFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,7 @@ def message(n: int, **sender) -> dict:
 
 
 def ingest(number, *events) -> None:
-    apply_page_events(session_pk=number.pk, events=list(events), bridge=None)
+    apply_page_events(session_pk=number.pk, events=list(events))
 
 
 def test_it_never_reads_a_lid_as_a_phone_number():

@@ -17,8 +17,8 @@ from django.utils import timezone
 from blazz.celery import session_queue_name
 from sessions_app import services
 from sessions_app.models import WhatsAppSession, WorkerInstance
-from sessions_app.rescue import worker_rescue, worker_rescue_begin
 from sessions_app.routing import route_invalidate
+from sessions_app.webjs.rescue import worker_rescue, worker_rescue_begin
 from tests.factories import WhatsAppSessionFactory, WorkerInstanceFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -25,8 +25,8 @@ import psutil
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from sessions_app.driver.bridge import PageBridge
-from sessions_app.driver.page import install_page_scripts
+from sessions_app.webjs.driver.bridge import PageBridge
+from sessions_app.webjs.driver.page import install_page_scripts
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/lib/chromium/chromium"

@@ -10,8 +10,8 @@ import time
 import psutil
 import pytest
 
-from sessions_app.driver.devtools import pages_quiesce
-from sessions_app.driver.errors import BridgeScriptError
+from sessions_app.webjs.driver.devtools import pages_quiesce
+from sessions_app.webjs.driver.errors import BridgeScriptError
 
 from .support import events_of, login, processes_using, random_phone, wait_event, wait_for
 

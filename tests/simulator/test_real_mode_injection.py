@@ -3,8 +3,8 @@ bundle; a missing bundle is a clear error naming the fix, never a silent fallbac
 
 import pytest
 
-from sessions_app.driver.errors import BrowserStartError
-from sessions_app.driver.page import WaJsBundleMissing, open_whatsapp
+from sessions_app.webjs.driver.errors import BrowserStartError
+from sessions_app.webjs.driver.page import WaJsBundleMissing, open_whatsapp
 
 pytestmark = pytest.mark.browser
 

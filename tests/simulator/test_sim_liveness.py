@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from sessions_app.driver.errors import SendNotConfirmed
+from sessions_app.webjs.driver.errors import SendNotConfirmed
 
 from .support import events_of, login, random_phone, wait_event, wait_for
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from sessions_app.driver.bridge import PageBridge
+from sessions_app.webjs.driver.bridge import PageBridge
 
 from .support import events_of, login, random_phone, wait_event
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from sessions_app.driver.errors import SendFailed, SendNotConfirmed
+from sessions_app.webjs.driver.errors import SendFailed, SendNotConfirmed
 
 from .conftest import quit_browser
 from .support import device_id_of, events_of, login, random_phone, wait_event, wait_for

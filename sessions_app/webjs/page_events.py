@@ -16,7 +16,6 @@ from django.db import transaction
 from blazz.phones import InvalidPhoneNumber, normalize_phone
 from messaging.services import chat_acks_apply, chats_send_pending, inbound_messages_ingest
 from sessions_app import services
-from sessions_app.driver.bridge import PageBridge
 from sessions_app.models import SessionEvent, WhatsAppSession
 
 logger = logging.getLogger(__name__)
@@ -31,8 +30,10 @@ class BatchResult:
 
 @transaction.atomic
 def apply_page_events(
-    *, session_pk: int, events: list[dict[str, Any]], bridge: PageBridge | None
+    *, session_pk: int, events: list[dict[str, Any]], page_me: str | None = None
 ) -> BatchResult:
+    """``page_me`` is the number the page said it is logged in as, read with the events (no
+    page call happens inside this transaction)."""
     result = BatchResult()
     inbound: list[dict[str, Any]] = []
     acks: list[dict[str, Any]] = []
@@ -53,7 +54,7 @@ def apply_page_events(
         elif kind == "authenticated" and status in (Status.STARTING, Status.QR_SCANNING):
             services.session_transition(session_pk=session_pk, to_status=Status.AUTHENTICATED, qr_code="")
         elif kind == "ready" and status != Status.CONNECTED:
-            me = payload.get("me") or (bridge.me() if bridge else None)
+            me = payload.get("me") or page_me
             try:
                 phone = normalize_phone(me or "")
             except InvalidPhoneNumber:

@@ -40,7 +40,7 @@ class SendNotConfirmed(SendFailed):
     It may or may not be delivered; treat it as sent-unconfirmed and let acks decide."""
 
 
-# --- Browser process and snapshot errors (sessions_app/driver/browser.py, snapshot.py) ---
+# --- Browser process and snapshot errors (sessions_app/webjs/driver/browser.py, snapshot.py) ---
 
 
 class BrowserError(Exception):

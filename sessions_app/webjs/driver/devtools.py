@@ -4,7 +4,7 @@ A worker killed with SIGKILL leaves its browsers running with nobody driving the
 chromedriver's WebDriver sessions died with the worker's HTTP clients. Each browser still
 serves the DevTools protocol on the local port chromedriver asked for (``DevToolsActivePort``
 in its profile), which is how the reaper quiesces their pages (``__blazz.quiesce`` in
-``static/blazz/bridge.js``) before stopping them.
+``sessions_app/webjs/bridge.js``) before stopping them.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from sessions_app import services
-from sessions_app.driver.snapshot import snapshot_take
 from sessions_app.models import SessionSnapshot, WhatsAppSession, WorkerInstance
+from sessions_app.webjs.driver.snapshot import snapshot_take
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ DevTools: no more receipts to WhatsApp's servers, every held event journaled), t
 every browser under the worker's data dir, gracefully first (Chrome commits its storage on
 SIGTERM, so the page journal and the login survive in the profile), then by force.
 
-``python -m sessions_app.driver.reaper --pid PID --data-dir DIR``; started by SessionHost in
+``python -m sessions_app.webjs.driver.reaper --pid PID --data-dir DIR``; started by SessionHost in
 its own session, so the signal that kills the worker's process group does not reach it.
 """
 
@@ -46,7 +46,7 @@ def wait_for_death(pid: int, poll_s: float = POLL_S) -> None:
 
 
 def close_browsers(data_dir: Path) -> list[int]:
-    from sessions_app.driver.browser import kill_orphan_browsers
+    from sessions_app.webjs.driver.browser import kill_orphan_browsers
 
     # Temp dirs are left to the next worker's start: one may already be running.
     return kill_orphan_browsers(data_dir, remove_temp_dirs=False, freeze_pages_first=True)
@@ -57,7 +57,7 @@ def spawn(
 ) -> subprocess.Popen:
     """Starts the reaper for ``worker_pid``. It exits by itself after the worker is gone."""
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    command = [sys.executable, "-m", "sessions_app.driver.reaper", "--pid", str(worker_pid)]
+    command = [sys.executable, "-m", "sessions_app.webjs.driver.reaper", "--pid", str(worker_pid)]
     return subprocess.Popen(  # noqa: S603 — our own interpreter and module, no shell  # nosec B603
         [*command, "--worker-name", worker_name, "--data-dir", str(data_dir)],
         stdin=subprocess.DEVNULL,
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     from django.db import connection
 
-    from sessions_app.rescue import worker_rescue, worker_rescue_begin
+    from sessions_app.webjs.rescue import worker_rescue, worker_rescue_begin
 
     connection.close()  # no connection held open for the worker's whole life
     wait_for_death(args.pid)

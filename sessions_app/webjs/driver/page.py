@@ -9,7 +9,7 @@ leave a page without `WPP`, deaf until liveness restarted it):
    and the send options Blazz chooses;
 2. the wa-js bundle (npm @wppconnect/wa-js, vendored by scripts/vendor_wajs.sh; the
    simulator serves a stand-in of the same version);
-3. the page bridge (static/blazz/bridge.js).
+3. the page bridge (sessions_app/webjs/bridge.js).
 
 A missing bundle is a clear error, never a silent fallback."""
 

@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from sessions_app import services
-from sessions_app.driver.browser import kill_orphan_browsers
-from sessions_app.driver.errors import SnapshotCorrupt
-from sessions_app.driver.snapshot import snapshot_restore, snapshot_take
-from sessions_app.host.live import LiveSession
 from sessions_app.models import SessionSnapshot, WhatsAppSession
+from sessions_app.webjs.driver.browser import kill_orphan_browsers
+from sessions_app.webjs.driver.errors import SnapshotCorrupt
+from sessions_app.webjs.driver.snapshot import snapshot_restore, snapshot_take
+from sessions_app.webjs.host.live import LiveSession
 
 logger = logging.getLogger(__name__)
 Status = WhatsAppSession.Status

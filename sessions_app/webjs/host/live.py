@@ -6,8 +6,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from sessions_app.driver.bridge import PageBridge
-from sessions_app.driver.browser import Browser
+from sessions_app.webjs.driver.bridge import PageBridge
+from sessions_app.webjs.driver.browser import Browser
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
 
-from sessions_app.host import SessionHost
+from sessions_app.webjs.host import SessionHost
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The Python side of the page bridge (``static/blazz/bridge.js``, DESIGN §6).
+"""The Python side of the page bridge (``sessions_app/webjs/bridge.js``, DESIGN §6).
 
 ``PageBridge`` wraps one WebDriver. It is not thread safe, like the WebDriver itself: the
 caller holds the session's lock. Every read is one ``execute_script`` call; if the page lost
@@ -66,19 +66,9 @@ def _async_script(body: str) -> str:
 
 
 def default_bridge_path() -> Path:
-    """``static/blazz/bridge.js`` under settings.BASE_DIR, or under this checkout when Django
-    is not configured (tests of the bridge alone)."""
-    base: Path | None = None
-    try:
-        from django.conf import settings
-
-        if settings.configured:
-            base = Path(settings.BASE_DIR)
-    except ImportError:
-        base = None
-    if base is None:
-        base = Path(__file__).resolve().parents[2]
-    return base / "static" / "blazz" / "bridge.js"
+    """The page code beside this package: ``sessions_app/webjs/bridge.js``. It is page code
+    for the worker, not a UI asset, so it is not under static/ (collectstatic never sees it)."""
+    return Path(__file__).resolve().parents[1] / "bridge.js"
 
 
 @lru_cache(maxsize=4)
@@ -253,6 +243,24 @@ class PageBridge:
         raise SendFailed(
             f"send failed: {reason} {result.get('error') or ''}".strip(), reason=reason, wam_id=wam_id
         )
+
+    def logout(self, timeout_s: float = 10.0) -> dict[str, Any]:
+        """Logs this device out on WhatsApp's side (``WPP.conn.logout``). Never raises:
+        ``{"ok": True}`` or ``{"ok": False, "reason": ...}``."""
+        try:
+            result = self._call_async("return b.logout();", timeout_s=timeout_s)
+        except BridgeError as exc:
+            return {"ok": False, "reason": "bridge_error", "error": str(exc)}
+        return result if isinstance(result, dict) else {"ok": False, "reason": f"unexpected {result!r}"}
+
+    def link_code(self, phone_e164: str, timeout_s: float = 30.0) -> dict[str, Any]:
+        """Asks WhatsApp for an 8-character pairing code for ``phone_e164``: ``{"code": ...}``
+        or ``{"error": ...}``; never raises."""
+        try:
+            result = self._call_async("return b.linkCode(args[0]);", phone_e164, timeout_s=timeout_s)
+        except BridgeError as exc:
+            return {"error": str(exc)}
+        return result if isinstance(result, dict) else {"error": f"unexpected answer {result!r}"}
 
     def probe(self, timeout_s: float = 5.0) -> dict[str, Any]:
         """An active round trip to WhatsApp's servers. Never raises: returns

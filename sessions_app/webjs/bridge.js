@@ -758,6 +758,27 @@
     if (!outcome.value) return { ok: false, reason: 'no_answer' }; // our own number always exists
     return { ok: true, rtt_ms: Math.round(performance.now() - started), queried: target };
   };
+  // --- logout and pairing by code ----------------------------------------------------------
+  bridge.logout = async function () {
+    const W = wpp();
+    if (!loaderReady(W) || !W.conn.isAuthenticated()) return { ok: false, reason: 'not_authenticated' };
+    try {
+      await W.conn.logout();
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, reason: 'error', error: describe(e) };
+    }
+  };
+  bridge.linkCode = async function (phone) {
+    const W = wpp();
+    if (!loaderReady(W)) return { error: 'wpp_not_ready' };
+    const digits = String(phone || '').replace(/^\+/, ''); // wa-js passes the string through as is
+    try {
+      return { code: await W.conn.genLinkDeviceCodeForPhoneNumber(digits) };
+    } catch (e) {
+      return { error: describe(e) };
+    }
+  };
   bridge.summary = function () {
     return { version: bridge.version, seq: bridge.seq, queue_length: bridge.queue.length, subscribed: bridge.subscribed };
   };

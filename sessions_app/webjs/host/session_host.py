@@ -33,14 +33,14 @@ from django.utils import timezone
 
 from blazz.celery import session_queue_name
 from sessions_app import services
-from sessions_app.driver import reaper
-from sessions_app.driver.browser import Browser, kill_orphan_browsers
-from sessions_app.driver.errors import BridgeError, SendFailed, SendNotConfirmed
-from sessions_app.driver.page import open_whatsapp
-from sessions_app.host.live import LiveSession, StartResult
-from sessions_app.host.profiles import ProfilesMixin
 from sessions_app.models import WhatsAppSession, WorkerInstance
-from sessions_app.page_events import apply_page_events
+from sessions_app.webjs.driver import reaper
+from sessions_app.webjs.driver.browser import Browser, kill_orphan_browsers
+from sessions_app.webjs.driver.errors import BridgeError, SendFailed, SendNotConfirmed
+from sessions_app.webjs.driver.page import open_whatsapp
+from sessions_app.webjs.host.live import LiveSession, StartResult
+from sessions_app.webjs.host.profiles import ProfilesMixin
+from sessions_app.webjs.page_events import apply_page_events
 
 logger = logging.getLogger(__name__)
 Status = WhatsAppSession.Status
@@ -243,10 +243,11 @@ class SessionHost(ProfilesMixin):
             live = self._live.get(session_pk)
         if live is not None:
             with live.lock:
-                try:
-                    live.browser.driver.execute_script("return window.WPP && WPP.conn.logout();")
-                except Exception:
-                    logger.warning("logout script failed for %s; closing the browser anyway", live.session_id)
+                outcome = live.bridge.logout()
+            if not outcome.get("ok"):
+                logger.warning(
+                    "logout failed for %s (%s); closing the browser anyway", live.session_id, outcome
+                )
         services.snapshot_drop(session_pk=session_pk)
         self.stop(session_pk, reason="logout", snapshot=False, to_status=Status.DISCONNECTED)
 
@@ -325,14 +326,7 @@ class SessionHost(ProfilesMixin):
         if live is None:
             return None
         with live.lock:
-            live.browser.driver.set_script_timeout(30)
-            answer = live.browser.driver.execute_async_script(
-                "var done = arguments[arguments.length - 1];"
-                "WPP.conn.genLinkDeviceCodeForPhoneNumber(arguments[0])"
-                ".then(function (code) { done({code: code}); },"
-                " function (e) { done({error: String((e && e.message) || e)}); });",
-                phone_number.lstrip("+"),
-            )
+            answer = live.bridge.link_code(phone_number)
         if not isinstance(answer, dict) or not answer.get("code"):
             error = answer.get("error") if isinstance(answer, dict) else repr(answer)
             services.session_record(session_pk=session_pk, kind="error", detail={"link_code": error})
@@ -386,7 +380,8 @@ class SessionHost(ProfilesMixin):
         events = harvest.get("events") or []
         outcome = None
         if events:
-            result = apply_page_events(session_pk=live.session_pk, events=events, bridge=live.bridge)
+            page_me = (harvest.get("state") or {}).get("me")
+            result = apply_page_events(session_pk=live.session_pk, events=events, page_me=page_me)
             # Only now, after commit, may the page forget them.
             live.bridge.confirm(max(event["seq"] for event in events))
             if result.became_ready:
