@@ -1,0 +1,245 @@
+"""Contacts: add, edit, and who sent an inbound message (phone, LID, or both, merged when
+WhatsApp's mapping appears)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from accounts.models import Workspace
+from blazz.json_documents import JsonDocumentRefused, json_document_check
+from blazz.phones import InvalidPhoneNumber, normalize_phone
+from messaging.models import Contact, ContactSession
+from messaging.services.common import InvalidContact
+
+logger = logging.getLogger(__name__)
+
+CONTACT_NAME_MAX_CHARS = 200  # the column
+# Metadata is what campaign filters match on ({"city": "Recife", "tags": ["vip"]}); a
+# document, not a file store: bounded so one contact cannot bloat every audience query.
+CONTACT_METADATA_MAX_BYTES = 16 * 1024
+CONTACT_METADATA_MAX_KEYS = 50
+
+
+def _contact_name_clean(name: Any) -> str:
+    if not isinstance(name, str):
+        raise InvalidContact("The name must be text.", field="name")
+    name = name.strip()
+    if "\x00" in name:
+        raise InvalidContact("The name must not contain NUL characters.", field="name")
+    if len(name) > CONTACT_NAME_MAX_CHARS:
+        raise InvalidContact(
+            f"The name has {len(name)} characters; the limit is {CONTACT_NAME_MAX_CHARS}.", field="name"
+        )
+    return name
+
+
+def _contact_metadata_clean(metadata: Any) -> dict[str, Any]:
+    if not isinstance(metadata, dict):
+        raise InvalidContact('Metadata must be a JSON object such as {"city": "Recife"}.', field="metadata")
+    try:
+        json_document_check(metadata)
+    except JsonDocumentRefused as refused:
+        raise InvalidContact(f"Metadata: {refused.message}", field="metadata") from None
+    if len(metadata) > CONTACT_METADATA_MAX_KEYS:
+        raise InvalidContact(
+            f"Metadata has {len(metadata)} keys; the limit is {CONTACT_METADATA_MAX_KEYS}.", field="metadata"
+        )
+    try:
+        size = len(json.dumps(metadata, ensure_ascii=False, allow_nan=False).encode())
+    except (TypeError, ValueError) as exc:
+        raise InvalidContact(f"Metadata is not plain JSON: {exc}.", field="metadata") from exc
+    if size > CONTACT_METADATA_MAX_BYTES:
+        raise InvalidContact(
+            f"Metadata is {size} bytes as JSON; the limit is {CONTACT_METADATA_MAX_BYTES}.", field="metadata"
+        )
+    return metadata
+
+
+def contact_upsert(
+    *, workspace: Workspace, phone: str, name: str = "", metadata: dict[str, Any] | None = None
+) -> Contact:
+    """Creates or updates the workspace's contact for `phone` (any format a phone-number
+    library can parse; stored E.164). A blank name never overwrites a known one."""
+    e164 = normalize_phone(phone)
+    contact, created = Contact.objects.get_or_create(
+        workspace=workspace, phone=e164, defaults={"name": name, "metadata": metadata or {}}
+    )
+    if not created:
+        changed = False
+        if name and contact.name != name:
+            contact.name, changed = name, True
+        if metadata:
+            merged = {**contact.metadata, **metadata}
+            if merged != contact.metadata:
+                contact.metadata, changed = merged, True
+        if changed:
+            contact.save(update_fields=["name", "metadata", "updated_at"])
+    return contact
+
+
+def contact_create(
+    *, workspace: Workspace, phone: Any, name: Any = "", metadata: Any = None
+) -> tuple[Contact, bool]:
+    """Adds the workspace's contact for `phone`, or returns the one it has (and False).
+
+    The phone number is the contact's natural key (unique per workspace), so a retried or
+    concurrent create never makes a second row; for an existing contact a non-blank name
+    replaces the old one and metadata keys are merged in, as when a message arrives."""
+    if not isinstance(phone, str):
+        raise InvalidContact("The phone number must be text.", field="phone")
+    try:
+        e164 = normalize_phone(phone)
+    except InvalidPhoneNumber as exc:
+        raise InvalidContact(str(exc), field="phone") from exc
+    clean_name = _contact_name_clean(name)
+    clean_metadata = _contact_metadata_clean({} if metadata is None else metadata)
+    with transaction.atomic():
+        # get_or_create settles a concurrent create on the unique constraint: one row, and
+        # only one of the callers is told it created it.
+        contact, created = Contact.objects.get_or_create(
+            workspace=workspace, phone=e164, defaults={"name": clean_name, "metadata": clean_metadata}
+        )
+        if created:
+            return contact, True
+        contact = Contact.objects.select_for_update().get(pk=contact.pk)
+        merged = _contact_metadata_clean({**contact.metadata, **clean_metadata})
+        if (clean_name and clean_name != contact.name) or merged != contact.metadata:
+            contact.name = clean_name or contact.name
+            contact.metadata = merged
+            contact.save(update_fields=["name", "metadata", "updated_at"])
+    return contact, False
+
+
+_UNCHANGED: Any = object()
+
+
+def contact_update(*, contact: Contact, name: Any = _UNCHANGED, metadata: Any = _UNCHANGED) -> Contact:
+    """Sets what is given: `name` (blank clears it) and `metadata` (replaced as a whole, so a
+    key can be removed). The phone number is the contact's identity and never changes."""
+    changes = {}
+    if name is not _UNCHANGED:
+        changes["name"] = _contact_name_clean(name)
+    if metadata is not _UNCHANGED:
+        changes["metadata"] = _contact_metadata_clean(metadata)
+    # Assigned only once all of it is valid: a refusal leaves the caller's object as stored.
+    for field, value in changes.items():
+        setattr(contact, field, value)
+    if changes:
+        contact.save(update_fields=[*changes, "updated_at"])
+    return contact
+
+
+LID_JID = re.compile(r"[0-9]{1,40}@lid")
+
+
+@dataclass(frozen=True)
+class SenderIdentity:
+    """Who sent an inbound message: its phone (E.164) when WhatsApp told it, its LID when
+    the chat is addressed by one, or both once the page knows the mapping."""
+
+    phone: str | None
+    lid: str | None
+
+
+def inbound_sender_identity(message: dict[str, Any]) -> SenderIdentity | None:
+    """Reads the sender from a bridge message event. The phone comes from the page (a
+    `@c.us` id, or the LID-to-phone mapping wa-js keeps); a LID is never read as a phone.
+    None when the message names no usable sender."""
+    phone = None
+    for candidate in (message.get("phone"), message.get("from")):
+        if isinstance(candidate, str) and candidate:
+            try:
+                phone = normalize_phone(candidate)
+                break
+            except InvalidPhoneNumber:
+                continue
+    if phone is None and isinstance(message.get("from_jid"), str):
+        try:
+            phone = normalize_phone(message["from_jid"])
+        except InvalidPhoneNumber:
+            phone = None
+    lid = message.get("lid")
+    if not (isinstance(lid, str) and LID_JID.fullmatch(lid)):
+        from_jid = message.get("from_jid")
+        lid = from_jid if isinstance(from_jid, str) and LID_JID.fullmatch(from_jid) else None
+    if phone is None and lid is None:
+        return None
+    return SenderIdentity(phone=phone, lid=lid)
+
+
+def _contact_merge(*, keep: Contact, gone: Contact) -> None:
+    """Moves everything that points at `gone` (a contact known only by its LID) to `keep`
+    (the same person, by phone), then deletes `gone`. Precondition: inside a transaction.
+    Relations are found through the model's metadata, so apps above messaging (campaign
+    recipients) follow without messaging importing them; a row that would duplicate one
+    `keep` already has is dropped."""
+    for link in ContactSession.objects.filter(contact=gone):
+        mine = ContactSession.objects.filter(
+            contact=keep, whatsapp_session_id=link.whatsapp_session_id
+        ).first()
+        if mine is None:
+            ContactSession.objects.filter(pk=link.pk).update(contact=keep)
+            continue
+        ContactSession.objects.filter(pk=mine.pk).update(
+            first_interaction_at=min(mine.first_interaction_at, link.first_interaction_at),
+            last_interaction_at=max(mine.last_interaction_at, link.last_interaction_at),
+            total_messages=mine.total_messages + link.total_messages,
+        )
+        link.delete()
+    for relation in Contact._meta.related_objects:
+        if relation.related_model is ContactSession or not relation.field.concrete:
+            continue
+        manager = relation.related_model._base_manager
+        for pk in manager.filter(**{relation.field.name: gone}).values_list("pk", flat=True):
+            try:
+                with transaction.atomic():
+                    manager.filter(pk=pk).update(**{relation.field.name: keep})
+            except IntegrityError:
+                logger.info("merging contact %s into %s: dropped a duplicate %s", gone.pk, keep.pk, relation)
+    gone.delete()
+
+
+def _contacts_for_senders(
+    *, workspace: Workspace, senders: set[SenderIdentity]
+) -> dict[SenderIdentity, Contact]:
+    """The workspace's contact for each sender, created when new. A sender by phone alone
+    (the common case) costs two queries for the whole batch; a sender with a LID also
+    attaches the LID to its contact, or merges the LID-only contact made before the
+    mapping was known. Precondition: inside a transaction."""
+    phones = {s.phone for s in senders if s.phone}
+    lids = {s.lid for s in senders if s.lid}
+    Contact.objects.bulk_create(
+        [Contact(workspace=workspace, phone=p) for p in phones], ignore_conflicts=True
+    )
+    Contact.objects.bulk_create(
+        [Contact(workspace=workspace, wa_lid=s.lid) for s in senders if s.lid and not s.phone],
+        ignore_conflicts=True,
+    )
+    by_phone = {c.phone_e164: c for c in Contact.objects.filter(workspace=workspace, phone__in=phones)}
+    by_lid = {c.wa_lid: c for c in Contact.objects.filter(workspace=workspace, wa_lid__in=lids)}
+    found: dict[SenderIdentity, Contact] = {}
+    for sender in senders:
+        if sender.phone is None:
+            # Created above unless a contact already had this LID (with or without a phone).
+            found[sender] = by_lid[sender.lid]
+            continue
+        contact = by_phone[sender.phone]
+        if sender.lid is not None and contact.wa_lid != sender.lid:
+            other = by_lid.get(sender.lid)
+            if other is not None and other.pk != contact.pk:
+                if other.phone is None:
+                    _contact_merge(keep=contact, gone=other)
+                else:
+                    # WhatsApp moved this LID to another number: the old holder lets go.
+                    Contact.objects.filter(pk=other.pk).update(wa_lid=None)
+            Contact.objects.filter(pk=contact.pk).update(wa_lid=sender.lid)
+            contact.wa_lid = sender.lid
+            by_lid[sender.lid] = contact
+        found[sender] = contact
+    return found

@@ -1,0 +1,180 @@
+"""Inbound messages (F4, F5) and acks, as the transport hands them in: stored in the
+caller's transaction, idempotently, with their webhook rows."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.utils import timezone
+
+from blazz.realtime import publish_many_to_workspace, publish_to_workspace
+from messaging.models import Chat
+from messaging.services.common import _contact_sessions_bump, _from_unix, _webhook_record, chat_payload
+from messaging.services.contacts import SenderIdentity, _contacts_for_senders, inbound_sender_identity
+from messaging.services.outbound import chat_mark_failed, chat_mark_sent
+from sessions_app.models import WhatsAppSession
+
+logger = logging.getLogger(__name__)
+
+
+def inbound_messages_ingest(*, session_pk: int, messages: list[dict[str, Any]]) -> list[Chat]:
+    """Stores a batch of inbound messages harvested from one session's page. Must run inside
+    the caller's transaction (the page keeps the events until it commits). Idempotent: a
+    message already stored (same session and wam_id) is skipped, so a batch re-read after a
+    crash stores nothing twice. Returns the newly stored chats."""
+    session = WhatsAppSession.objects.select_related("workspace").get(pk=session_pk)
+    wanted: dict[str, dict[str, Any]] = {}
+    senders: dict[str, SenderIdentity] = {}
+    for message in messages:
+        if message.get("fromMe") or not message.get("id"):
+            continue  # our own sends come back as echoes; the outbound row already exists
+        sender = inbound_sender_identity(message)
+        if sender is None:
+            logger.warning(
+                "session %s: inbound message %s from an unreadable sender", session_pk, message.get("id")
+            )
+            continue
+        if message["id"] not in wanted:
+            wanted[message["id"]] = message
+            senders[message["id"]] = sender
+    if not wanted:
+        return []
+    already = set(
+        Chat.objects.filter(whatsapp_session=session, wam_id__in=list(wanted)).values_list(
+            "wam_id", flat=True
+        )
+    )
+    fresh = [m for wam_id, m in wanted.items() if wam_id not in already]
+    if not fresh:
+        return []
+    contacts = _contacts_for_senders(workspace=session.workspace, senders={senders[m["id"]] for m in fresh})
+    now = timezone.now()
+    rows = [
+        Chat(
+            workspace=session.workspace,
+            whatsapp_session=session,
+            contact=contacts[senders[m["id"]]],
+            wam_id=m["id"],
+            direction=Chat.Direction.INBOUND,
+            body=(m.get("body") or "").replace("\x00", ""),
+            media=_inbound_media(m),
+            status=Chat.Status.DELIVERED,
+            sent_at=_from_unix(m.get("timestamp")) or now,
+        )
+        for m in fresh
+    ]
+    # ON CONFLICT DO NOTHING on (whatsapp_session, wam_id): the unique constraint, not the
+    # pre-check above, is what guarantees no duplicate.
+    Chat.objects.bulk_create(rows, ignore_conflicts=True)
+    stored = list(
+        Chat.objects.filter(whatsapp_session=session, wam_id__in=[m["id"] for m in fresh]).select_related(
+            "contact"
+        )
+    )
+    _contact_sessions_bump(session_pk=session.pk, contact_ids=[c.contact_id for c in stored], at=now)
+    WhatsAppSession.objects.filter(pk=session.pk).update(last_activity_at=now)
+    payloads = [chat_payload(chat, session=session, contact=chat.contact) for chat in stored]
+    from messaging.webhooks import webhook_events_record_many
+
+    webhook_events_record_many(
+        workspace_id=session.workspace_id, event_type="message.received", payloads=payloads
+    )
+    publish_many_to_workspace(
+        workspace_uuid=session.workspace.uuid, events=[("message.received", p) for p in payloads]
+    )
+    return stored
+
+
+# What the page tells of a media message; the bytes themselves are not fetched yet.
+_MEDIA_FIELDS = ("mimetype", "filename", "size", "duration", "width", "height", "lat", "lng")
+
+
+def _inbound_media(message: dict[str, Any]) -> dict[str, Any] | None:
+    kind = message.get("type")
+    if kind in (None, "chat"):
+        return None
+    media: dict[str, Any] = {"type": kind}
+    described = message.get("media") if isinstance(message.get("media"), dict) else {}
+    for name in _MEDIA_FIELDS:
+        value = described.get(name)
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            media[name] = value.replace("\x00", "") if isinstance(value, str) else value
+    return media
+
+
+# --- Acks -------------------------------------------------------------------------------------
+
+# wa-js ack levels: 1 server (sent), 2 device (delivered), 3 read, 4 played.
+_ACK_STATUS = {1: Chat.Status.SENT, 2: Chat.Status.DELIVERED, 3: Chat.Status.READ, 4: Chat.Status.READ}
+_STATUS_RANK = {
+    Chat.Status.PENDING: 0,
+    Chat.Status.SENT: 1,
+    Chat.Status.DELIVERED: 2,
+    Chat.Status.READ: 3,
+    Chat.Status.FAILED: 0,
+}
+
+
+def _ack_ids(ack: dict[str, Any]) -> list[str]:
+    """Every serialized key an ack may name its message by. A message sent to
+    `<phone>@c.us` can be acked under the chat's `<lid>@lid` form (and the reverse); the
+    page lists the forms it knows, and the stored wam_id is one of them."""
+    ids = [ack.get("id"), *(ack.get("ids") or [])]
+    return list(dict.fromkeys(i for i in ids if isinstance(i, str) and i))
+
+
+def chat_acks_apply(*, session_pk: int, acks: list[dict[str, Any]]) -> int:
+    """Moves outbound chats forward (never backwards) on ack events; a negative ack (the
+    servers refused the message) marks a chat not yet delivered as failed. Idempotent."""
+    updated = 0
+    for ack in acks:
+        level = ack.get("ack")
+        ids = _ack_ids(ack)
+        if not ids or isinstance(level, bool) or not isinstance(level, int):
+            continue
+        if level < 0:
+            chat = (
+                Chat.objects.select_related("whatsapp_session__workspace", "contact")
+                .filter(
+                    whatsapp_session_id=session_pk,
+                    wam_id__in=ids,
+                    status__in=[Chat.Status.PENDING, Chat.Status.SENT],
+                )
+                .first()
+            )
+            if chat is not None:
+                chat_mark_failed(chat=chat, error=f"WhatsApp refused the message (ack {level})")
+                updated += 1
+            continue
+        status = _ACK_STATUS.get(level)
+        if status is None:
+            continue
+        waiting = (
+            Chat.objects.select_related("whatsapp_session__workspace", "contact")
+            .filter(whatsapp_session_id=session_pk, wam_id__in=ids, status=Chat.Status.PENDING)
+            .first()
+        )
+        if waiting is not None:
+            # The first ack of a send that was not confirmed in time: now it is sent.
+            chat_mark_sent(chat=waiting, wam_id=waiting.wam_id)
+            updated += 1
+            if status == Chat.Status.SENT:
+                continue
+        lower = [s for s, rank in _STATUS_RANK.items() if rank < _STATUS_RANK[status]]
+        chat = (
+            Chat.objects.select_related("whatsapp_session__workspace", "contact")
+            .filter(whatsapp_session_id=session_pk, wam_id__in=ids, status__in=lower)
+            .exclude(status=Chat.Status.FAILED)
+            .first()
+        )
+        if chat is None:
+            continue
+        Chat.objects.filter(pk=chat.pk, status__in=lower).update(status=status)
+        chat.status = status
+        session = chat.whatsapp_session
+        payload = chat_payload(chat, session=session, contact=chat.contact)
+        _webhook_record(session.workspace_id, "message.ack", payload)
+        publish_to_workspace(workspace_uuid=session.workspace.uuid, event="message.ack", payload=payload)
+        updated += 1
+    return updated

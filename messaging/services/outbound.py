@@ -1,0 +1,216 @@
+"""Outbound messages (F10, F11): written first, handed to the number's transport after
+commit, claimed once, marked sent only on WhatsApp's ack."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Workspace
+from blazz.phones import InvalidPhoneNumber, normalize_phone
+from blazz.realtime import publish_to_workspace
+from messaging.models import Chat, Contact, ContactSession
+from messaging.services.common import (
+    InvalidMessage,
+    NoConnectedNumber,
+    _contact_sessions_bump,
+    _webhook_record,
+    chat_payload,
+)
+from messaging.services.contacts import LID_JID, contact_upsert
+from messaging.transport import NoTransport, transport_for
+from sessions_app.models import WhatsAppSession
+
+logger = logging.getLogger(__name__)
+
+# --- Outbound ---------------------------------------------------------------------------------
+
+
+def _validate_body(body: Any) -> str:
+    if not isinstance(body, str) or not body.strip():
+        raise InvalidMessage("The message body must be non-empty text.", field="body")
+    if "\x00" in body:
+        raise InvalidMessage("The message body must not contain NUL characters.", field="body")
+    if len(body) > settings.BLAZZ_MESSAGE_MAX_CHARS:
+        raise InvalidMessage(
+            f"The message body has {len(body)} characters; the limit is {settings.BLAZZ_MESSAGE_MAX_CHARS}.",
+            field="body",
+        )
+    return body
+
+
+def sending_session_choose(*, workspace: Workspace, contact: Contact | None) -> WhatsAppSession:
+    """The number to send from when the caller names none: the one this contact last talked
+    to, if connected; else the workspace's primary connected number; else any connected."""
+    connected = WhatsAppSession.objects.filter(
+        workspace=workspace, status="connected", deleted_at__isnull=True
+    )
+    if contact is not None:
+        link = (
+            ContactSession.objects.filter(contact=contact, whatsapp_session__in=connected)
+            .order_by("-last_interaction_at")
+            .select_related("whatsapp_session")
+            .first()
+        )
+        if link is not None:
+            return link.whatsapp_session
+    chosen = connected.order_by("-is_primary", "-last_connected_at").first()
+    if chosen is None:
+        raise NoConnectedNumber("No WhatsApp number of this workspace is connected; connect one first.")
+    return chosen
+
+
+def _recipient_contact(*, workspace: Workspace, to: str) -> Contact:
+    """`to` is a phone number, or the LID of a contact WhatsApp has shown only by it (a
+    reply to such a contact goes back to its LID chat)."""
+    if isinstance(to, str) and LID_JID.fullmatch(to.strip()):
+        contact = Contact.objects.filter(workspace=workspace, wa_lid=to.strip()).first()
+        if contact is None:
+            raise InvalidMessage("No contact of this workspace has that WhatsApp id.", field="to")
+        return contact
+    try:
+        phone = normalize_phone(to)
+    except InvalidPhoneNumber as exc:
+        raise InvalidMessage(str(exc), field="to") from exc
+    return contact_upsert(workspace=workspace, phone=phone)
+
+
+@transaction.atomic
+def chat_send(
+    *,
+    workspace: Workspace,
+    to: str,
+    body: str,
+    session: WhatsAppSession | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[Chat, bool]:
+    """Writes the outbound Chat (pending) and, after commit, hands it to the worker of the
+    sending number. Returns (chat, created). The same idempotency key returns the first
+    message and sends nothing; a concurrent duplicate gets the same answer."""
+    body = _validate_body(body)
+    if idempotency_key is not None:
+        if len(idempotency_key) > 200 or "\x00" in idempotency_key:
+            raise InvalidMessage("Idempotency-Key must be at most 200 characters.", field="Idempotency-Key")
+        existing = Chat.objects.filter(workspace=workspace, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing, False
+    contact = _recipient_contact(workspace=workspace, to=to)
+    if session is not None:
+        if session.workspace_id != workspace.id or session.deleted_at is not None:
+            raise InvalidMessage("That number does not belong to this workspace.", field="session")
+        if session.status != "connected":
+            raise NoConnectedNumber(f"That number is not connected (status: {session.status}).")
+    else:
+        session = sending_session_choose(workspace=workspace, contact=contact)
+    try:
+        transport = transport_for(session.provider_type)
+    except NoTransport as exc:
+        raise InvalidMessage(f"That number cannot send: {exc}.", field="session") from exc
+    try:
+        with transaction.atomic():
+            chat = Chat.objects.create(
+                workspace=workspace,
+                whatsapp_session=session,
+                contact=contact,
+                direction=Chat.Direction.OUTBOUND,
+                body=body,
+                status=Chat.Status.PENDING,
+                idempotency_key=idempotency_key,
+            )
+    except IntegrityError:
+        # A concurrent request with the same key won the insert: answer with its message.
+        return Chat.objects.get(workspace=workspace, idempotency_key=idempotency_key), False
+    transport.send(session_pk=session.pk, chat_pk=chat.pk)
+    return chat, True
+
+
+def chat_claim_for_send(*, chat_pk: int, session_pk: int) -> Chat | None:
+    """The worker about to send: claims the pending row (conditional update), so a task
+    delivered twice sends once. None when it was already claimed or is no longer pending."""
+    claimed = Chat.objects.filter(
+        pk=chat_pk, whatsapp_session_id=session_pk, status=Chat.Status.PENDING, send_claimed_at__isnull=True
+    ).update(send_claimed_at=timezone.now())
+    if not claimed:
+        return None
+    return Chat.objects.select_related("contact", "whatsapp_session__workspace").get(pk=chat_pk)
+
+
+def chat_mark_sent(*, chat: Chat, wam_id: str | None) -> None:
+    """WhatsApp's servers acked the message: status, contact-number link and the
+    `message.sent` webhook in one transaction, the live push after it."""
+    now = timezone.now()
+    session = chat.whatsapp_session
+    with transaction.atomic():
+        Chat.objects.filter(pk=chat.pk).update(status=Chat.Status.SENT, wam_id=wam_id, sent_at=now, error="")
+        chat.status, chat.wam_id, chat.sent_at, chat.error = Chat.Status.SENT, wam_id, now, ""
+        _contact_sessions_bump(session_pk=session.pk, contact_ids=[chat.contact_id], at=now)
+        payload = chat_payload(chat, session=session, contact=chat.contact)
+        _webhook_record(session.workspace_id, "message.sent", payload)
+    publish_to_workspace(workspace_uuid=session.workspace.uuid, event="message.sent", payload=payload)
+
+
+def chat_mark_awaiting_ack(*, chat: Chat, wam_id: str | None) -> None:
+    """The page made the message but WhatsApp's servers have not acked it yet: it stays
+    pending (and claimed, so it is not sent twice) with its id, until an ack (sent, or
+    failed) arrives for that id."""
+    Chat.objects.filter(pk=chat.pk, status=Chat.Status.PENDING).update(
+        wam_id=wam_id, error="waiting for WhatsApp's ack"
+    )
+    chat.wam_id = wam_id
+
+
+def chat_mark_failed(*, chat: Chat, error: str) -> None:
+    """The message will not be delivered: status, `message.failed` webhook and the live
+    push, the first two in one transaction."""
+    error = error[:2000]
+    with transaction.atomic():
+        Chat.objects.filter(pk=chat.pk).update(status=Chat.Status.FAILED, error=error)
+        chat.status, chat.error = Chat.Status.FAILED, error
+        session = chat.whatsapp_session
+        payload = {**chat_payload(chat, session=session, contact=chat.contact), "error": error[:500]}
+        _webhook_record(session.workspace_id, "message.failed", payload)
+    publish_to_workspace(workspace_uuid=session.workspace.uuid, event="message.failed", payload=payload)
+
+
+def chat_release_claim(*, chat_pk: int) -> None:
+    """The send did not happen (the browser was not here): let the next owner claim it."""
+    Chat.objects.filter(pk=chat_pk, status=Chat.Status.PENDING).update(send_claimed_at=None)
+
+
+def chats_release_claims(*, session_pk: int) -> int:
+    """The session moved because its worker died: claims that worker took on pending sends
+    will never be finished by it. Released, the new owner sends them (same message id, so
+    one that did leave is not sent twice). Returns how many were released."""
+    return Chat.objects.filter(
+        whatsapp_session_id=session_pk,
+        direction=Chat.Direction.OUTBOUND,
+        status=Chat.Status.PENDING,
+        send_claimed_at__isnull=False,
+    ).update(send_claimed_at=None)
+
+
+def chats_send_pending(*, session_pk: int) -> int:
+    """The session's page is ready: (re)enqueue every unclaimed pending message of it on its
+    worker's queue, after commit. Sends that reached the worker before its browser was up,
+    or while it had none, go out now; the claim makes a duplicate task harmless."""
+    provider = WhatsAppSession.objects.filter(pk=session_pk).values_list("provider_type", flat=True).first()
+    if provider is None:
+        return 0
+    pending = list(
+        Chat.objects.filter(
+            whatsapp_session_id=session_pk,
+            direction=Chat.Direction.OUTBOUND,
+            status=Chat.Status.PENDING,
+            send_claimed_at__isnull=True,
+        )
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)
+    )
+    transport = transport_for(provider)
+    for chat_pk in pending:
+        transport.send(session_pk=session_pk, chat_pk=chat_pk)
+    return len(pending)
