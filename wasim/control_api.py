@@ -49,7 +49,7 @@ from typing import Any
 from aiohttp import web
 
 from .hub import Hub
-from .state import SimError, parse_phone
+from .model import SimError, parse_phone
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 HUB_KEY: web.AppKey[Hub] = web.AppKey("hub", Hub)

@@ -40,7 +40,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from .state import Device, SimError, SimState
+from .model import Device, SimError
+from .state import SimState
 
 logger = logging.getLogger(__name__)
 
