@@ -6,7 +6,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from sessions_app import services
-from sessions_app.webjs.host import StartResult
+from sessions_app.webjs.host import SendOutcome, StartResult
 from sessions_app.webjs.worker import current_host
 
 
@@ -61,7 +61,7 @@ def session_link_code(*, session_pk: int, phone_number: str) -> str | None:
 def session_send(*, session_pk: int, chat_pk: int) -> str:
     host = current_host()
     outcome = host.send_chat(session_pk, chat_pk)
-    if outcome == "not_here":
+    if outcome == SendOutcome.NOT_HERE:
         # The number moved to another worker (or its page is restarting): the message
         # follows it instead of being dropped (F10).
         services.session_reroute(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from sessions_app.webjs.driver.bridge import PageBridge
 from sessions_app.webjs.driver.browser import Browser
@@ -22,10 +23,33 @@ class LiveSession:
     last_error: str = ""
 
 
-class StartResult:
+class StartResult(StrEnum):
     STARTED = "started"
     ALREADY_RUNNING = "already_running"
     NOT_OWNER = "not_owner"
     AT_CAPACITY = "at_capacity"
     GONE = "gone"
     SHUTTING_DOWN = "shutting_down"
+
+
+class SendOutcome(StrEnum):
+    """What became of one outbound message handed to this worker."""
+
+    SENT = "sent"  # WhatsApp's servers acked it
+    AWAITING_ACK = "awaiting_ack"  # the page made it; its ack (or failure) comes as a page event
+    FAILED = "failed"  # refused (not on WhatsApp, refused by the servers, invalid)
+    NOT_STARTED = "not_started"  # the page made nothing; the message stays pending for a later send
+    SKIPPED = "skipped"  # another delivery of the task claimed it already
+    NOT_HERE = "not_here"  # this worker does not hold the number: the caller re-routes
+
+
+class PageOutcome(StrEnum):
+    """What one harvest of a page found that the host must act on."""
+
+    LOGGED_OUT = "logout"
+    BROWSER_LOST = "browser_lost"
+
+
+class ProbeSkipped(StrEnum):
+    NOT_HERE = "not_here"
+    BUSY = "busy"

@@ -38,7 +38,7 @@ from sessions_app.webjs.driver import reaper
 from sessions_app.webjs.driver.browser import Browser, kill_orphan_browsers
 from sessions_app.webjs.driver.errors import BridgeError, SendFailed, SendNotConfirmed
 from sessions_app.webjs.driver.page import open_whatsapp
-from sessions_app.webjs.host.live import LiveSession, StartResult
+from sessions_app.webjs.host.live import LiveSession, PageOutcome, ProbeSkipped, SendOutcome, StartResult
 from sessions_app.webjs.host.profiles import ProfilesMixin
 from sessions_app.webjs.page_events import apply_page_events
 
@@ -252,17 +252,16 @@ class SessionHost(ProfilesMixin):
         self.stop(session_pk, reason="logout", snapshot=False, to_status=Status.DISCONNECTED)
 
     def send_chat(self, session_pk: int, chat_pk: int) -> str:
-        """Sends one pending outbound message from this session's page. Returns "sent",
-        "failed", "not_here" (the caller re-routes) or "skipped" (already claimed)."""
+        """Sends one pending outbound message from this session's page; see SendOutcome."""
         from messaging import services as messaging
 
         with self._registry_lock:
             live = self._live.get(session_pk)
         if live is None:
-            return "not_here"
+            return SendOutcome.NOT_HERE
         chat = messaging.chat_claim_for_send(chat_pk=chat_pk, session_pk=session_pk)
         if chat is None:
-            return "skipped"
+            return SendOutcome.SKIPPED
         with live.lock:
             try:
                 # The chat's uuid is the page-side idempotency key: a retried call on the
@@ -272,33 +271,33 @@ class SessionHost(ProfilesMixin):
                 if exc.wam_id is None:
                     # The page made nothing (it hung finding the chat): a later send may go.
                     messaging.chat_release_claim(chat_pk=chat.pk)
-                    return "not_started"
+                    return SendOutcome.NOT_STARTED
                 # Sent counts only on a server ack; the page reports it (or a failure) later.
                 messaging.chat_mark_awaiting_ack(chat=chat, wam_id=exc.wam_id)
-                return "awaiting_ack"
+                return SendOutcome.AWAITING_ACK
             except (SendFailed, ValueError) as exc:
                 messaging.chat_mark_failed(chat=chat, error=str(exc))
-                return "failed"
+                return SendOutcome.FAILED
             except BridgeError as exc:
                 # The page is gone or hung before it took the message: it may be retried.
                 messaging.chat_release_claim(chat_pk=chat.pk)
                 live.last_error = str(exc)
-                return "not_here"
+                return SendOutcome.NOT_HERE
         messaging.chat_mark_sent(chat=chat, wam_id=wam_id)
-        return "sent"
+        return SendOutcome.SENT
 
     def probe(self, session_pk: int) -> str:
         """Checks one connected page (F7) and acts on the verdict: restart it from its
-        snapshot, or close it when the session was given up. Returns a LivenessOutcome or
-        "not_here"."""
+        snapshot, or close it when the session was given up. Returns a LivenessOutcome or a
+        ProbeSkipped."""
         with self._registry_lock:
             live = self._live.get(session_pk)
         if live is None:
-            return "not_here"
+            return ProbeSkipped.NOT_HERE
         timeout_s = settings.BLAZZ_LIVENESS_PROBE_TIMEOUT_SECONDS
         # A page busy with a long send still gets judged, just after the send.
         if not live.lock.acquire(timeout=timeout_s + 30):
-            return "busy"
+            return ProbeSkipped.BUSY
         try:
             try:
                 state = live.bridge.state()
@@ -363,12 +362,12 @@ class SessionHost(ProfilesMixin):
                 outcome = self._harvest_session(live)
             finally:
                 live.lock.release()
-            if outcome == "logout":
+            if outcome == PageOutcome.LOGGED_OUT:
                 services.snapshot_drop(session_pk=live.session_pk)
                 self.stop(
                     live.session_pk, reason="phone logged out", snapshot=False, to_status=Status.DISCONNECTED
                 )
-            elif outcome == "browser_lost":
+            elif outcome == PageOutcome.BROWSER_LOST:
                 self._on_browser_lost(live)
 
     def _harvest_session(self, live: LiveSession) -> str | None:
@@ -376,7 +375,7 @@ class SessionHost(ProfilesMixin):
             harvest = live.bridge.harvest()
         except BridgeError as exc:
             live.last_error = str(exc)
-            return "browser_lost" if not live.browser.is_alive() else None
+            return PageOutcome.BROWSER_LOST if not live.browser.is_alive() else None
         events = harvest.get("events") or []
         outcome = None
         if events:
@@ -387,7 +386,7 @@ class SessionHost(ProfilesMixin):
             if result.became_ready:
                 live.snapshot_due_at = time.monotonic() + settings.BLAZZ_SNAPSHOT_AFTER_LOGIN_SECONDS
             if result.logged_out:
-                outcome = "logout"
+                outcome = PageOutcome.LOGGED_OUT
         if outcome is None and live.snapshot_due_at is not None and time.monotonic() >= live.snapshot_due_at:
             self._snapshot(live)
         return outcome
