@@ -20,6 +20,7 @@ from campaigns.models import Campaign, CampaignLog
 from campaigns.pacing import HOUR, MINUTE, DailyCaps, NumberActivity, Window, daily_capacity, zone
 from messaging.models import Chat, Contact, ContactSession
 from sessions_app.models import WhatsAppSession
+from sessions_app.selectors import CONNECTED_NUMBER, number_is_connected
 
 Status = CampaignLog.Status
 
@@ -55,16 +56,8 @@ def audience_contacts(*, workspace: Workspace, audience: dict[str, Any]) -> Quer
 
 # --- Numbers ------------------------------------------------------------------------------------
 
-HEALTHY = Q(status=WhatsAppSession.Status.CONNECTED, deleted_at__isnull=True, is_active=True)
-
-
-def session_is_healthy(session: WhatsAppSession | None) -> bool:
-    return (
-        session is not None
-        and session.status == WhatsAppSession.Status.CONNECTED
-        and session.deleted_at is None
-        and session.is_active
-    )
+HEALTHY = CONNECTED_NUMBER
+session_is_healthy = number_is_connected
 
 
 def sending_numbers(*, campaign: Campaign) -> QuerySet[WhatsAppSession]:

@@ -16,6 +16,7 @@ from accounts.tenancy import scoped
 from health.selectors import health_report
 from messaging.models import Contact
 from sessions_app.models import WhatsAppSession
+from sessions_app.selectors import connected_numbers
 
 REFRESH_SECONDS = 15
 
@@ -61,8 +62,6 @@ class DashboardView(WorkspaceMemberMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         workspace = self.request.workspace
         context["session_count"] = scoped(WhatsAppSession, workspace).filter(deleted_at__isnull=True).count()
-        context["connected_count"] = (
-            scoped(WhatsAppSession, workspace).filter(deleted_at__isnull=True, status="connected").count()
-        )
+        context["connected_count"] = connected_numbers(workspace=workspace).count()
         context["contact_count"] = scoped(Contact, workspace).count()
         return context

@@ -13,6 +13,7 @@ from accounts.models import Workspace
 from accounts.tenancy import get_scoped_or_404, scoped
 from messaging.models import Chat, Contact, ContactSession
 from sessions_app.models import WhatsAppSession
+from sessions_app.selectors import connected_numbers
 
 # How many messages a conversation page shows (the newest ones).
 CONVERSATION_PAGE_SIZE = 200
@@ -79,8 +80,21 @@ def inbox_numbers(*, workspace: Workspace) -> QuerySet[WhatsAppSession]:
     return scoped(WhatsAppSession, workspace).filter(deleted_at__isnull=True, phone_number__isnull=False)
 
 
-def connected_numbers(*, workspace: Workspace) -> QuerySet[WhatsAppSession]:
-    return inbox_numbers(workspace=workspace).filter(status="connected").order_by("-is_primary", "id")
+def reply_number(*, workspace: Workspace, contact: Contact | None) -> WhatsAppSession | None:
+    """The number a message to `contact` goes out from when nobody names one: the connected
+    number the contact last talked to, else the primary, else the latest connected. The one
+    rule `chat_send` and the inbox's reply box share."""
+    connected = connected_numbers(workspace=workspace)
+    if contact is not None:
+        link = (
+            ContactSession.objects.filter(contact=contact, whatsapp_session__in=connected)
+            .order_by("-last_interaction_at")
+            .select_related("whatsapp_session")
+            .first()
+        )
+        if link is not None:
+            return link.whatsapp_session
+    return connected.first()
 
 
 def inbox_conversations(

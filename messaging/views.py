@@ -27,6 +27,7 @@ from messaging.selectors import (
     conversation_get,
     inbox_conversations,
     inbox_numbers,
+    reply_number,
 )
 from messaging.services import InvalidContact, MessagingError, chat_send, contact_create, contact_update
 from sessions_app.models import WhatsAppSession
@@ -159,13 +160,14 @@ class ConversationView(WorkspaceMemberMixin, TemplateView):
         )
         conversation_mark_read(contact=contact)
         numbers = list(connected_numbers(workspace=self.request.workspace))
-        last = contact_last_number(contact=contact)
+        default = reply_number(workspace=self.request.workspace, contact=contact)
         context.update(
             contact=contact,
             conversation=conversation_get(contact=contact),
             numbers=numbers,
             # The number a reply goes out from when the agent picks none (what chat_send does).
-            default_number=last if last is not None and last in numbers else None,
+            default_number=default,
+            default_is_last_used=default is not None and default == contact_last_number(contact=contact),
             # One key per rendered form: a double-click or a resubmitted form sends once.
             reply_key=uuid.uuid4().hex,
         )

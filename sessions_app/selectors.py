@@ -14,6 +14,27 @@ from sessions_app.models import SessionEvent, WhatsAppSession, WorkerInstance
 
 TIMELINE_LENGTH = 50
 
+# A number that can send and receive now: connected and not deleted. The one definition the
+# inbox, sending, campaigns and the dashboard share.
+CONNECTED_NUMBER = Q(status=WhatsAppSession.Status.CONNECTED, deleted_at__isnull=True)
+
+
+def connected_numbers(*, workspace: Workspace | int) -> QuerySet[WhatsAppSession]:
+    """The workspace's connected numbers, the primary first, then the most recently connected."""
+    return (
+        scoped(WhatsAppSession, workspace)
+        .filter(CONNECTED_NUMBER)
+        .order_by("-is_primary", "-last_connected_at", "id")
+    )
+
+
+def number_is_connected(session: WhatsAppSession | None) -> bool:
+    return (
+        session is not None
+        and session.status == WhatsAppSession.Status.CONNECTED
+        and session.deleted_at is None
+    )
+
 
 def sessions_of_workspace(*, workspace: Workspace) -> QuerySet[WhatsAppSession]:
     """The workspace's numbers that are not soft-deleted, newest first."""

@@ -13,7 +13,8 @@ from django.utils import timezone
 from accounts.models import Workspace
 from blazz.phones import InvalidPhoneNumber, normalize_phone
 from blazz.realtime import publish_to_workspace
-from messaging.models import Chat, Contact, ContactSession
+from messaging.models import Chat, Contact
+from messaging.selectors import reply_number
 from messaging.services.common import (
     InvalidMessage,
     NoConnectedNumber,
@@ -44,21 +45,8 @@ def _validate_body(body: Any) -> str:
 
 
 def sending_session_choose(*, workspace: Workspace, contact: Contact | None) -> WhatsAppSession:
-    """The number to send from when the caller names none: the one this contact last talked
-    to, if connected; else the workspace's primary connected number; else any connected."""
-    connected = WhatsAppSession.objects.filter(
-        workspace=workspace, status="connected", deleted_at__isnull=True
-    )
-    if contact is not None:
-        link = (
-            ContactSession.objects.filter(contact=contact, whatsapp_session__in=connected)
-            .order_by("-last_interaction_at")
-            .select_related("whatsapp_session")
-            .first()
-        )
-        if link is not None:
-            return link.whatsapp_session
-    chosen = connected.order_by("-is_primary", "-last_connected_at").first()
+    """The number to send from when the caller names none (messaging.selectors.reply_number)."""
+    chosen = reply_number(workspace=workspace, contact=contact)
     if chosen is None:
         raise NoConnectedNumber("No WhatsApp number of this workspace is connected; connect one first.")
     return chosen
