@@ -292,7 +292,7 @@ def _due_candidates(*, now: datetime, limit: int) -> list[tuple[int, int, int, d
             JOIN {campaign_table} AS campaign ON campaign.id = log.campaign_id
             JOIN {session_table} AS number ON number.id = log.whatsapp_session_id
             WHERE log.status = 'pending' AND log.scheduled_at <= %s AND campaign.status = 'running'
-              AND number.status = 'connected' AND number.deleted_at IS NULL AND number.is_active
+              AND number.status = 'connected' AND number.deleted_at IS NULL
             ORDER BY log.whatsapp_session_id, log.scheduled_at, log.id
             LIMIT %s
             """,  # noqa: S608 — table names from the models, values parametrised  # nosec B608

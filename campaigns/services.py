@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -28,7 +27,7 @@ from campaigns.models import Campaign, CampaignLog
 from campaigns.planning import campaign_launch, campaign_redistribute, campaign_replan, no_number_message
 from campaigns.templating import TemplateError, variables_in
 from messaging.models import Contact
-from messaging.services import chat_claim_for_send, chat_mark_failed, contact_upsert
+from messaging.services import chat_claim_for_send, chat_mark_failed, contact_upsert, message_body_problem
 from sessions_app.models import WhatsAppSession
 
 CampaignStatus = Campaign.Status
@@ -43,15 +42,9 @@ IDEMPOTENCY_KEY_MAX_LENGTH = 200
 
 
 def _clean_body(body: Any) -> str:
-    if not isinstance(body, str) or not body.strip():
-        raise CampaignInvalid("The message must not be empty.", field="body")
-    if "\x00" in body:
-        raise CampaignInvalid("The message must not contain NUL characters.", field="body")
-    if len(body) > settings.BLAZZ_MESSAGE_MAX_CHARS:
-        raise CampaignInvalid(
-            f"The message has {len(body)} characters; the limit is {settings.BLAZZ_MESSAGE_MAX_CHARS}.",
-            field="body",
-        )
+    problem = message_body_problem(body)
+    if problem is not None:
+        raise CampaignInvalid(problem, field="body")
     try:
         variables_in(body)
     except TemplateError as exc:

@@ -30,6 +30,7 @@ from messaging.services.outbound import (
     chat_send,
     chats_release_claims,
     chats_send_pending,
+    message_body_problem,
     sending_session_choose,
 )
 
@@ -58,5 +59,6 @@ __all__ = [
     "contact_upsert",
     "inbound_messages_ingest",
     "inbound_sender_identity",
+    "message_body_problem",
     "sending_session_choose",
 ]

@@ -31,16 +31,24 @@ logger = logging.getLogger(__name__)
 # --- Outbound ---------------------------------------------------------------------------------
 
 
-def _validate_body(body: Any) -> str:
+def message_body_problem(body: Any) -> str | None:
+    """What is wrong with a message text, or None: the one rule every sender (the API, the
+    inbox, campaigns) applies."""
     if not isinstance(body, str) or not body.strip():
-        raise InvalidMessage("The message body must be non-empty text.", field="body")
+        return "The message body must be non-empty text."
     if "\x00" in body:
-        raise InvalidMessage("The message body must not contain NUL characters.", field="body")
+        return "The message body must not contain NUL characters."
     if len(body) > settings.BLAZZ_MESSAGE_MAX_CHARS:
-        raise InvalidMessage(
-            f"The message body has {len(body)} characters; the limit is {settings.BLAZZ_MESSAGE_MAX_CHARS}.",
-            field="body",
+        return (
+            f"The message body has {len(body)} characters; the limit is {settings.BLAZZ_MESSAGE_MAX_CHARS}."
         )
+    return None
+
+
+def _validate_body(body: Any) -> str:
+    problem = message_body_problem(body)
+    if problem is not None:
+        raise InvalidMessage(problem, field="body")
     return body
 
 
