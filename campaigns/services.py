@@ -29,6 +29,7 @@ from campaigns.templating import TemplateError, variables_in
 from messaging.models import Contact
 from messaging.services import chat_claim_for_send, chat_mark_failed, contact_upsert, message_body_problem
 from sessions_app.models import WhatsAppSession
+from sessions_app.selectors import number_by_uuid
 
 CampaignStatus = Campaign.Status
 LogStatus = CampaignLog.Status
@@ -127,10 +128,7 @@ def _clean_sessions(
                 raise CampaignInvalid("That number does not belong to this workspace.", field="sessions")
             chosen.append(item)
             continue
-        try:
-            found = scoped(WhatsAppSession, workspace).filter(uuid=item, deleted_at__isnull=True).first()
-        except ValueError:  # a malformed uuid
-            found = None
+        found = number_by_uuid(workspace=workspace, value=item)
         if found is None:
             raise CampaignInvalid(f"No number {item} in this workspace.", field="sessions")
         chosen.append(found)

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from accounts.api_auth import api_workspace
 from accounts.api_throttles import ApiKeyRateThrottle, ApiKeySendRateThrottle
-from accounts.tenancy import get_scoped_or_404, scoped
+from accounts.tenancy import get_scoped_or_404
 from blazz.api_common import InputSerializer, idempotency_key_from
 from blazz.api_errors import ApiError, ErrorSerializer
 from messaging.models import Chat, Contact, ContactSession
@@ -30,7 +30,7 @@ from messaging.services import (
     contact_create,
     contact_update,
 )
-from sessions_app.models import WhatsAppSession
+from sessions_app.selectors import number_by_uuid
 
 # The column is 200 characters; keys are compared byte for byte, so only printable ASCII.
 IDEMPOTENCY_KEY_MAX_LENGTH = 200
@@ -244,11 +244,7 @@ class MessageListView(MessagingErrorsMixin, generics.ListAPIView):
         data = body.validated_data
         session = None
         if data.get("session") is not None:
-            session = (
-                scoped(WhatsAppSession, workspace)
-                .filter(uuid=data["session"], deleted_at__isnull=True)
-                .first()
-            )
+            session = number_by_uuid(workspace=workspace, value=data["session"])
             if session is None:
                 raise serializers.ValidationError({"session": "No number with this uuid in this workspace."})
         chat, created = chat_send(

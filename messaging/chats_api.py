@@ -12,7 +12,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_auth import api_workspace
-from accounts.tenancy import scoped
 from blazz.api_common import refuse_request_body
 from blazz.api_errors import ErrorSerializer
 from blazz.pagination import BadCursorIsInvalidInput
@@ -20,7 +19,7 @@ from messaging.api import MessageContactSerializer
 from messaging.inbox import conversation_mark_read
 from messaging.models import Chat
 from messaging.selectors import contact_get_or_404, inbox_conversations
-from sessions_app.models import WhatsAppSession
+from sessions_app.selectors import number_by_uuid
 
 
 class ConversationSerializer(serializers.Serializer):
@@ -70,7 +69,7 @@ class ChatListView(generics.ListAPIView):
         session = None
         wanted = filters.validated_data.get("session")
         if wanted is not None:
-            session = scoped(WhatsAppSession, workspace).filter(uuid=wanted).first()
+            session = number_by_uuid(workspace=workspace, value=wanted, include_deleted=True)
             if session is None:
                 raise serializers.ValidationError({"session": "No number with this uuid in this workspace."})
         return inbox_conversations(

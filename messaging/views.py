@@ -10,13 +10,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
 
 from accounts.mixins import WorkspaceMemberMixin
-from accounts.tenancy import get_scoped_or_404, scoped
+from accounts.tenancy import get_scoped_or_404
 from messaging.inbox import conversation_mark_read
 from messaging.models import Contact
 from messaging.selectors import (
@@ -31,6 +30,7 @@ from messaging.selectors import (
 )
 from messaging.services import InvalidContact, MessagingError, chat_send, contact_create, contact_update
 from sessions_app.models import WhatsAppSession
+from sessions_app.selectors import number_by_uuid
 
 
 class ContactAddForm(forms.Form):
@@ -120,12 +120,7 @@ class ContactDetailView(WorkspaceMemberMixin, DetailView):
 def _number_from_param(workspace, raw: str | None) -> WhatsAppSession | None:
     """The workspace's number named by a uuid form/query value; None when blank, malformed
     or not this workspace's (a stale or hand-edited link just shows every number)."""
-    if not raw:
-        return None
-    try:
-        return scoped(WhatsAppSession, workspace).filter(uuid=raw, deleted_at__isnull=True).first()
-    except (ValueError, ValidationError):
-        return None
+    return number_by_uuid(workspace=workspace, value=raw)
 
 
 class InboxView(WorkspaceMemberMixin, ListView):

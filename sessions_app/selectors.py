@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 
 from accounts.models import Workspace
@@ -55,6 +56,22 @@ def session_get_or_404(*, workspace: Workspace, session_uuid) -> WhatsAppSession
         uuid=session_uuid,
         deleted_at__isnull=True,
     )
+
+
+def number_by_uuid(
+    *, workspace: Workspace | int, value: object, include_deleted: bool = False
+) -> WhatsAppSession | None:
+    """The workspace's number with this uuid (a form field, a query value, an API field, a
+    UUID): None when blank, malformed, another workspace's, or deleted (unless asked for)."""
+    if not value:
+        return None
+    numbers = scoped(WhatsAppSession, workspace)
+    if not include_deleted:
+        numbers = numbers.filter(deleted_at__isnull=True)
+    try:
+        return numbers.filter(uuid=value).first()
+    except (ValueError, ValidationError):
+        return None
 
 
 def session_by_idempotency_key(*, workspace: Workspace, key: str) -> WhatsAppSession | None:

@@ -35,7 +35,7 @@ class InvalidContact(MessagingError):
         self.field = field
 
 
-def _webhook_record(workspace_id: int, event_type: str, payload: dict[str, Any]) -> None:
+def webhook_record(workspace_id: int, event_type: str, payload: dict[str, Any]) -> None:
     from messaging.webhooks import webhook_events_record
 
     webhook_events_record(workspace_id=workspace_id, event_type=event_type, payload=payload)
@@ -59,7 +59,7 @@ def chat_payload(chat: Chat, *, session: WhatsAppSession, contact: Contact) -> d
     }
 
 
-def _contact_sessions_bump(*, session_pk: int, contact_ids: list[int], at: datetime) -> None:
+def contact_sessions_bump(*, session_pk: int, contact_ids: list[int], at: datetime) -> None:
     """One upsert for the batch: first/last interaction and message count per contact."""
     counts: dict[int, int] = {}
     for contact_id in contact_ids:
@@ -85,7 +85,7 @@ def _contact_sessions_bump(*, session_pk: int, contact_ids: list[int], at: datet
         )
 
 
-def _from_unix(value: Any) -> datetime | None:
+def from_unix(value: Any) -> datetime | None:
     if isinstance(value, int | float) and value > 0:
         return datetime.fromtimestamp(value, tz=UTC)
     return None

@@ -205,7 +205,7 @@ def _contact_merge(*, keep: Contact, gone: Contact) -> None:
     gone.delete()
 
 
-def _contacts_for_senders(
+def contacts_for_senders(
     *, workspace: Workspace, senders: set[SenderIdentity]
 ) -> dict[SenderIdentity, Contact]:
     """The workspace's contact for each sender, created when new. A sender by phone alone

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from blazz.realtime import publish_many_to_workspace, publish_to_workspace
 from messaging.models import Chat
-from messaging.services.common import _contact_sessions_bump, _from_unix, _webhook_record, chat_payload
-from messaging.services.contacts import SenderIdentity, _contacts_for_senders, inbound_sender_identity
+from messaging.services.common import chat_payload, contact_sessions_bump, from_unix, webhook_record
+from messaging.services.contacts import SenderIdentity, contacts_for_senders, inbound_sender_identity
 from messaging.services.outbound import chat_mark_failed, chat_mark_sent
 from sessions_app.models import WhatsAppSession
 
@@ -48,7 +48,7 @@ def inbound_messages_ingest(*, session_pk: int, messages: list[dict[str, Any]]) 
     fresh = [m for wam_id, m in wanted.items() if wam_id not in already]
     if not fresh:
         return []
-    contacts = _contacts_for_senders(workspace=session.workspace, senders={senders[m["id"]] for m in fresh})
+    contacts = contacts_for_senders(workspace=session.workspace, senders={senders[m["id"]] for m in fresh})
     now = timezone.now()
     rows = [
         Chat(
@@ -60,7 +60,7 @@ def inbound_messages_ingest(*, session_pk: int, messages: list[dict[str, Any]]) 
             body=(m.get("body") or "").replace("\x00", ""),
             media=_inbound_media(m),
             status=Chat.Status.DELIVERED,
-            sent_at=_from_unix(m.get("timestamp")) or now,
+            sent_at=from_unix(m.get("timestamp")) or now,
         )
         for m in fresh
     ]
@@ -72,7 +72,7 @@ def inbound_messages_ingest(*, session_pk: int, messages: list[dict[str, Any]]) 
             "contact"
         )
     )
-    _contact_sessions_bump(session_pk=session.pk, contact_ids=[c.contact_id for c in stored], at=now)
+    contact_sessions_bump(session_pk=session.pk, contact_ids=[c.contact_id for c in stored], at=now)
     WhatsAppSession.objects.filter(pk=session.pk).update(last_activity_at=now)
     payloads = [chat_payload(chat, session=session, contact=chat.contact) for chat in stored]
     from messaging.webhooks import webhook_events_record_many
@@ -174,7 +174,7 @@ def chat_acks_apply(*, session_pk: int, acks: list[dict[str, Any]]) -> int:
         chat.status = status
         session = chat.whatsapp_session
         payload = chat_payload(chat, session=session, contact=chat.contact)
-        _webhook_record(session.workspace_id, "message.ack", payload)
+        webhook_record(session.workspace_id, "message.ack", payload)
         publish_to_workspace(workspace_uuid=session.workspace.uuid, event="message.ack", payload=payload)
         updated += 1
     return updated

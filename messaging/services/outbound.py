@@ -18,9 +18,9 @@ from messaging.selectors import reply_number
 from messaging.services.common import (
     InvalidMessage,
     NoConnectedNumber,
-    _contact_sessions_bump,
-    _webhook_record,
     chat_payload,
+    contact_sessions_bump,
+    webhook_record,
 )
 from messaging.services.contacts import LID_JID, contact_upsert
 from messaging.transport import NoTransport, transport_for
@@ -143,9 +143,9 @@ def chat_mark_sent(*, chat: Chat, wam_id: str | None) -> None:
     with transaction.atomic():
         Chat.objects.filter(pk=chat.pk).update(status=Chat.Status.SENT, wam_id=wam_id, sent_at=now, error="")
         chat.status, chat.wam_id, chat.sent_at, chat.error = Chat.Status.SENT, wam_id, now, ""
-        _contact_sessions_bump(session_pk=session.pk, contact_ids=[chat.contact_id], at=now)
+        contact_sessions_bump(session_pk=session.pk, contact_ids=[chat.contact_id], at=now)
         payload = chat_payload(chat, session=session, contact=chat.contact)
-        _webhook_record(session.workspace_id, "message.sent", payload)
+        webhook_record(session.workspace_id, "message.sent", payload)
     publish_to_workspace(workspace_uuid=session.workspace.uuid, event="message.sent", payload=payload)
 
 
@@ -168,7 +168,7 @@ def chat_mark_failed(*, chat: Chat, error: str) -> None:
         chat.status, chat.error = Chat.Status.FAILED, error
         session = chat.whatsapp_session
         payload = {**chat_payload(chat, session=session, contact=chat.contact), "error": error[:500]}
-        _webhook_record(session.workspace_id, "message.failed", payload)
+        webhook_record(session.workspace_id, "message.failed", payload)
     publish_to_workspace(workspace_uuid=session.workspace.uuid, event="message.failed", payload=payload)
 
 

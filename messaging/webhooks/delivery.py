@@ -57,7 +57,7 @@ SWEEP_THREADS = 10
 ERROR_MAX_CHARS = 500
 
 
-def _enqueue(delivery_ids: list[int]) -> None:
+def deliveries_enqueue(delivery_ids: list[int]) -> None:
     """One task per delivery, or per chunk of a batch (hundreds of inbound messages times
     the endpoints): one broker round trip per chunk instead of per row."""
     from messaging.tasks import deliver_webhook, deliver_webhooks
@@ -325,6 +325,6 @@ def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
         )
         if not updated:
             raise WebhookDeliveryNotRedeliverable("This delivery is already queued or being sent.")
-        transaction.on_commit(lambda: _enqueue([delivery.pk]))
+        transaction.on_commit(lambda: deliveries_enqueue([delivery.pk]))
     delivery.refresh_from_db()
     return delivery

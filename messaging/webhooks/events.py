@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from messaging.models import WebhookDelivery, WebhookEndpoint
-from messaging.webhooks.delivery import _enqueue
+from messaging.webhooks.delivery import deliveries_enqueue
 
 WEBHOOK_EVENT_TYPES = (
     "message.received",
@@ -61,5 +61,5 @@ def webhook_events_record_many(*, workspace_id: int, event_type: str, payloads: 
         for endpoint_id in endpoint_ids
     )
     ids = [d.id for d in deliveries]
-    transaction.on_commit(lambda: _enqueue(ids))
+    transaction.on_commit(lambda: deliveries_enqueue(ids))
     return ids

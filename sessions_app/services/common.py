@@ -74,7 +74,7 @@ def session_payload(session: WhatsAppSession) -> dict[str, Any]:
     }
 
 
-def _publish(session: WhatsAppSession, event: str, extra: dict[str, Any] | None = None) -> None:
+def session_publish(session: WhatsAppSession, event: str, extra: dict[str, Any] | None = None) -> None:
     publish_to_workspace(
         workspace_uuid=session.workspace.uuid,
         event=event,
@@ -103,12 +103,12 @@ def session_transition(
             kind=SessionEvent.Kind.STATUS_CHANGE,
             detail={"from": from_status, "to": to_status, **(detail or {})},
         )
-        _publish(session, "session.status")
-        _webhook_record(session, "session.status", {"from": from_status, **(detail or {})})
+        session_publish(session, "session.status")
+        session_event_record(session, "session.status", {"from": from_status, **(detail or {})})
     return session
 
 
-def _webhook_record(session: WhatsAppSession, event_type: str, extra: dict[str, Any]) -> None:
+def session_event_record(session: WhatsAppSession, event_type: str, extra: dict[str, Any]) -> None:
     """Integrators hear every lifecycle change through the outbox, in this transaction."""
     session_event_emit(
         workspace_id=session.workspace_id,

@@ -22,8 +22,8 @@ from sessions_app.services.common import (
     QrAttemptsExceeded,
     SessionServiceError,
     Status,
-    _publish,
-    _webhook_record,
+    session_event_record,
+    session_publish,
     session_transition,
 )
 from sessions_app.services.snapshots import snapshot_drop
@@ -107,7 +107,7 @@ def session_create(*, workspace: Workspace, created_by=None) -> WhatsAppSession:
     SessionEvent.objects.create(
         session=session, kind=SessionEvent.Kind.ASSIGNMENT, detail={"worker": worker.name, "reason": "create"}
     )
-    _publish(session, "session.created")
+    session_publish(session, "session.created")
     # Ids are reused after a database reset; a route cached for an older row must not
     # send this session's start to another worker.
     route_invalidate(session.pk)
@@ -171,7 +171,7 @@ def session_set_primary(*, session: WhatsAppSession) -> WhatsAppSession:
     ).update(is_primary=False)
     WhatsAppSession.objects.filter(pk=session.pk).update(is_primary=True)
     session.refresh_from_db()
-    _publish(session, "session.primary")
+    session_publish(session, "session.primary")
     return session
 
 
@@ -281,8 +281,8 @@ def session_qr_update(*, session_pk: int, code: str) -> None:
             session_pk=session_pk, to_status=Status.QR_SCANNING, qr_code=code, qr_expires_at=expires_at
         )
     qr = {"qr_code": code, "qr_expires_at": expires_at.isoformat()}
-    _publish(session, "session.qr", qr)
-    _webhook_record(session, "session.qr", qr)
+    session_publish(session, "session.qr", qr)
+    session_event_record(session, "session.qr", qr)
 
 
 def session_note_auto_restart(*, session_pk: int, error: str) -> bool:
@@ -340,4 +340,4 @@ def session_link_code_ready(*, session_pk: int, phone_number: str, code: str) ->
         "link_code": {"code": code, "phone_number": phone_number, "at": timezone.now().isoformat()},
     }
     session.save(update_fields=["metadata", "updated_at"])
-    _publish(session, "session.link_code", {"link_code": code, "link_phone_number": phone_number})
+    session_publish(session, "session.link_code", {"link_code": code, "link_phone_number": phone_number})
