@@ -26,7 +26,7 @@ from campaigns.errors import CampaignInvalid, CampaignStateError, NoSendingNumbe
 from campaigns.models import Campaign, CampaignLog
 from campaigns.planning import campaign_launch, campaign_redistribute, campaign_replan, no_number_message
 from campaigns.templating import TemplateError, variables_in
-from messaging.models import Contact
+from messaging.models import Chat, Contact
 from messaging.services import chat_claim_for_send, chat_mark_failed, contact_upsert, message_body_problem
 from sessions_app.models import WhatsAppSession
 from sessions_app.selectors import number_by_uuid
@@ -363,7 +363,7 @@ def campaign_cancel(*, campaign: Campaign, now: datetime | None = None) -> Campa
         status=LogStatus.SKIPPED, error="cancelled", updated_at=now
     )
     ongoing = CampaignLog.objects.select_for_update(of=("self",)).filter(
-        campaign=campaign, status=LogStatus.ONGOING, chat__status="pending"
+        campaign=campaign, status=LogStatus.ONGOING, chat__status=Chat.Status.PENDING
     )
     for log in ongoing.select_related("chat"):
         # The same conditional claim a worker makes: whoever wins, the message goes at most once.

@@ -10,7 +10,7 @@ def failed_numbers(request) -> dict:
     return {
         "failed_numbers": list(
             WhatsAppSession.objects.filter(
-                workspace=workspace, status="failed", deleted_at__isnull=True
+                workspace=workspace, status=WhatsAppSession.Status.FAILED, deleted_at__isnull=True
             ).only("phone_number", "session_id")
         )
     }

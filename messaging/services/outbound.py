@@ -98,7 +98,7 @@ def chat_send(
     if session is not None:
         if session.workspace_id != workspace.id or session.deleted_at is not None:
             raise InvalidMessage("That number does not belong to this workspace.", field="session")
-        if session.status != "connected":
+        if session.status != WhatsAppSession.Status.CONNECTED:
             raise NoConnectedNumber(f"That number is not connected (status: {session.status}).")
     else:
         session = sending_session_choose(workspace=workspace, contact=contact)

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from accounts.models import Membership
 from sessions_app.listeners import session_event_emit
-from sessions_app.models import SessionEvent, WhatsAppSession
+from sessions_app.models import SessionEvent, WhatsAppSession, WorkerInstance
 from sessions_app.services.common import session_payload, session_transition
 
 logger = logging.getLogger(__name__)
@@ -156,7 +156,9 @@ def sessions_to_probe() -> list[int]:
     """Connected sessions held by a live worker (the others are reconciliation's)."""
     return list(
         WhatsAppSession.objects.filter(
-            deleted_at__isnull=True, status=Status.CONNECTED, assigned_worker__status="alive"
+            deleted_at__isnull=True,
+            status=Status.CONNECTED,
+            assigned_worker__status=WorkerInstance.Status.ALIVE,
         )
         .order_by("id")
         .values_list("pk", flat=True)
@@ -175,7 +177,7 @@ def sessions_stuck_restoring() -> list[int]:
         WhatsAppSession.objects.filter(
             deleted_at__isnull=True,
             status__in=RESTORING_STATUSES,
-            assigned_worker__status="alive",
+            assigned_worker__status=WorkerInstance.Status.ALIVE,
             snapshot__isnull=False,
         )
         .annotate(changed_at=Max("events__at", filter=Q(events__kind=SessionEvent.Kind.STATUS_CHANGE)))

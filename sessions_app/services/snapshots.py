@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from sessions_app.models import SessionEvent, SessionSnapshot, WhatsAppSession
+from sessions_app.models import SessionEvent, SessionSnapshot, WhatsAppSession, WorkerInstance
 
 
 def snapshot_store(
@@ -44,7 +44,9 @@ def sessions_with_stale_snapshots() -> list[int]:
     cutoff = timezone.now() - timedelta(seconds=settings.BLAZZ_SNAPSHOT_INTERVAL_SECONDS)
     return list(
         WhatsAppSession.objects.filter(
-            deleted_at__isnull=True, status=WhatsAppSession.Status.CONNECTED, assigned_worker__status="alive"
+            deleted_at__isnull=True,
+            status=WhatsAppSession.Status.CONNECTED,
+            assigned_worker__status=WorkerInstance.Status.ALIVE,
         )
         .filter(Q(snapshot__isnull=True) | Q(snapshot__saved_at__lt=cutoff))
         .order_by("id")
