@@ -9,6 +9,7 @@ first, so a client that reads only those still shows something true."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -35,6 +36,41 @@ class ApiError(exceptions.APIException):
         self.status_code = status_code
         self.field = field
         self.headers = headers or {}
+
+
+@dataclass(frozen=True)
+class ServiceError:
+    """How one kind of service refusal is answered: its status and code; the error's field is
+    `field`, else the exception's own `field` attribute; a `wait_seconds` attribute becomes
+    `Retry-After` when `retry_after` is set."""
+
+    exception: type[Exception] | tuple[type[Exception], ...]
+    status_code: int
+    code: str
+    field: str | None = None
+    retry_after: bool = False
+
+    def answer(self, exc: Exception) -> ApiError:
+        headers = (
+            {"Retry-After": str(max(1, int(getattr(exc, "wait_seconds", 1))))} if self.retry_after else None
+        )
+        field = self.field or getattr(exc, "field", None)
+        return ApiError(str(exc), status_code=self.status_code, code=self.code, field=field, headers=headers)
+
+
+class ServiceErrorsMixin:
+    """The one place API views turn services' refusals into answers: a view lists its
+    `service_errors` (most specific first); the services' messages were written for users and
+    pass through as the error's `message`."""
+
+    service_errors: tuple[ServiceError, ...] = ()
+
+    def handle_exception(self, exc: Exception):
+        for rule in self.service_errors:
+            if isinstance(exc, rule.exception):
+                exc = rule.answer(exc)
+                break
+        return super().handle_exception(exc)  # type: ignore[misc]
 
 
 class RequestTooLarge(exceptions.APIException):

@@ -16,11 +16,21 @@ class BadCursorIsInvalidInput:
             ) from None
 
 
-class NewestFirstCursorPagination(BadCursorIsInvalidInput, CursorPagination):
-    """Cursor pagination is stable under inserts (offsets skip or repeat rows when new
-    messages arrive between pages); every paginated model has `created_at`."""
+def cursor_paginator(*ordering: str, page_size: int = 50, max_page_size: int = 200) -> type[CursorPagination]:
+    """The one paginator of the API, for any ordering: cursors are stable under inserts
+    (offsets skip or repeat rows when new messages arrive between pages), `page_size` picks
+    the size up to `max_page_size`, and a mangled cursor is a 400 on `cursor`."""
+    return type(
+        "CursorPaginator",
+        (BadCursorIsInvalidInput, CursorPagination),
+        {
+            "ordering": ordering,
+            "page_size": page_size,
+            "max_page_size": max_page_size,
+            "page_size_query_param": "page_size",
+        },
+    )
 
-    ordering = ("-created_at", "-id")
-    page_size = 50
-    max_page_size = 200
-    page_size_query_param = "page_size"
+
+# The default: every paginated model has `created_at`.
+NewestFirstCursorPagination = cursor_paginator("-created_at", "-id")

@@ -9,14 +9,13 @@ from collections.abc import Callable
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_auth import api_workspace
 from blazz.api_common import InputSerializer, idempotency_key_from, refuse_request_body
-from blazz.api_errors import ApiError, ErrorSerializer
-from blazz.pagination import BadCursorIsInvalidInput
+from blazz.api_errors import ErrorSerializer, ServiceError, ServiceErrorsMixin
+from blazz.pagination import cursor_paginator
 from campaigns import selectors, services
 from campaigns.models import Campaign, CampaignLog
 
@@ -197,15 +196,11 @@ class ProgressSerializer(serializers.Serializer):
 # --- Errors and helpers --------------------------------------------------------------------------
 
 
-class CampaignErrorsMixin:
-    """Turns the services' refusals into clear HTTP answers (messages written for users)."""
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, services.CampaignInvalid):
-            exc = ApiError(str(exc), status_code=status.HTTP_400_BAD_REQUEST, code="invalid", field=exc.field)
-        elif isinstance(exc, services.CampaignError):
-            exc = ApiError(str(exc), status_code=status.HTTP_409_CONFLICT, code="conflict")
-        return super().handle_exception(exc)
+class CampaignErrorsMixin(ServiceErrorsMixin):
+    service_errors = (
+        ServiceError(services.CampaignInvalid, 400, "invalid"),
+        ServiceError(services.CampaignError, 409, "conflict"),
+    )
 
 
 class CampaignObjectMixin(CampaignErrorsMixin):
@@ -412,11 +407,7 @@ class CampaignProgressView(CampaignObjectMixin, APIView):
         return Response(ProgressSerializer(data).data)
 
 
-class _ByIdPagination(BadCursorIsInvalidInput, CursorPagination):
-    ordering = ("id",)
-    page_size = 100
-    max_page_size = 500
-    page_size_query_param = "page_size"
+_ByIdPagination = cursor_paginator("id", page_size=100, max_page_size=500)
 
 
 _LOG_STATUS = OpenApiParameter(

@@ -13,7 +13,7 @@ from accounts.api_auth import api_workspace
 from accounts.api_throttles import ApiKeyRateThrottle, ApiKeySendRateThrottle
 from accounts.tenancy import get_scoped_or_404
 from blazz.api_common import InputSerializer, idempotency_key_from
-from blazz.api_errors import ApiError, ErrorSerializer
+from blazz.api_errors import ErrorSerializer, ServiceError, ServiceErrorsMixin
 from messaging.models import Chat, Contact, ContactSession
 from messaging.selectors import (
     contact_get_or_404,
@@ -152,21 +152,11 @@ class ContactSessionSerializer(serializers.ModelSerializer):
 # --- Errors --------------------------------------------------------------------------------
 
 
-class MessagingErrorsMixin:
-    """Turns the messaging services' refusals into clear HTTP answers; their messages were
-    written for users and are passed through as the error's `message`."""
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, NoConnectedNumber):
-            exc = ApiError(str(exc), status_code=status.HTTP_409_CONFLICT, code="no_connected_number")
-        elif isinstance(exc, InvalidMessage | MessagingError):
-            exc = ApiError(
-                str(exc),
-                status_code=status.HTTP_400_BAD_REQUEST,
-                code="invalid",
-                field=getattr(exc, "field", None),
-            )
-        return super().handle_exception(exc)
+class MessagingErrorsMixin(ServiceErrorsMixin):
+    service_errors = (
+        ServiceError(NoConnectedNumber, 409, "no_connected_number"),
+        ServiceError((InvalidMessage, MessagingError), 400, "invalid"),
+    )
 
 
 _IDEMPOTENCY_KEY = OpenApiParameter(

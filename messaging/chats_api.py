@@ -7,14 +7,13 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_auth import api_workspace
 from blazz.api_common import refuse_request_body
 from blazz.api_errors import ErrorSerializer
-from blazz.pagination import BadCursorIsInvalidInput
+from blazz.pagination import cursor_paginator
 from messaging.api import MessageContactSerializer
 from messaging.inbox import conversation_mark_read
 from messaging.models import Chat
@@ -37,11 +36,7 @@ class ChatFilterSerializer(serializers.Serializer):
     )
 
 
-class LatestConversationFirst(BadCursorIsInvalidInput, CursorPagination):
-    ordering = ("-last_message_at", "-id")
-    page_size = 50
-    max_page_size = 200
-    page_size_query_param = "page_size"
+LatestConversationFirst = cursor_paginator("-last_message_at", "-id")
 
 
 _CONTACT_UUID = OpenApiParameter(

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from accounts.api_auth import api_workspace
 from blazz.api_common import InputSerializer, idempotency_key_from, refuse_request_body
-from blazz.api_errors import ApiError, ErrorSerializer
+from blazz.api_errors import ErrorSerializer, ServiceError, ServiceErrorsMixin
 from messaging import webhooks
 from messaging.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -114,15 +114,13 @@ _DELIVERY_ID = OpenApiParameter(
 )
 
 
-class WebhookApiMixin:
-    """Service refusals become clear answers: a bad target is 400, a state conflict 409."""
+class WebhookApiMixin(ServiceErrorsMixin):
+    """A bad target is 400 on `url`, a state conflict 409."""
 
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, webhooks.WebhookDeliveryNotRedeliverable):
-            exc = ApiError(str(exc), status_code=status.HTTP_409_CONFLICT, code="not_redeliverable")
-        elif isinstance(exc, webhooks.WebhookError):
-            exc = ApiError(str(exc), status_code=status.HTTP_400_BAD_REQUEST, code="invalid", field="url")
-        return super().handle_exception(exc)
+    service_errors = (
+        ServiceError(webhooks.WebhookDeliveryNotRedeliverable, 409, "not_redeliverable"),
+        ServiceError(webhooks.WebhookError, 400, "invalid", field="url"),
+    )
 
     def get_endpoint(self) -> WebhookEndpoint:
         return webhooks.webhook_endpoint_get_or_404(

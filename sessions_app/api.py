@@ -9,14 +9,13 @@ from collections.abc import Callable
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_auth import api_workspace
 from blazz.api_common import InputSerializer, idempotency_key_from, refuse_request_body
-from blazz.api_errors import ApiError, ErrorSerializer
-from blazz.pagination import BadCursorIsInvalidInput
+from blazz.api_errors import ApiError, ErrorSerializer, ServiceError, ServiceErrorsMixin
+from blazz.pagination import cursor_paginator
 from blazz.phones import InvalidPhoneNumber, normalize_phone
 from sessions_app import services
 from sessions_app.models import SessionEvent, WhatsAppSession
@@ -94,23 +93,12 @@ _SESSION_UUID = OpenApiParameter(
 )
 
 
-class SessionServiceErrorsMixin:
-    """Turns the lifecycle services' refusals into clear HTTP answers. The messages were
-    written for users, so they are passed through as the error's `message`."""
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, services.QrAttemptsExceeded):
-            exc = ApiError(
-                str(exc),
-                status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-                code="qr_attempts_exceeded",
-                headers={"Retry-After": str(max(1, exc.wait_seconds))},
-            )
-        elif isinstance(exc, services.NoWorkerCapacity):
-            exc = ApiError(str(exc), status_code=status.HTTP_503_SERVICE_UNAVAILABLE, code="no_capacity")
-        elif isinstance(exc, services.SessionServiceError):
-            exc = ApiError(str(exc), status_code=status.HTTP_409_CONFLICT, code="conflict")
-        return super().handle_exception(exc)
+class SessionServiceErrorsMixin(ServiceErrorsMixin):
+    service_errors = (
+        ServiceError(services.QrAttemptsExceeded, 429, "qr_attempts_exceeded", retry_after=True),
+        ServiceError(services.NoWorkerCapacity, 503, "no_capacity"),
+        ServiceError(services.SessionServiceError, 409, "conflict"),
+    )
 
 
 class SessionObjectMixin(SessionServiceErrorsMixin):
@@ -264,13 +252,9 @@ class SessionEventFilterSerializer(serializers.Serializer):
     )
 
 
-class _NewestEventFirst(BadCursorIsInvalidInput, CursorPagination):
-    # Ids grow with time and are unique, so the cursor never skips or repeats an event
-    # written at the same instant as another.
-    ordering = ("-id",)
-    page_size = 50
-    max_page_size = 200
-    page_size_query_param = "page_size"
+# Ids grow with time and are unique, so the cursor never skips or repeats an event written at
+# the same instant as another.
+_NewestEventFirst = cursor_paginator("-id")
 
 
 @extend_schema_view(
