@@ -50,23 +50,11 @@
     swapTimer = setTimeout(function () {
       swapTimer = null;
       lastSwap = Date.now();
-      fetch(window.location.href, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
-        .then(function (r) {
-          if (r.status === 404 && page === "detail") {
-            window.location.href = root.getAttribute("data-list-url"); // the campaign was deleted
-            return null;
-          }
-          return r.ok ? r.text() : null;
-        })
-        .then(function (html) {
-          if (!html) return;
-          var fresh = new DOMParser().parseFromString(html, "text/html");
-          document.querySelectorAll("[data-swap]").forEach(function (old) {
-            var next = fresh.querySelector('[data-swap="' + old.getAttribute("data-swap") + '"]');
-            if (next) old.replaceWith(document.importNode(next, true));
-          });
-        })
-        .catch(function () { /* offline: the next event or the reconnect tries again */ });
+      BlazzLive.swapRegions({
+        gone: page === "detail" ? function () {
+          window.location.href = root.getAttribute("data-list-url"); // the campaign was deleted
+        } : null,
+      });
     }, wait);
   }
 

@@ -17,18 +17,9 @@
   function refreshRegions() {
     clearTimeout(swapTimer);
     swapTimer = setTimeout(function () {
-      fetch(window.location.href, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
-        .then(function (r) { return r.ok ? r.text() : null; })
-        .then(function (html) {
-          if (!html) return;
-          var fresh = new DOMParser().parseFromString(html, "text/html");
-          document.querySelectorAll("[data-swap]").forEach(function (old) {
-            var next = fresh.querySelector('[data-swap="' + old.getAttribute("data-swap") + '"]');
-            if (next) old.replaceWith(document.importNode(next, true));
-          });
-          if (page === "conversation") window.scrollTo(0, document.body.scrollHeight);
-        })
-        .catch(function () { /* offline: the next event or reconnect tries again */ });
+      BlazzLive.swapRegions({
+        after: function () { if (page === "conversation") window.scrollTo(0, document.body.scrollHeight); },
+      });
     }, 250);
   }
 

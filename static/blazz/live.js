@@ -118,10 +118,37 @@
     };
   }
 
+  // The one way a live page re-reads itself: fetch this URL and swap every [data-swap]
+  // region for the server's current version. `gone` runs instead when the page's object no
+  // longer exists (404); `after(freshDocument)` runs after a swap. Offline: nothing happens,
+  // and the next event or the reconnect tries again.
+  function swapRegions(options) {
+    var opts = options || {};
+    return fetch(window.location.href, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then(function (r) {
+        if (r.status === 404 && opts.gone) {
+          opts.gone();
+          return null;
+        }
+        return r.ok ? r.text() : null;
+      })
+      .then(function (html) {
+        if (!html) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        document.querySelectorAll("[data-swap]").forEach(function (old) {
+          var next = fresh.querySelector('[data-swap="' + old.getAttribute("data-swap") + '"]');
+          if (next) old.replaceWith(document.importNode(next, true));
+        });
+        if (opts.after) opts.after(fresh);
+      })
+      .catch(function () { /* offline */ });
+  }
+
   window.BlazzLive = {
     connect: function () {
       if (!client) client = create();
       return client;
     },
+    swapRegions: swapRegions,
   };
 })();

@@ -41,29 +41,17 @@
   function refreshRegions() {
     clearTimeout(swapTimer);
     swapTimer = setTimeout(function () {
-      fetch(window.location.href, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
-        .then(function (r) {
-          if (r.status === 404 && page === "detail") {
-            window.location.href = root.getAttribute("data-list-url"); // the number was deleted
-            return null;
-          }
-          return r.ok ? r.text() : null;
-        })
-        .then(function (html) {
-          if (!html) return;
-          var fresh = new DOMParser().parseFromString(html, "text/html");
-          document.querySelectorAll("[data-swap]").forEach(function (old) {
-            var name = old.getAttribute("data-swap");
-            var next = fresh.querySelector('[data-swap="' + name + '"]');
-            if (next) old.replaceWith(document.importNode(next, true));
-          });
-          if (page === "detail") {
-            var freshRoot = fresh.querySelector("[data-numbers]");
-            var badge = freshRoot && freshRoot.querySelector('[data-field="status"]');
-            if (badge) showPanel(badge.classList[1]);
-          }
-        })
-        .catch(function () { /* offline: the next event or reconnect tries again */ });
+      BlazzLive.swapRegions({
+        gone: page === "detail" ? function () {
+          window.location.href = root.getAttribute("data-list-url"); // the number was deleted
+        } : null,
+        after: function (fresh) {
+          if (page !== "detail") return;
+          var freshRoot = fresh.querySelector("[data-numbers]");
+          var badge = freshRoot && freshRoot.querySelector('[data-field="status"]');
+          if (badge) showPanel(badge.classList[1]);
+        },
+      });
     }, 300);
   }
 
