@@ -26,8 +26,12 @@ class ChatAdmin(admin.ModelAdmin):
     ]
     list_filter = ["direction", "status", "workspace"]
     search_fields = ["body", "wam_id", "idempotency_key", "contact__phone", "uuid"]
-    readonly_fields = ["uuid", "created_at", "sent_at", "wam_id", "idempotency_key"]
-    raw_id_fields = ["whatsapp_session", "contact"]
+    # A message's row is the record of what happened: the services that send, ingest and ack
+    # own every field.
+    readonly_fields = [field.name for field in Chat._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # messages are written by chat_send and by ingestion
     autocomplete_fields = ["workspace"]
     list_select_related = ["workspace", "whatsapp_session", "contact"]
     date_hierarchy = "created_at"
@@ -56,13 +60,12 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_display = ["url", "workspace", "is_active", "events", "created_at"]
     list_filter = ["is_active", "workspace"]
     search_fields = ["url", "uuid"]
-    readonly_fields = ["uuid", "created_at"]
-    autocomplete_fields = ["workspace"]
+    # The URL (checked against private targets) and the secret belong to the webhook services;
+    # staff may pause an endpoint or change what it hears.
+    readonly_fields = ["uuid", "workspace", "url", "secret", "created_at"]
 
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        if db_field.name == "url":
-            kwargs["assume_scheme"] = "https"
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
+    def has_add_permission(self, request) -> bool:
+        return False  # endpoints are added by webhook_endpoint_create (the Webhooks page, the API)
 
 
 class WebhookAttemptInline(admin.TabularInline):

@@ -44,19 +44,12 @@ class WhatsAppSessionAdmin(admin.ModelAdmin):
         "assigned_worker",
     ]
     search_fields = ["session_id", "phone_number", "workspace__name", "uuid"]
-    readonly_fields = [
-        "uuid",
-        "created_at",
-        "updated_at",
-        "last_activity_at",
-        "last_connected_at",
-        "last_heartbeat_at",
-        "lease_expires_at",
-        "qr_code",
-        "qr_expires_at",
-    ]
-    autocomplete_fields = ["workspace"]
-    raw_id_fields = ["created_by"]
+    # Every field belongs to a service (the lifecycle, placement, reconciliation): staff act
+    # through the actions below, which call those services, never by editing a value.
+    readonly_fields = [field.name for field in WhatsAppSession._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # numbers are added by session_create (the Numbers page, the API)
     inlines = [SessionEventInline]
     list_select_related = ["workspace", "assigned_worker"]
     actions = ["restart_sessions", "stop_sessions", "reassign_sessions"]
@@ -98,20 +91,8 @@ class WhatsAppSessionAdmin(admin.ModelAdmin):
     @admin.action(description="Reassign to the least-loaded other live worker", permissions=["change"])
     def reassign_sessions(self, request, queryset) -> None:
         def act(session: WhatsAppSession) -> str:
-            if session.deleted_at is not None:
-                raise services.SessionServiceError("it is deleted.")
-            moved = services.session_assign(
-                session_pk=session.pk,
-                reason=f"admin reassign by {request.user}",
-                exclude=session.assigned_worker,
-            )
-            # A running browser is reopened on the new worker (the old one closes its copy
-            # when its heartbeat finds it no longer holds the session). A stopped or failed
-            # session only moves: a restart would start it, which nobody asked for.
-            if session.status in services.ACTIVE_STATUSES:
-                services.enqueue_on_session_worker("session_restart", session.pk, reason="reassigned")
-                return f"to {moved.assigned_worker.name}, restarting there"
-            return f"to {moved.assigned_worker.name}"
+            moved, restarting = services.session_reassign(session=session, requested_by=str(request.user))
+            return f"to {moved.assigned_worker.name}{', restarting there' if restarting else ''}"
 
         self._apply(request, queryset, "Reassigned", act)
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from blazz.celery import app as celery_app
 from sessions_app.models import SessionEvent, WhatsAppSession, WorkerInstance
 from sessions_app.routing import route_invalidate, session_queue
-from sessions_app.services.common import ACTIVE_STATUSES, NoWorkerCapacity
+from sessions_app.services.common import ACTIVE_STATUSES, NoWorkerCapacity, SessionServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -211,6 +211,24 @@ def session_reroute(*, action: str, session_pk: int, from_queue: str, **kwargs: 
         f"sessions_app.tasks.{action}", kwargs={"session_pk": session_pk, **kwargs}, queue=queue
     )
     return True
+
+
+def session_reassign(*, session: WhatsAppSession, requested_by: str) -> tuple[WhatsAppSession, bool]:
+    """Staff move a number to the least-loaded other live worker. A running browser is
+    reopened there (the old worker closes its copy when its heartbeat finds it no longer holds
+    the number); a stopped or failed number only moves, since a restart would start it, which
+    nobody asked for. Returns (the moved number, whether it restarts). Raises
+    SessionServiceError for a deleted number, NoWorkerCapacity when no worker can take it."""
+
+    if session.deleted_at is not None:
+        raise SessionServiceError("it is deleted.")
+    moved = session_assign(
+        session_pk=session.pk, reason=f"admin reassign by {requested_by}", exclude=session.assigned_worker
+    )
+    restarting = session.status in ACTIVE_STATUSES
+    if restarting:
+        enqueue_on_session_worker("session_restart", session.pk, reason="reassigned")
+    return moved, restarting
 
 
 def session_move_off_full_worker(*, session_pk: int, worker: WorkerInstance) -> None:
