@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from accounts.api_auth import api_workspace
 from blazz.api_common import InputSerializer, idempotency_key_from, refuse_request_body
 from blazz.api_errors import ErrorSerializer, ServiceError, ServiceErrorsMixin
+from blazz.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
 from blazz.pagination import cursor_paginator
 from campaigns import selectors, services
 from campaigns.models import Campaign, CampaignLog
@@ -230,7 +231,7 @@ _IDEMPOTENCY_KEY = OpenApiParameter(
     OpenApiTypes.STR,
     location=OpenApiParameter.HEADER,
     description="Any unique string (a UUID is a good choice), printable ASCII, at most "
-    f"{services.IDEMPOTENCY_KEY_MAX_LENGTH} characters. Repeating a request with the same key returns the "
+    f"{IDEMPOTENCY_KEY_MAX_LENGTH} characters. Repeating a request with the same key returns the "
     "campaign the first one created (200) instead of a second one.",
 )
 
@@ -267,7 +268,7 @@ class CampaignListView(CampaignErrorsMixin, generics.ListAPIView):
         },
     )
     def post(self, request, *args, **kwargs):
-        key = idempotency_key_from(request, max_length=services.IDEMPOTENCY_KEY_MAX_LENGTH)
+        key = idempotency_key_from(request, max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
         body = CampaignWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         campaign, created = services.campaign_create(

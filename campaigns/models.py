@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from blazz.idempotency import idempotency_key_field, idempotency_key_unique
+
 
 class Campaign(models.Model):
     class Status(models.TextChoices):
@@ -38,7 +40,7 @@ class Campaign(models.Model):
     # Why the last start failed (a scheduled start that found no number, say); shown in the UI.
     last_error = models.TextField(blank=True)
     # The API's Idempotency-Key of the request that created it: a retried POST returns it.
-    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    idempotency_key = idempotency_key_field()
 
     class Meta:
         ordering = ["-created_at"]
@@ -51,11 +53,7 @@ class Campaign(models.Model):
                 condition=Q(window_start_hour__lt=models.F("window_end_hour")),
                 name="campaign_window_not_empty",
             ),
-            models.UniqueConstraint(
-                fields=["workspace", "idempotency_key"],
-                condition=Q(idempotency_key__isnull=False),
-                name="campaign_unique_idempotency_key",
-            ),
+            idempotency_key_unique(name="campaign_unique_idempotency_key"),
         ]
 
     def __str__(self) -> str:

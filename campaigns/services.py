@@ -36,7 +36,6 @@ LogStatus = CampaignLog.Status
 
 # Recipients of a list audience given in one request.
 MAX_LIST_SIZE = 100_000
-IDEMPOTENCY_KEY_MAX_LENGTH = 200
 
 
 # --- Validation -----------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ class ChatAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # messages are written by chat_send and by ingestion
+
     autocomplete_fields = ["workspace"]
     list_select_related = ["workspace", "whatsapp_session", "contact"]
     date_hierarchy = "created_at"

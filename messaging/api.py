@@ -14,6 +14,7 @@ from accounts.api_throttles import ApiKeyRateThrottle, ApiKeySendRateThrottle
 from accounts.tenancy import get_scoped_or_404
 from blazz.api_common import InputSerializer, idempotency_key_from
 from blazz.api_errors import ErrorSerializer, ServiceError, ServiceErrorsMixin
+from blazz.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
 from messaging.models import Chat, Contact, ContactSession
 from messaging.selectors import (
     contact_get_or_404,
@@ -31,9 +32,6 @@ from messaging.services import (
     contact_update,
 )
 from sessions_app.selectors import number_by_uuid
-
-# The column is 200 characters; keys are compared byte for byte, so only printable ASCII.
-IDEMPOTENCY_KEY_MAX_LENGTH = 200
 
 # --- Serializers ---------------------------------------------------------------------------
 

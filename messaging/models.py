@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from phonenumber_field.modelfields import PhoneNumberField
 
+from blazz.idempotency import idempotency_key_field, idempotency_key_unique
+
 
 class Contact(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -75,7 +77,7 @@ class Chat(models.Model):
     body = models.TextField(blank=True)
     media = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
-    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    idempotency_key = idempotency_key_field()
     error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     # Set by the worker that claims a pending message for sending, so a task delivered twice
@@ -91,11 +93,7 @@ class Chat(models.Model):
                 condition=Q(wam_id__isnull=False),
                 name="chat_unique_wam_id_per_session",
             ),
-            models.UniqueConstraint(
-                fields=["workspace", "idempotency_key"],
-                condition=Q(idempotency_key__isnull=False),
-                name="chat_unique_idempotency_key",
-            ),
+            idempotency_key_unique(name="chat_unique_idempotency_key"),
         ]
         indexes = [models.Index(fields=["whatsapp_session", "created_at"])]
 
@@ -138,18 +136,12 @@ class WebhookEndpoint(models.Model):
     # Why delivery switched the endpoint off (a 410 from the receiver); cleared on re-enable.
     disabled_reason = models.CharField(max_length=300, blank=True)
     # The API's Idempotency-Key of the request that created it: a retried create returns it.
-    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    idempotency_key = idempotency_key_field()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["workspace", "idempotency_key"],
-                condition=Q(idempotency_key__isnull=False),
-                name="webhook_endpoint_unique_idempotency_key",
-            )
-        ]
+        constraints = [idempotency_key_unique(name="webhook_endpoint_unique_idempotency_key")]
 
     def __str__(self) -> str:
         return self.url

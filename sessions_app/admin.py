@@ -50,6 +50,7 @@ class WhatsAppSessionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # numbers are added by session_create (the Numbers page, the API)
+
     inlines = [SessionEventInline]
     list_select_related = ["workspace", "assigned_worker"]
     actions = ["restart_sessions", "stop_sessions", "reassign_sessions"]

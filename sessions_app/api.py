@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from accounts.api_auth import api_workspace
 from blazz.api_common import InputSerializer, idempotency_key_from, refuse_request_body
 from blazz.api_errors import ApiError, ErrorSerializer, ServiceError, ServiceErrorsMixin
+from blazz.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
 from blazz.pagination import cursor_paginator
 from blazz.phones import InvalidPhoneNumber, normalize_phone
 from sessions_app import services
@@ -26,7 +27,7 @@ from sessions_app.selectors import (
     session_get_or_404,
     sessions_of_workspace,
 )
-from sessions_app.services.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH, session_create_idempotent
+from sessions_app.services.idempotency import session_create_idempotent
 
 # --- Serializers ---------------------------------------------------------------------------
 
@@ -114,9 +115,9 @@ _IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     OpenApiTypes.STR,
     location=OpenApiParameter.HEADER,
-    description="Any unique string (a UUID is a good choice), at most 255 characters. Repeating a "
-    "request with the same key returns the number the first one created (200) instead of adding "
-    "another, so a retry after a timeout is safe.",
+    description=f"Any unique string (a UUID is a good choice), at most {IDEMPOTENCY_KEY_MAX_LENGTH} "
+    "characters. Repeating a request with the same key returns the number the first one created "
+    "(200) instead of adding another, so a retry after a timeout is safe.",
 )
 _STATUS_FILTER = OpenApiParameter(
     "status",

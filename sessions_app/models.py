@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from phonenumber_field.modelfields import PhoneNumberField
 
+from blazz.idempotency import idempotency_key_field, idempotency_key_unique
+
 
 class WorkerInstance(models.Model):
     """A session worker process (`celery worker -Q wa.<name>`), as its heartbeat reports it."""
@@ -69,6 +71,8 @@ class WhatsAppSession(models.Model):
     last_connected_at = models.DateTimeField(null=True, blank=True)
     last_heartbeat_at = models.DateTimeField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    # The API client's (or the form's) Idempotency-Key of the create, if any (blazz.idempotency).
+    idempotency_key = idempotency_key_field()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -91,6 +95,7 @@ class WhatsAppSession(models.Model):
                 condition=Q(is_primary=True, deleted_at__isnull=True),
                 name="wa_session_one_primary_per_workspace",
             ),
+            idempotency_key_unique(name="wa_session_unique_idempotency_key"),
         ]
         indexes = [models.Index(fields=["workspace", "status"])]
 

@@ -79,7 +79,7 @@ def session_by_idempotency_key(*, workspace: Workspace, key: str) -> WhatsAppSes
     caller decides what a replay of a deleted one means)."""
     return (
         scoped(WhatsAppSession, workspace)
-        .filter(metadata__idempotency_key=key)
+        .filter(idempotency_key=key)
         .select_related("assigned_worker")
         .order_by("id")
         .first()

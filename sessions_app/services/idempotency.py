@@ -12,8 +12,6 @@ from sessions_app.selectors import session_by_idempotency_key
 from sessions_app.services.common import SessionServiceError
 from sessions_app.services.lifecycle import session_create
 
-IDEMPOTENCY_KEY_MAX_LENGTH = 255
-
 
 class IdempotencyKeyReused(SessionServiceError):
     def __init__(self) -> None:
@@ -44,6 +42,6 @@ def session_create_idempotent(
             raise IdempotencyKeyReused()
         return existing, False
     session = session_create(workspace=workspace, created_by=created_by)
-    session.metadata = {**session.metadata, "idempotency_key": idempotency_key}
-    session.save(update_fields=["metadata", "updated_at"])
+    session.idempotency_key = idempotency_key
+    session.save(update_fields=["idempotency_key", "updated_at"])
     return session, True

@@ -23,7 +23,9 @@ def test_it_returns_the_same_number_for_a_repeated_key(alice_api, workspace_a, l
     assert WhatsAppSession.objects.filter(workspace=workspace_a).count() == 2
     assert SessionEvent.objects.filter(kind="qr_attempt").count() == 2
     session = WhatsAppSession.objects.get(uuid=first.json()["uuid"])
-    assert session.metadata["idempotency_key"] == "crm-import-42"
+    # A column with a unique constraint per workspace, as every other create keeps its key.
+    assert session.idempotency_key == "crm-import-42"
+    assert "idempotency_key" not in session.metadata
 
 
 @pytest.mark.django_db
@@ -40,12 +42,12 @@ def test_it_replays_a_key_even_when_the_qr_budget_is_spent_since(alice_api, live
 
 @pytest.mark.django_db
 def test_it_keeps_keys_apart_between_workspaces(alice_api, workspace_b, bob, live_worker):
-    WhatsAppSessionFactory(workspace=workspace_b, metadata={"idempotency_key": "shared"})
+    WhatsAppSessionFactory(workspace=workspace_b, idempotency_key="shared")
 
     response = alice_api.post("/api/v1/sessions", HTTP_IDEMPOTENCY_KEY="shared")
 
     assert response.status_code == 201
-    assert WhatsAppSession.objects.filter(metadata__idempotency_key="shared").count() == 2
+    assert WhatsAppSession.objects.filter(idempotency_key="shared").count() == 2
 
 
 @pytest.mark.django_db
@@ -92,3 +94,22 @@ def test_it_creates_one_number_for_concurrent_duplicates(alice, live_worker, bro
     assert SessionEvent.objects.filter(session__workspace=workspace, kind="qr_attempt").count() == 1
     # Committed for real, so the one start task really went to the worker's queue.
     assert [t.name for t in broker.tasks(live_worker)] == ["sessions_app.tasks.session_start"]
+
+
+@pytest.mark.django_db
+def test_a_second_number_with_the_same_key_is_refused_by_the_database(workspace_a):
+    from django.db import IntegrityError, transaction
+
+    WhatsAppSessionFactory(workspace=workspace_a, idempotency_key="once")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        WhatsAppSessionFactory(workspace=workspace_a, idempotency_key="once")
+
+
+@pytest.mark.django_db
+def test_keys_have_one_length_everywhere(alice_api, live_worker):
+    too_long = "k" * 201  # the numbers API took up to 255, the others 200
+
+    response = alice_api.post("/api/v1/sessions", HTTP_IDEMPOTENCY_KEY=too_long)
+
+    assert response.status_code == 400
+    assert alice_api.post("/api/v1/sessions", HTTP_IDEMPOTENCY_KEY="k" * 200).status_code == 201
