@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
@@ -144,7 +145,9 @@ class InboxView(WorkspaceMemberMixin, ListView):
 
 
 class ConversationView(WorkspaceMemberMixin, TemplateView):
-    """The thread with one contact, every number, both directions. Opening it marks it read."""
+    """The thread with one contact, every number, both directions. A GET changes nothing: the
+    page marks the conversation read (ConversationReadView) only while someone can see it,
+    so a background tab or a re-read of the page never marks unseen messages read."""
 
     template_name = "messaging/conversation.html"
 
@@ -153,7 +156,6 @@ class ConversationView(WorkspaceMemberMixin, TemplateView):
         contact = contact_get_or_404(
             workspace=self.request.workspace, contact_uuid=self.kwargs["contact_uuid"]
         )
-        conversation_mark_read(contact=contact)
         numbers = list(connected_numbers(workspace=self.request.workspace))
         default = reply_number(workspace=self.request.workspace, contact=contact)
         context.update(
@@ -167,6 +169,18 @@ class ConversationView(WorkspaceMemberMixin, TemplateView):
             reply_key=uuid.uuid4().hex,
         )
         return context
+
+
+class ConversationReadView(WorkspaceMemberMixin, View):
+    """POST: everything in this conversation so far has been seen (the page sends it when the
+    thread is on screen). 204 for the page's script; a redirect for a plain form."""
+
+    def post(self, request, contact_uuid):
+        contact = contact_get_or_404(workspace=request.workspace, contact_uuid=contact_uuid)
+        conversation_mark_read(contact=contact)
+        if request.headers.get("X-Requested-With") == "fetch":
+            return HttpResponse(status=204)
+        return redirect("messaging:conversation", contact_uuid=contact.uuid)
 
 
 class ConversationReplyView(WorkspaceMemberMixin, View):

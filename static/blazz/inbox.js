@@ -2,7 +2,8 @@
 // first) carries message.received / message.sent / message.ack / message.failed after commit.
 // Ticks update in place; a message this page has not shown yet (or a change to the list)
 // makes the page re-read its [data-swap] regions from the server, so the HTML is rendered
-// in one place (the templates). Re-reading an open conversation also marks it read.
+// in one place (the templates). An open conversation is marked read by an explicit POST,
+// only while the page is visible: a background tab never marks unseen messages read.
 (function () {
   "use strict";
 
@@ -18,7 +19,11 @@
     clearTimeout(swapTimer);
     swapTimer = setTimeout(function () {
       BlazzLive.swapRegions({
-        after: function () { if (page === "conversation") window.scrollTo(0, document.body.scrollHeight); },
+        after: function () {
+          if (page !== "conversation") return;
+          window.scrollTo(0, document.body.scrollHeight);
+          markReadIfSeen(); // what just appeared is on screen
+        },
       });
     }, 250);
   }
@@ -58,6 +63,25 @@
         }
       });
     }
+  }
+
+  // --- Read marks: only what someone can see -------------------------------------------------
+  var readUrl = root.getAttribute("data-read-url");
+  function csrfToken() {
+    var field = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return field ? field.value : "";
+  }
+  function markReadIfSeen() {
+    if (!readUrl || document.visibilityState !== "visible") return;
+    fetch(readUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), "X-Requested-With": "fetch" },
+    }).catch(function () { /* offline: the next view marks it */ });
+  }
+  if (page === "conversation") {
+    markReadIfSeen();
+    document.addEventListener("visibilitychange", markReadIfSeen);
   }
 
   BlazzLive.connect()

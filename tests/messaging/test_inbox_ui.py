@@ -1,6 +1,7 @@
 """The shared inbox: conversations per contact across numbers with unread counts; opening a
-conversation marks it read; a reply goes through chat_send (agents too); refusals are flash
-messages; another workspace's contact is a 404."""
+conversation marks nothing (the page POSTs a read mark while it is visible); a reply goes
+through chat_send (agents too); refusals are flash messages; another workspace's contact is
+a 404."""
 
 from datetime import timedelta
 
@@ -84,12 +85,27 @@ def test_it_filters_by_number_and_searches(alice_client, conversations, numbers)
     assert rows(alice_client.get(inbox, {"number": "junk"})) == [("Ben", 1), ("Ann", 2)]
 
 
-def test_it_marks_a_conversation_read_when_opened(alice_client, conversations, numbers):
+def test_opening_a_conversation_marks_nothing_read(alice_client, conversations):
     ann, _ = conversations
 
     page = alice_client.get(reverse("messaging:conversation", kwargs={"contact_uuid": ann.uuid}))
 
     assert page.status_code == 200
+    assert (
+        Contact.objects.get(pk=ann.pk).inbox_read_at is None
+    )  # a GET (a background re-read) changes nothing
+    assert rows(alice_client.get(reverse("messaging:inbox"))) == [("Ben", 1), ("Ann", 2)]
+
+
+def test_it_marks_a_conversation_read_when_the_page_says_it_was_seen(alice_client, conversations, numbers):
+    ann, _ = conversations
+
+    seen = alice_client.post(
+        reverse("messaging:conversation_read", kwargs={"contact_uuid": ann.uuid}),
+        HTTP_X_REQUESTED_WITH="fetch",
+    )
+
+    assert seen.status_code == 204
     assert Contact.objects.get(pk=ann.pk).inbox_read_at is not None
     assert rows(alice_client.get(reverse("messaging:inbox"))) == [("Ben", 1), ("Ann", 0)]
     chat(numbers[0], ann, body="ann 3")  # arrives after it was read
