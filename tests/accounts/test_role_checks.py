@@ -52,6 +52,7 @@ MEMBERS = {
     "messaging:inbox",
     "messaging:conversation",
     "messaging:conversation_reply",
+    "messaging:conversation_read",
     "messaging:contact_list",
     "messaging:contact_detail",
     # The health page shows an agent only their workspace's figures (tests/blazz/test_health_page.py).

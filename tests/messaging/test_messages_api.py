@@ -212,3 +212,38 @@ def test_it_round_trips_unicode_byte_exact(
     assert created.json()["body"].encode() == body.encode()
     assert fetched.json()["body"].encode() == body.encode()
     assert Chat.objects.get().body.encode() == body.encode()
+
+
+def test_a_number_whose_provider_has_no_transport_refuses_to_send(
+    alice_api,
+    workspace_a,
+    live_worker,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
+    # Meta's Cloud API is reserved: no transport is configured for it (BLAZZ_TRANSPORTS).
+    meta = connected_number(workspace_a, live_worker, "+12015550177", provider_type="meta")
+
+    response = send(
+        alice_api, django_capture_on_commit_callbacks, {"to": TO, "body": "hi", "session": str(meta.uuid)}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "session"
+    assert not Chat.objects.exists()
+
+
+def test_a_send_goes_through_the_transport_of_its_numbers_provider(
+    alice_api, number, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    handed: list[tuple[int, int]] = []
+
+    class Recorder:
+        def send(self, *, session_pk: int, chat_pk: int) -> None:
+            handed.append((session_pk, chat_pk))
+
+    monkeypatch.setattr("messaging.transport._transport", lambda path: Recorder())
+
+    response = send(alice_api, django_capture_on_commit_callbacks, {"to": TO, "body": "via the port"})
+
+    assert response.status_code == 201
+    assert handed == [(number.pk, Chat.objects.get().pk)]

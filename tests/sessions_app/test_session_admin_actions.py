@@ -117,3 +117,20 @@ def test_it_lists_workers_with_their_load_and_metrics(staff_client):
     for cell in ('field-assigned_sessions">2<', 'field-hosted_sessions">3<', ">812.5<", ">431<"):
         assert cell in metrics_row, cell
     assert 'field-chrome_pss_mb">—<' in silent_row
+
+
+def test_staff_cannot_edit_what_a_service_owns(staff_client):
+    session = WhatsAppSessionFactory(status="connected", phone_number="+5511987650103")
+    change = reverse("admin:sessions_app_whatsappsession_change", args=[session.pk])
+
+    form = staff_client.get(change).content.decode()
+    staff_client.post(change, {"status": "stopped", "is_primary": "on", "phone_number": "+14155550101"})
+
+    for field in ("status", "assigned_worker", "is_primary", "deleted_at", "phone_number"):
+        assert f'name="{field}"' not in form, field
+    session.refresh_from_db()
+    assert (session.status, session.is_primary, str(session.phone_number)) == (
+        "connected",
+        False,
+        "+5511987650103",
+    )
