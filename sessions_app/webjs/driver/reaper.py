@@ -64,7 +64,7 @@ def spawn(
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[3],  # the project root, so `-m` finds the package
         env={**os.environ},
     )
 
