@@ -13,7 +13,7 @@ export BLAZZ_DATA_DIR="${BLAZZ_DATA_DIR:-$PWD/var/test}"
 python manage.py preflight
 ruff check .
 ruff format --check .
-bandit -r accounts blazz campaigns messaging sessions_app -q
+bandit -r accounts blazz campaigns messaging sessions_app health wasim -q
 set +e
 python -m pytest "$@"
 status=$?
