@@ -230,3 +230,20 @@ def test_it_needs_a_login(client, conversations):
 
     assert client.get(reverse("messaging:inbox")).status_code == 302
     assert client.get(reverse("messaging:conversation", kwargs={"contact_uuid": ann.uuid})).status_code == 302
+
+
+def test_the_reply_box_names_the_number_chat_send_would_use(alice_client, conversations, numbers):
+    from messaging.services import sending_session_choose
+
+    ann, _ = conversations
+    one, two = numbers
+    two.status = "disconnected"
+    two.save(update_fields=["status"])  # Ann's last number is gone: the primary answers her
+
+    page = alice_client.get(reverse("messaging:conversation", kwargs={"contact_uuid": ann.uuid}))
+
+    # Before, the page offered "Automatic" while chat_send picked the primary.
+    assert (
+        page.context["default_number"] == sending_session_choose(workspace=ann.workspace, contact=ann) == one
+    )
+    assert "+12015550101 (primary)" in page.content.decode()

@@ -167,3 +167,39 @@ def test_a_media_message_stores_its_caption_and_description(number):
     chat = Chat.objects.get()
     assert chat.body == "the receipt"
     assert chat.media == {"type": "image", "mimetype": "image/jpeg", "size": 99}
+
+
+def test_sent_status_and_its_webhook_commit_together(number, workspace_a, monkeypatch):
+    from messaging.services import chat_mark_sent, outbound
+
+    webhook_endpoint_create(workspace=workspace_a, url="https://a.example/hook", events=["message.sent"])
+    contact = ContactFactory(workspace=workspace_a, phone=PHONE)
+    pending = ChatFactory(
+        workspace=workspace_a,
+        whatsapp_session=number,
+        contact=contact,
+        direction=Chat.Direction.OUTBOUND,
+        status=Chat.Status.PENDING,
+    )
+
+    def outbox_down(*args, **kwargs):
+        raise RuntimeError("the outbox insert failed")
+
+    monkeypatch.setattr(outbound, "webhook_record", outbox_down)
+    with pytest.raises(RuntimeError):
+        chat_mark_sent(chat=pending, wam_id="true_x@c.us_AB")
+
+    # Before, the status committed on its own and message.sent was lost.
+    pending.refresh_from_db()
+    assert pending.status == Chat.Status.PENDING and pending.wam_id is None
+
+
+def test_a_ready_page_is_connected_with_the_number_it_reported(workspace_a):
+    starting = WhatsAppSessionFactory(workspace=workspace_a, status=WhatsAppSession.Status.AUTHENTICATED)
+
+    apply_page_events(
+        session_pk=starting.pk, events=[{"seq": 1, "type": "ready", "payload": {}}], page_me=PHONE
+    )
+
+    starting.refresh_from_db()
+    assert (starting.status, starting.phone_number) == (WhatsAppSession.Status.CONNECTED, PHONE)
