@@ -728,9 +728,10 @@
   let probeTurn = 0;
   /** @param {Wpp} W */
   function probeIds(W) {
+    // Wid objects, as WhatsApp's queryWidExists takes them (wa-js whatsapp/functions/sendQueryExists.ts).
     const ids = [];
-    try { ids.push(jid(W.conn.getMyUserId())); } catch (e) { /* not logged in */ }
-    try { ids.push(jid(W.conn.getMyUserLid())); } catch (e) { /* own LID unknown */ }
+    try { ids.push(W.conn.getMyUserId()); } catch (e) { /* not logged in */ }
+    try { ids.push(W.conn.getMyUserLid()); } catch (e) { /* own LID unknown */ }
     return ids.filter(Boolean);
   }
   bridge.probe = async function (timeoutMs) {
@@ -756,7 +757,7 @@
     if (outcome.timedOut) return { ok: false, reason: 'timeout' };
     if (outcome.error) return { ok: false, reason: 'error', error: describe(outcome.error) };
     if (!outcome.value) return { ok: false, reason: 'no_answer' }; // our own number always exists
-    return { ok: true, rtt_ms: Math.round(performance.now() - started), queried: target };
+    return { ok: true, rtt_ms: Math.round(performance.now() - started), queried: jid(target) };
   };
   // --- logout and pairing by code ----------------------------------------------------------
   bridge.logout = async function () {
