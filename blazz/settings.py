@@ -22,7 +22,10 @@ if (BASE_DIR / ".env").exists():
 DEBUG = env.bool("DEBUG", default=True)
 # Production refuses to start without real secrets (see blazz/checks.py); development
 # gets a fixed, obviously-insecure key so a fresh checkout runs.
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-dev-key-change-me" if DEBUG else "")
+# The development values (also in .env.example), which production refuses below.
+DEV_SECRET_KEY = "insecure-dev-key-change-me"  # noqa: S105  # nosec B105
+DEV_SNAPSHOT_KEY = "ZGV2LW9ubHktc25hcHNob3Qta2V5LWNoYW5nZS1tZTA="
+SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY if DEBUG else "")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -206,6 +209,7 @@ CELERY_TASK_ROUTES = {
     "sessions_app.tasks.sessions_reconcile": {"queue": "maintenance"},
     "sessions_app.tasks.sessions_liveness_check": {"queue": "maintenance"},
     "sessions_app.tasks.sessions_snapshot_refresh": {"queue": "maintenance"},
+    "messaging.tasks.chats_sweep_pending": {"queue": "maintenance"},
 }
 
 # --- Session workers and browsers (DESIGN sections 2 and 6) ------------------------------
@@ -243,10 +247,16 @@ BLAZZ_WA_LINK_PREVIEW = env.bool("BLAZZ_WA_LINK_PREVIEW", default=False)
 # so a key is rotated by prepending a new one.
 BLAZZ_SNAPSHOT_KEYS = env.list(
     "BLAZZ_SNAPSHOT_KEYS",
-    default=["ZGV2LW9ubHktc25hcHNob3Qta2V5LWNoYW5nZS1tZTA="] if DEBUG else [],
+    default=[DEV_SNAPSHOT_KEY] if DEBUG else [],
 )
 BLAZZ_SNAPSHOT_MAX_BYTES = env.int("BLAZZ_SNAPSHOT_MAX_BYTES", default=50 * 1024 * 1024)
 BLAZZ_MESSAGE_MAX_CHARS = env.int("BLAZZ_MESSAGE_MAX_CHARS", default=4096)
+# A send is a row; its Celery message only wakes the worker (messaging.services.chats_sweep_pending):
+# woken again when nobody claimed it for this long, its claim released when it made nothing,
+# failed (message.failed) when still pending at the deadline.
+BLAZZ_SEND_SWEEP_AFTER_SECONDS = env.int("BLAZZ_SEND_SWEEP_AFTER_SECONDS", default=60)
+BLAZZ_SEND_CLAIM_STALE_SECONDS = env.int("BLAZZ_SEND_CLAIM_STALE_SECONDS", default=600)
+BLAZZ_SEND_DEADLINE_SECONDS = env.int("BLAZZ_SEND_DEADLINE_SECONDS", default=7200)
 BLAZZ_QR_ATTEMPTS_PER_HOUR = env.int("BLAZZ_QR_ATTEMPTS_PER_HOUR", default=5)
 # A QR that has not rotated for this long after its expiry belongs to a page nobody drives.
 BLAZZ_QR_STALE_GRACE_SECONDS = env.int("BLAZZ_QR_STALE_GRACE_SECONDS", default=120)
@@ -321,6 +331,23 @@ if not DEBUG:
     _missing = [name for name in ("SECRET_KEY", "BLAZZ_SNAPSHOT_KEYS") if not globals()[name]]
     if _missing:
         raise ImproperlyConfigured(f"DEBUG is off and {', '.join(_missing)} is not set in the environment.")
+    # The development values are published in .env.example: anyone could forge sessions or
+    # decrypt snapshots with them.
+    _published = {
+        "SECRET_KEY": SECRET_KEY == DEV_SECRET_KEY,
+        "BLAZZ_SNAPSHOT_KEYS": DEV_SNAPSHOT_KEY in BLAZZ_SNAPSHOT_KEYS,
+    }
+    _published_names = [name for name, published in _published.items() if published]
+    if _published_names:
+        raise ImproperlyConfigured(
+            f"DEBUG is off and {', '.join(_published_names)} is the development value published in "
+            ".env.example; set a secret of your own."
+        )
+    if BLAZZ_WEBHOOK_ALLOW_PRIVATE_TARGETS:
+        raise ImproperlyConfigured(
+            "DEBUG is off and BLAZZ_WEBHOOK_ALLOW_PRIVATE_TARGETS is true: tenants could make this server "
+            "call its own network. Set it to false."
+        )
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True

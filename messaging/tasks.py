@@ -3,7 +3,7 @@
 
 from celery import shared_task
 
-from messaging import webhooks
+from messaging import services, webhooks
 
 
 @shared_task(name="messaging.tasks.deliver_webhook")
@@ -16,6 +16,13 @@ def deliver_webhook(delivery_id: int) -> str | None:
 def deliver_webhooks(delivery_ids: list[int]) -> int:
     """A chunk of one batch of events (an inbound batch times the endpoints)."""
     return webhooks.webhook_deliveries_attempt(delivery_ids=delivery_ids)
+
+
+@shared_task(name="messaging.tasks.chats_sweep_pending")
+def chats_sweep_pending() -> dict[str, int]:
+    """Every 30 s from Beat (data migration 0008): sends a lost wake-up left pending."""
+    result = services.chats_sweep_pending()
+    return {"woken": result.woken, "released": result.released, "failed": result.failed}
 
 
 @shared_task(name="messaging.tasks.deliver_webhooks_due")

@@ -23,6 +23,7 @@ from messaging.services.contacts import (
 from messaging.services.inbound import chat_acks_apply, inbound_messages_ingest
 from messaging.services.outbound import (
     chat_claim_for_send,
+    chat_give_up,
     chat_mark_awaiting_ack,
     chat_mark_failed,
     chat_mark_sent,
@@ -30,6 +31,7 @@ from messaging.services.outbound import (
     chat_send,
     chats_release_claims,
     chats_send_pending,
+    chats_sweep_pending,
     message_body_problem,
     sending_session_choose,
 )
@@ -46,6 +48,7 @@ __all__ = [
     "SenderIdentity",
     "chat_acks_apply",
     "chat_claim_for_send",
+    "chat_give_up",
     "chat_mark_awaiting_ack",
     "chat_mark_failed",
     "chat_mark_sent",
@@ -54,6 +57,7 @@ __all__ = [
     "chat_send",
     "chats_release_claims",
     "chats_send_pending",
+    "chats_sweep_pending",
     "contact_create",
     "contact_update",
     "contact_upsert",

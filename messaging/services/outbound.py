@@ -4,6 +4,8 @@ commit, claimed once, marked sent only on WhatsApp's ack."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -210,3 +212,63 @@ def chats_send_pending(*, session_pk: int) -> int:
     for chat_pk in pending:
         transport.send(session_pk=session_pk, chat_pk=chat_pk)
     return len(pending)
+
+
+@dataclass
+class SendSweep:
+    woken: int = 0
+    released: int = 0
+    failed: int = 0
+
+
+def chats_sweep_pending(*, now: datetime | None = None) -> SendSweep:
+    """Beat's sweep of outbound messages (every 30 s). The Chat row is the record of a send;
+    the Celery message that announced it is only a wake-up call, which a broker that lost its
+    data (FLUSHALL, a restart without persistence) never delivers. So:
+
+    - a pending message of a connected number that nobody claimed for
+      BLAZZ_SEND_SWEEP_AFTER_SECONDS is woken again (the claim makes a duplicate harmless);
+    - a claim older than BLAZZ_SEND_CLAIM_STALE_SECONDS that made nothing (no wam_id) is
+      released, so the next wake-up can send it;
+    - a message still pending BLAZZ_SEND_DEADLINE_SECONDS after it was accepted is failed,
+      with `message.failed`, instead of going out hours late or never."""
+    now = now or timezone.now()
+    result = SendSweep()
+    pending = Chat.objects.filter(direction=Chat.Direction.OUTBOUND, status=Chat.Status.PENDING)
+    deadline = now - timedelta(seconds=settings.BLAZZ_SEND_DEADLINE_SECONDS)
+    for chat in pending.filter(created_at__lt=deadline).select_related(
+        "contact", "whatsapp_session__workspace"
+    )[:500]:
+        if chat_give_up(chat=chat, error=f"not sent within {settings.BLAZZ_SEND_DEADLINE_SECONDS} s"):
+            result.failed += 1
+    result.released = pending.filter(
+        send_claimed_at__lt=now - timedelta(seconds=settings.BLAZZ_SEND_CLAIM_STALE_SECONDS),
+        wam_id__isnull=True,
+    ).update(send_claimed_at=None)
+    lost = (
+        pending.filter(
+            send_claimed_at__isnull=True,
+            created_at__lt=now - timedelta(seconds=settings.BLAZZ_SEND_SWEEP_AFTER_SECONDS),
+            whatsapp_session__status=WhatsAppSession.Status.CONNECTED,
+            whatsapp_session__deleted_at__isnull=True,
+        )
+        .order_by("created_at", "id")
+        .values_list("pk", "whatsapp_session_id", "whatsapp_session__provider_type")[:1000]
+    )
+    for chat_pk, session_pk, provider in lost:
+        try:
+            transport_for(provider).send(session_pk=session_pk, chat_pk=chat_pk)
+        except NoTransport:
+            continue
+        result.woken += 1
+    return result
+
+
+def chat_give_up(*, chat: Chat, error: str) -> bool:
+    """Fails a message only if it is still pending (a send that raced to `sent` wins).
+    Returns whether it failed it."""
+    with transaction.atomic():
+        if not Chat.objects.filter(pk=chat.pk, status=Chat.Status.PENDING).update(status=Chat.Status.FAILED):
+            return False
+        chat_mark_failed(chat=chat, error=error)
+    return True

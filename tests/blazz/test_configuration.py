@@ -49,6 +49,36 @@ def test_it_refuses_to_start_in_production_without_secrets(missing):
     assert f"{missing} is not set" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SECRET_KEY", "insecure-dev-key-change-me"),
+        ("BLAZZ_SNAPSHOT_KEYS", "ZGV2LW9ubHktc25hcHNob3Qta2V5LWNoYW5nZS1tZTA="),
+        ("BLAZZ_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
+    ],
+)
+def test_it_refuses_to_start_in_production_with_a_published_development_value(variable, value):
+    import os
+    import subprocess
+    import sys
+
+    from cryptography.fernet import Fernet
+
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "production-" + Fernet.generate_key().decode() * 2,
+        "BLAZZ_SNAPSHOT_KEYS": Fernet.generate_key().decode(),
+        "BLAZZ_WEBHOOK_ALLOW_PRIVATE_TARGETS": "false",
+        variable: value,
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert variable in result.stderr
+
+
 def test_it_passes_check_deploy_with_production_settings():
     import os
     import subprocess
