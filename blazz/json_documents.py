@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
+from django.core.exceptions import ValidationError
+
 # Deeper than any document Blazz takes; a deeper one is an attack, not data.
 MAX_JSON_DEPTH = 32
 _NUL_MESSAGE = "Text may not contain NUL (\\u0000) characters."
@@ -35,3 +38,24 @@ def json_document_check(data: Any) -> None:
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 pending.append((item, f"{path}.{index}" if path else str(index), depth + 1))
+
+
+class JsonDocumentFormField(forms.JSONField):
+    """A form's JSON field: a document nested so deeply that the JSON decoder itself gives up
+    (RecursionError) is a form error, not a 500. The services check what it decodes to
+    (json_document_check), as they do for the API."""
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            return super().to_python(value)
+        except RecursionError:
+            raise ValidationError(
+                f"JSON nested deeper than {MAX_JSON_DEPTH} levels.", code="too_deep"
+            ) from None
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        # Re-showing the refused text decodes it again (Django keeps text that is not JSON).
+        try:
+            return super().bound_data(data, initial)
+        except RecursionError:
+            return forms.fields.InvalidJSONInput(data)

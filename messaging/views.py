@@ -17,6 +17,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 
 from accounts.mixins import WorkspaceMemberMixin
 from accounts.tenancy import get_scoped_or_404
+from blazz.json_documents import JsonDocumentFormField
 from messaging.inbox import conversation_mark_read
 from messaging.models import Contact
 from messaging.selectors import (
@@ -41,7 +42,7 @@ class ContactAddForm(forms.Form):
 
 class ContactEditForm(forms.Form):
     name = forms.CharField(max_length=200, required=False)
-    metadata = forms.JSONField(
+    metadata = JsonDocumentFormField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
         help_text='A JSON object campaign filters match on, e.g. {"city": "Recife", "tags": ["vip"]}.',

@@ -13,9 +13,10 @@ from django.conf import settings
 
 from messaging import services as messaging
 from messaging.models import Chat
-from sessions_app.models import WhatsAppSession, WorkerInstance
+from sessions_app.models import WorkerInstance
+from tests.e2e.test_connect_number import connect
 from tests.e2e.workers import wait_until
-from tests.factories import WhatsAppSessionFactory, WorkerInstanceFactory, WorkspaceFactory
+from tests.factories import WorkspaceFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 NUMBER = "+5511987650098"
@@ -30,19 +31,9 @@ def flush_this_deployments_redis() -> None:
 
 def test_no_accepted_send_is_lost_or_sent_twice_when_the_broker_is_flushed(sim, start_worker, settings):
     workspace = WorkspaceFactory()
-    worker_row = WorkerInstanceFactory(name="wa_flush")
-    session = WhatsAppSessionFactory(workspace=workspace, status="starting", assigned_worker=worker_row)
     worker = start_worker("wa_flush")
-    qr = wait_until(
-        lambda: WhatsAppSession.objects.get(pk=session.pk).qr_code, timeout=60, what="a QR", log=worker.log
-    )
-    sim.ok("POST", "/scan", {"phone": NUMBER, "code": qr})
-    wait_until(
-        lambda: WhatsAppSession.objects.get(pk=session.pk).status == "connected",
-        timeout=30,
-        what="connected",
-        log=worker.log,
-    )
+    wait_until(lambda: WorkerInstance.objects.filter(name="wa_flush").exists(), what="worker", log=worker.log)
+    connect(sim, worker, workspace, NUMBER)
     customers = [f"+1415555{1000 + i}" for i in range(SENDS)]
     accepted = []
     for i, customer in enumerate(customers):

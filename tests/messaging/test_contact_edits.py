@@ -211,6 +211,8 @@ def test_a_member_edits_name_and_metadata(carol_client, workspace_a):
         ('{"tags": ["vip"]', b"Enter a valid JSON"),
         ('["vip"]', b"must be a JSON object"),
         ('{"bad": "\\u0000"}', b"NUL"),
+        # So deep the JSON decoder itself gives up: a form error, not a 500.
+        ('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", b"nested deeper than"),
     ],
 )
 def test_the_contact_page_refuses_bad_metadata_and_changes_nothing(

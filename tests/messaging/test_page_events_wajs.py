@@ -42,6 +42,18 @@ def message(n: int, **sender) -> dict:
     }
 
 
+def outbound(number, *, status, wam_id=None) -> Chat:
+    contact = ContactFactory(workspace=number.workspace, phone=PHONE)
+    return ChatFactory(
+        workspace=number.workspace,
+        whatsapp_session=number,
+        contact=contact,
+        direction=Chat.Direction.OUTBOUND,
+        status=status,
+        wam_id=wam_id,
+    )
+
+
 def ingest(number, *events) -> None:
     apply_page_events(session_pk=number.pk, events=list(events))
 
@@ -82,16 +94,8 @@ def test_it_gives_a_lid_contact_its_phone_when_none_had_it(number, workspace_a):
     assert Contact.objects.get(workspace=workspace_a).phone_e164 == PHONE
 
 
-def test_it_matches_an_ack_under_the_other_form_of_the_key(number, workspace_a):
-    contact = ContactFactory(workspace=workspace_a, phone=PHONE)
-    sent = ChatFactory(
-        workspace=workspace_a,
-        whatsapp_session=number,
-        contact=contact,
-        direction=Chat.Direction.OUTBOUND,
-        status=Chat.Status.SENT,
-        wam_id=f"true_{PHONE[1:]}@c.us_ABC",
-    )
+def test_it_matches_an_ack_under_the_other_form_of_the_key(number):
+    sent = outbound(number, status=Chat.Status.SENT, wam_id=f"true_{PHONE[1:]}@c.us_ABC")
     ack = {"id": f"true_{LID}_ABC", "ids": [f"true_{LID}_ABC", f"true_{PHONE[1:]}@c.us_ABC"], "ack": 3}
 
     ingest(number, {"seq": 1, "type": "ack", "payload": ack})
@@ -102,15 +106,7 @@ def test_it_matches_an_ack_under_the_other_form_of_the_key(number, workspace_a):
 
 def test_a_negative_ack_fails_the_send_with_a_webhook(number, workspace_a):
     webhook_endpoint_create(workspace=workspace_a, url="https://a.example/hook", events=["message.failed"])
-    contact = ContactFactory(workspace=workspace_a, phone=PHONE)
-    pending = ChatFactory(
-        workspace=workspace_a,
-        whatsapp_session=number,
-        contact=contact,
-        direction=Chat.Direction.OUTBOUND,
-        status=Chat.Status.PENDING,
-        wam_id="true_x@c.us_F00",
-    )
+    pending = outbound(number, status=Chat.Status.PENDING, wam_id="true_x@c.us_F00")
 
     ingest(
         number,
@@ -129,15 +125,7 @@ def test_a_negative_ack_fails_the_send_with_a_webhook(number, workspace_a):
 
 def test_the_first_ack_of_an_unconfirmed_send_makes_it_sent(number, workspace_a):
     webhook_endpoint_create(workspace=workspace_a, url="https://a.example/hook", events=["message.sent"])
-    contact = ContactFactory(workspace=workspace_a, phone=PHONE)
-    pending = ChatFactory(
-        workspace=workspace_a,
-        whatsapp_session=number,
-        contact=contact,
-        direction=Chat.Direction.OUTBOUND,
-        status=Chat.Status.PENDING,
-        wam_id="true_y@c.us_B0B",
-    )
+    pending = outbound(number, status=Chat.Status.PENDING, wam_id="true_y@c.us_B0B")
 
     ingest(number, {"seq": 1, "type": "ack", "payload": {"id": "true_y@c.us_B0B", "ack": 1}})
 
@@ -170,22 +158,16 @@ def test_a_media_message_stores_its_caption_and_description(number):
 
 
 def test_sent_status_and_its_webhook_commit_together(number, workspace_a, monkeypatch):
-    from messaging.services import chat_mark_sent, outbound
+    from messaging.services import chat_mark_sent
+    from messaging.services import outbound as outbound_services
 
     webhook_endpoint_create(workspace=workspace_a, url="https://a.example/hook", events=["message.sent"])
-    contact = ContactFactory(workspace=workspace_a, phone=PHONE)
-    pending = ChatFactory(
-        workspace=workspace_a,
-        whatsapp_session=number,
-        contact=contact,
-        direction=Chat.Direction.OUTBOUND,
-        status=Chat.Status.PENDING,
-    )
+    pending = outbound(number, status=Chat.Status.PENDING)
 
     def outbox_down(*args, **kwargs):
         raise RuntimeError("the outbox insert failed")
 
-    monkeypatch.setattr(outbound, "webhook_record", outbox_down)
+    monkeypatch.setattr(outbound_services, "webhook_record", outbox_down)
     with pytest.raises(RuntimeError):
         chat_mark_sent(chat=pending, wam_id="true_x@c.us_AB")
 
