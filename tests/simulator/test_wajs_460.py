@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from sessions_app.webjs.driver.errors import SendFailed, SendNotConfirmed
+from sessions_app.webjs.driver.errors import SendFailed, SendNotConfirmed, SendNotStarted
 
 from .conftest import quit_browser
 from .support import device_id_of, events_of, login, random_phone, wait_event, wait_for
@@ -314,3 +314,12 @@ def test_8_the_probe_rotates_the_id_it_asks_about(sim, linked, phone):
         browser.driver.execute_script("return WPP.conn.getMyUserLid()._serialized;"),
     }
     assert all(re.fullmatch(r"\d+@(c\.us|lid)", q) for q in asked)
+
+
+def test_3_a_page_that_cannot_send_yet_makes_nothing_and_says_so(sim, browsers):
+    browser = browsers().open(sim.url)
+    wait_event(browser.bridge, "auth_code", timeout=15)
+
+    # Not logged in: nothing was created, so the host releases the message for a later send.
+    with pytest.raises(SendNotStarted):
+        browser.bridge.send(random_phone(), "too early")

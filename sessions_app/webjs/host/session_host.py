@@ -36,7 +36,7 @@ from sessions_app import services
 from sessions_app.models import WhatsAppSession, WorkerInstance
 from sessions_app.webjs.driver import reaper
 from sessions_app.webjs.driver.browser import Browser, kill_orphan_browsers
-from sessions_app.webjs.driver.errors import BridgeError, SendFailed, SendNotConfirmed
+from sessions_app.webjs.driver.errors import BridgeError, SendFailed, SendNotConfirmed, SendNotStarted
 from sessions_app.webjs.driver.page import open_whatsapp
 from sessions_app.webjs.host.live import LiveSession, PageOutcome, ProbeSkipped, SendOutcome, StartResult
 from sessions_app.webjs.host.profiles import ProfilesMixin
@@ -278,6 +278,11 @@ class SessionHost(ProfilesMixin):
             except (SendFailed, ValueError) as exc:
                 messaging.chat_mark_failed(chat=chat, error=str(exc))
                 return SendOutcome.FAILED
+            except SendNotStarted:
+                # The page is here but offline or not logged in yet: the message waits for the
+                # page's next "connected"/"ready" or for the send sweep, on this same worker.
+                messaging.chat_release_claim(chat_pk=chat.pk)
+                return SendOutcome.NOT_STARTED
             except BridgeError as exc:
                 # The page is gone or hung before it took the message: it may be retried.
                 messaging.chat_release_claim(chat_pk=chat.pk)
