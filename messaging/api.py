@@ -48,10 +48,18 @@ class ContactSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="WhatsApp's LID (`<digits>@lid`) for this contact, when WhatsApp addressed it by one.",
     )
+    wa_id = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text=(
+            "The sender's WhatsApp id (`<digits>@c.us`) when its number is not one the phone-number "
+            "library accepts; null otherwise. Reply to it by passing it as `to`."
+        ),
+    )
 
     class Meta:
         model = Contact
-        fields = ["uuid", "phone", "wa_lid", "name", "metadata", "created_at", "updated_at"]
+        fields = ["uuid", "phone", "wa_lid", "wa_id", "name", "metadata", "created_at", "updated_at"]
 
 
 class ContactCreateSerializer(InputSerializer):

@@ -19,6 +19,10 @@ class Contact(models.Model):
     # and is never parsed as one; a contact first seen by LID gets its phone (or is merged
     # into the contact that has it) when the page learns the mapping.
     wa_lid = models.CharField("WhatsApp LID", max_length=64, null=True, blank=True)
+    # The sender's own WhatsApp id (`<digits>@c.us`) when its number is one the phone-number
+    # library does not accept (a new or test range): WhatsApp delivered the message, so it is
+    # stored and answered under that id rather than dropped. Null for every parseable number.
+    wa_id = models.CharField("WhatsApp id", max_length=64, null=True, blank=True)
     name = models.CharField(max_length=200, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     # When someone last opened this conversation in the shared inbox: inbound messages after
@@ -34,8 +38,12 @@ class Contact(models.Model):
             models.UniqueConstraint(
                 fields=["workspace", "wa_lid"], condition=Q(wa_lid__isnull=False), name="contact_unique_lid"
             ),
+            models.UniqueConstraint(
+                fields=["workspace", "wa_id"], condition=Q(wa_id__isnull=False), name="contact_unique_wa_id"
+            ),
             models.CheckConstraint(
-                condition=Q(phone__isnull=False) | Q(wa_lid__isnull=False), name="contact_has_an_address"
+                condition=Q(phone__isnull=False) | Q(wa_lid__isnull=False) | Q(wa_id__isnull=False),
+                name="contact_has_an_address",
             ),
         ]
 
@@ -48,8 +56,9 @@ class Contact(models.Model):
 
     @property
     def address(self) -> str:
-        """Where WhatsApp reaches this contact: E.164 when known, else its LID jid."""
-        return self.phone_e164 or self.wa_lid or ""
+        """Where WhatsApp reaches this contact: E.164 when known, else its LID, else the raw
+        WhatsApp id of a number the phone library does not accept."""
+        return self.phone_e164 or self.wa_lid or self.wa_id or ""
 
 
 class Chat(models.Model):

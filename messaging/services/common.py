@@ -52,6 +52,7 @@ def chat_payload(chat: Chat, *, session: WhatsAppSession, contact: Contact) -> d
             "uuid": str(contact.uuid),
             "phone": contact.phone_e164,
             "wa_lid": contact.wa_lid,
+            "wa_id": contact.wa_id,
             "name": contact.name,
         },
         "session": {"uuid": str(session.uuid), "phone_number": str(session.phone_number or "")},

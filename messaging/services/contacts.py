@@ -136,15 +136,34 @@ def contact_update(*, contact: Contact, name: Any = _UNCHANGED, metadata: Any = 
 
 
 LID_JID = re.compile(r"[0-9]{1,40}@lid")
+# A phone-number WhatsApp id, device suffix allowed (`447700900123:12@s.whatsapp.net`).
+PHONE_JID = re.compile(r"([1-9][0-9]{4,19})(?::[0-9]+)?@(?:c\.us|s\.whatsapp\.net)")
+
+
+def raw_whatsapp_id(value: Any) -> str | None:
+    """`<digits>@c.us` for a phone-number WhatsApp id (or an E.164-looking string), whether
+    or not the phone library accepts the number; None for anything else (a LID, a group)."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    match = PHONE_JID.fullmatch(text)
+    if match:
+        return f"{match.group(1)}@c.us"
+    if re.fullmatch(r"\+[1-9][0-9]{4,19}", text):
+        return f"{text[1:]}@c.us"
+    return None
 
 
 @dataclass(frozen=True)
 class SenderIdentity:
     """Who sent an inbound message: its phone (E.164) when WhatsApp told it, its LID when
-    the chat is addressed by one, or both once the page knows the mapping."""
+    the chat is addressed by one, or both once the page knows the mapping. `raw_id` is the
+    sender's `<digits>@c.us` when that is all there is: a number the phone library refuses
+    (a range it does not know yet) is still a customer WhatsApp delivered."""
 
     phone: str | None
     lid: str | None
+    raw_id: str | None = None
 
 
 def inbound_sender_identity(message: dict[str, Any]) -> SenderIdentity | None:
@@ -169,6 +188,10 @@ def inbound_sender_identity(message: dict[str, Any]) -> SenderIdentity | None:
         from_jid = message.get("from_jid")
         lid = from_jid if isinstance(from_jid, str) and LID_JID.fullmatch(from_jid) else None
     if phone is None and lid is None:
+        for candidate in (message.get("from_jid"), message.get("from"), message.get("phone")):
+            raw_id = raw_whatsapp_id(candidate)
+            if raw_id is not None:
+                return SenderIdentity(phone=None, lid=None, raw_id=raw_id)
         return None
     return SenderIdentity(phone=phone, lid=lid)
 
@@ -221,10 +244,21 @@ def contacts_for_senders(
         [Contact(workspace=workspace, wa_lid=s.lid) for s in senders if s.lid and not s.phone],
         ignore_conflicts=True,
     )
+    raw_ids = {s.raw_id for s in senders if s.raw_id}
+    if raw_ids:
+        Contact.objects.bulk_create(
+            [Contact(workspace=workspace, wa_id=raw_id) for raw_id in raw_ids], ignore_conflicts=True
+        )
     by_phone = {c.phone_e164: c for c in Contact.objects.filter(workspace=workspace, phone__in=phones)}
     by_lid = {c.wa_lid: c for c in Contact.objects.filter(workspace=workspace, wa_lid__in=lids)}
+    by_raw_id = {}
+    if raw_ids:
+        by_raw_id = {c.wa_id: c for c in Contact.objects.filter(workspace=workspace, wa_id__in=raw_ids)}
     found: dict[SenderIdentity, Contact] = {}
     for sender in senders:
+        if sender.raw_id is not None:
+            found[sender] = by_raw_id[sender.raw_id]
+            continue
         if sender.phone is None:
             # Created above unless a contact already had this LID (with or without a phone).
             found[sender] = by_lid[sender.lid]

@@ -24,7 +24,7 @@ from messaging.services.common import (
     contact_sessions_bump,
     webhook_record,
 )
-from messaging.services.contacts import LID_JID, contact_upsert
+from messaging.services.contacts import LID_JID, contact_upsert, raw_whatsapp_id
 from messaging.transport import NoTransport, transport_for
 from sessions_app.models import WhatsAppSession
 
@@ -73,6 +73,12 @@ def _recipient_contact(*, workspace: Workspace, to: str) -> Contact:
     try:
         phone = normalize_phone(to)
     except InvalidPhoneNumber as exc:
+        # A customer whose number the phone library refuses wrote in under its raw WhatsApp
+        # id; answering it is allowed, starting a conversation with an unknown one is not.
+        raw_id = raw_whatsapp_id(to)
+        known = raw_id and Contact.objects.filter(workspace=workspace, wa_id=raw_id).first()
+        if known:
+            return known
         raise InvalidMessage(str(exc), field="to") from exc
     return contact_upsert(workspace=workspace, phone=phone)
 

@@ -628,6 +628,8 @@
   function recipientJid(to) {
     const text = String(to || '').trim();
     if (/^\d{1,40}@lid$/.test(text)) return text;
+    // A customer whose number Blazz's phone library refuses is answered under its own id.
+    if (/^[1-9]\d{4,19}@c\.us$/.test(text)) return text;
     const digits = text.replace(/^\+/, '');
     return /^[1-9][0-9]{6,14}$/.test(digits) ? digits + '@c.us' : null;
   }

@@ -64,3 +64,24 @@ def test_a_lid_customer_is_stored_answered_and_merged_when_its_phone_appears(sim
         timeout=30,
         what="the system message on the timeline",
     )
+
+
+def test_a_customer_on_a_range_the_phone_library_refuses_is_stored_and_answered(sim, worker):
+    """Issue 19: `+447700900123` reached the number and vanished. Through the real page it is
+    stored under its WhatsApp id, and the reply goes back to that same chat."""
+    workspace = WorkspaceFactory()
+    connect(sim, worker, workspace, NUMBER)
+
+    sim.ok("POST", "/messages", {"from": "+447700900123", "to": NUMBER, "body": "hello from a new range"})
+    wait_until(lambda: Chat.objects.filter(workspace=workspace).exists(), timeout=30, what="the message")
+    contact = Contact.objects.get(workspace=workspace)
+    assert (contact.phone, contact.wa_id) == (None, "447700900123@c.us")
+
+    reply, _ = messaging.chat_send(
+        workspace=workspace, to=contact.address, body="got it", idempotency_key="uk-1"
+    )
+    wait_until(
+        lambda: Chat.objects.get(pk=reply.pk).status == "sent", timeout=30, what="sent", log=worker.log
+    )
+    outbox = sim.ok("GET", f"/phones/{NUMBER}/outbox")
+    assert [(m["body"], "447700900123" in m["to"]) for m in outbox] == [("got it", True)], outbox

@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 MISSING = "__blazz_missing__"
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+# A contact whose number the phone library refuses is answered under its own WhatsApp id.
+PHONE_JID = re.compile(r"[1-9][0-9]{4,19}@c\.us")
 LID_JID = re.compile(r"[0-9]{1,40}@lid")
 # Slack between the page's own deadline and WebDriver's, so the page answers first when it can.
 PAGE_DEADLINE_MARGIN_S = 0.25
@@ -199,8 +201,12 @@ class PageBridge:
         server ack came within ``timeout`` — including when the page is hung — and
         ``SendFailed`` when WhatsApp refused it. Calling again with the same
         ``idempotency_key`` on the same page never sends a second message."""
-        if not isinstance(to_e164, str) or not (E164.fullmatch(to_e164) or LID_JID.fullmatch(to_e164)):
-            raise ValueError(f"recipient must be E.164 like +5511999999999 or a LID, got {to_e164!r}")
+        if not isinstance(to_e164, str) or not (
+            E164.fullmatch(to_e164) or LID_JID.fullmatch(to_e164) or PHONE_JID.fullmatch(to_e164)
+        ):
+            raise ValueError(
+                f"recipient must be E.164 like +5511999999999, a LID or a <digits>@c.us id, got {to_e164!r}"
+            )
         if not isinstance(text, str) or not text:
             raise ValueError("text must be a non-empty string")
         # A UUID key becomes the WhatsApp message id, known before the page sends: a page that
