@@ -73,7 +73,7 @@ def user_namespace(pid: int) -> str:
 
 @pytest.mark.browser
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the browser as another, unprivileged user")
-def test_a_browser_of_an_unprivileged_worker_runs_its_pages_in_a_sandbox():
+def test_a_browser_of_an_unprivileged_hardened_worker_runs_its_pages_in_a_sandbox():
     # Chromium's namespace sandbox puts renderers (a hostile page's code) in their own user
     # namespace; with --no-sandbox they share the browser's and the worker's.
     with tempfile.TemporaryDirectory(prefix="blazz-sbx-") as tmp:
@@ -89,6 +89,11 @@ def run_as_nobody_and_check(tmp_path: Path) -> None:
             f"--reuid={nobody}",
             f"--regid={nobody}",
             "--clear-groups",
+            # As deploy/systemd/blazz-session-worker@.service runs it: NoNewPrivileges=yes
+            # and an empty CapabilityBoundingSet= must leave the sandbox working.
+            "--no-new-privs",
+            "--bounding-set=-all",
+            "--inh-caps=-all",
             sys.executable,
             "-c",
             AS_WORKER_USER,
