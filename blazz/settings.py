@@ -223,6 +223,9 @@ BLAZZ_CHROMEDRIVER_PATH = env.str("BLAZZ_CHROMEDRIVER_PATH", default="/usr/bin/c
 BLAZZ_HEADLESS = env.bool("BLAZZ_HEADLESS", default=True)
 # Memory-saving Chromium flags (sessions_app/webjs/driver/browser.py LEAN_ARGUMENTS).
 BLAZZ_BROWSER_LEAN = env.bool("BLAZZ_BROWSER_LEAN", default=True)
+# Chromium's sandbox is on unless the worker runs as root (where Chromium refuses it); true
+# forces it off, for a host without unprivileged user namespaces (deploy/README.md).
+BLAZZ_BROWSER_NO_SANDBOX = env.bool("BLAZZ_BROWSER_NO_SANDBOX", default=False)
 BLAZZ_BROWSER_STOP_DEADLINE = env.float("BLAZZ_BROWSER_STOP_DEADLINE", default=10.0)
 BLAZZ_HARVEST_TICK_MS = env.int("BLAZZ_HARVEST_TICK_MS", default=500)
 BLAZZ_WA_URL = env.str("BLAZZ_WA_URL", default="http://127.0.0.1:8765/")
@@ -266,6 +269,9 @@ BLAZZ_WORKER_DEAD_AFTER_SECONDS = env.int("BLAZZ_WORKER_DEAD_AFTER_SECONDS", def
 # moves the numbers anyway (the reaper itself died, or hangs).
 BLAZZ_WORKER_RESCUE_DEADLINE_SECONDS = env.int("BLAZZ_WORKER_RESCUE_DEADLINE_SECONDS", default=120)
 BLAZZ_SESSION_LEASE_SECONDS = env.int("BLAZZ_SESSION_LEASE_SECONDS", default=60)
+# A stop, restart or logout still pending after this long lost its Celery message (or its
+# worker): reconciliation sends it again, or carries it out on the row when no worker hosts it.
+BLAZZ_SESSION_VERB_RESEND_SECONDS = env.int("BLAZZ_SESSION_VERB_RESEND_SECONDS", default=120)
 BLAZZ_WORKER_HEARTBEAT_SECONDS = env.float("BLAZZ_WORKER_HEARTBEAT_SECONDS", default=5.0)
 # How long a QR shown by the page stays valid (WhatsApp rotates it every 20 s).
 BLAZZ_QR_PERIOD_SECONDS = env.int("BLAZZ_QR_PERIOD_SECONDS", default=20)

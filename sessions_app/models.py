@@ -48,6 +48,14 @@ class WhatsAppSession(models.Model):
         FAILED = "failed", "Failed"
         STOPPED = "stopped", "Stopped"
 
+    class Verb(models.TextChoices):
+        """A verb asked of the session's worker and not yet carried out (see pending_verb)."""
+
+        NONE = "", "None"
+        STOP = "stop", "Stop"
+        RESTART = "restart", "Restart"
+        LOGOUT = "logout", "Log out"
+
     class Provider(models.TextChoices):
         WEBJS = "webjs", "WhatsApp Web"
         META = "meta", "Meta Cloud API (reserved)"
@@ -67,6 +75,13 @@ class WhatsAppSession(models.Model):
     )
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     restart_attempts = models.PositiveIntegerField(default=0)
+    # A stop, restart or logout asked of the worker is recorded here before its Celery
+    # message goes out and cleared by the worker once done: a lost message is re-sent by
+    # reconciliation, and a second request while one is pending is not sent at all (a burst
+    # of restarts is one restart). Starts need no such record: a `starting` session its
+    # worker does not host stops having its lease renewed, and reconciliation starts it again.
+    pending_verb = models.CharField(max_length=10, choices=Verb.choices, default="", blank=True)
+    pending_verb_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     last_connected_at = models.DateTimeField(null=True, blank=True)
     last_heartbeat_at = models.DateTimeField(null=True, blank=True)

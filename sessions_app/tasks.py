@@ -12,6 +12,8 @@ from sessions_app.webjs.worker import current_host
 
 @shared_task(name="sessions_app.tasks.session_start")
 def session_start(*, session_pk: int) -> str:
+    """Lost message: the session stays `starting` on its worker, which does not host it, so
+    its lease is not renewed and reconciliation starts it again (sessions_needing_a_worker)."""
     host = current_host()
     result = host.start(session_pk, reason="start")
     if result == StartResult.NOT_OWNER:
@@ -21,39 +23,70 @@ def session_start(*, session_pk: int) -> str:
     return result
 
 
+# Stop, restart and logout asked by a user (`requested=True`) are rows: the session's
+# pending_verb, cleared here once carried out and re-sent by reconciliation if this message
+# is lost. One whose verb was replaced meanwhile (a stop after a restart) does nothing.
+# Internal ones (delete, stale cleanup, liveness, reassignment) are safe to lose: the
+# worker's heartbeat closes browsers of sessions that are deleted or no longer active, and a
+# session nobody hosts is restarted by reconciliation when its lease runs out.
+
+
 @shared_task(name="sessions_app.tasks.session_stop")
-def session_stop(*, session_pk: int, reason: str = "stop", snapshot: bool = True) -> bool:
+def session_stop(
+    *, session_pk: int, reason: str = "stop", snapshot: bool = True, requested: bool = False
+) -> bool:
+    verb = services.Verb.STOP
+    if requested and not services.session_verb_pending(session_pk=session_pk, verb=verb):
+        return False
     host = current_host()
     stopped = host.stop(session_pk, reason=reason, snapshot=snapshot)
-    if not stopped:
-        services.session_reroute(
-            action="session_stop",
-            session_pk=session_pk,
-            from_queue=host.queue,
-            reason=reason,
-            snapshot=snapshot,
-        )
+    if not stopped and services.session_reroute(
+        action="session_stop",
+        session_pk=session_pk,
+        from_queue=host.queue,
+        reason=reason,
+        snapshot=snapshot,
+        requested=requested,
+    ):
+        return False
+    if requested:
+        services.session_verb_done(session_pk=session_pk, verb=verb)
     return stopped
 
 
 @shared_task(name="sessions_app.tasks.session_restart")
-def session_restart(*, session_pk: int, reason: str = "requested") -> str:
+def session_restart(*, session_pk: int, reason: str = "requested", requested: bool = False) -> str:
+    verb = services.Verb.RESTART
+    if requested and not services.session_verb_pending(session_pk=session_pk, verb=verb):
+        return "superseded"
     host = current_host()
     result = host.restart(session_pk, reason=reason)
-    if result == StartResult.NOT_OWNER:
-        services.session_reroute(
-            action="session_restart", session_pk=session_pk, from_queue=host.queue, reason=reason
-        )
+    if result == StartResult.NOT_OWNER and services.session_reroute(
+        action="session_restart",
+        session_pk=session_pk,
+        from_queue=host.queue,
+        reason=reason,
+        requested=requested,
+    ):
+        return result
+    if requested:
+        services.session_verb_done(session_pk=session_pk, verb=verb)
     return result
 
 
 @shared_task(name="sessions_app.tasks.session_logout")
-def session_logout(*, session_pk: int) -> None:
+def session_logout(*, session_pk: int, reason: str = "logout", requested: bool = False) -> None:
+    verb = services.Verb.LOGOUT
+    if requested and not services.session_verb_pending(session_pk=session_pk, verb=verb):
+        return
     current_host().logout(session_pk)
+    if requested:
+        services.session_verb_done(session_pk=session_pk, verb=verb)
 
 
 @shared_task(name="sessions_app.tasks.session_link_code")
 def session_link_code(*, session_pk: int, phone_number: str) -> str | None:
+    """Safe to lose: the admin sees no code and asks again."""
     return current_host().request_link_code(session_pk, phone_number)
 
 
@@ -80,12 +113,15 @@ def sessions_cleanup_stale() -> dict[str, int]:
 
 @shared_task(name="sessions_app.tasks.session_probe")
 def session_probe(*, session_pk: int) -> str:
-    """On the session's worker: check its page and restart or give it up (F7)."""
+    """On the session's worker: check its page and restart or give it up (F7). Safe to
+    lose: Beat asks again every 30 s."""
     return current_host().probe(session_pk)
 
 
 @shared_task(name="sessions_app.tasks.session_snapshot")
 def session_snapshot(*, session_pk: int) -> bool:
+    """Safe to lose: the worker's own timer snapshots too, and Beat asks again for every
+    snapshot still stale at its next refresh."""
     return current_host().snapshot_now(session_pk)
 
 

@@ -4,6 +4,7 @@
 Lock order (to avoid deadlocks between concurrent callers): WorkerInstance rows by id,
 then WhatsAppSession rows by id."""
 
+from sessions_app.models import WhatsAppSession
 from sessions_app.services.cleanup import CleanupResult, session_cleanup_stale_one, sessions_cleanup_stale
 from sessions_app.services.common import (
     ACTIVE_STATUSES,
@@ -36,6 +37,9 @@ from sessions_app.services.lifecycle import (
     session_set_primary,
     session_start,
     session_stop,
+    session_verb_done,
+    session_verb_pending,
+    session_verb_request,
 )
 from sessions_app.services.liveness import (
     LivenessOutcome,
@@ -47,7 +51,13 @@ from sessions_app.services.liveness import (
     sessions_stuck_restoring,
     sessions_to_probe,
 )
-from sessions_app.services.reconcile import ReconcileReport, session_fail_over, sessions_reconcile
+from sessions_app.services.reconcile import (
+    ReconcileReport,
+    session_fail_over,
+    session_verb_resend,
+    sessions_reconcile,
+    sessions_with_lost_verbs,
+)
 from sessions_app.services.snapshots import sessions_with_stale_snapshots, snapshot_drop, snapshot_store
 from sessions_app.services.workers import (
     enqueue_on_session_worker,
@@ -79,6 +89,7 @@ __all__ = [
     "QrBudget",
     "ReconcileReport",
     "SessionServiceError",
+    "Verb",
     "enqueue_on_session_worker",
     "lease_expiry",
     "live_workers_with_load",
@@ -114,12 +125,17 @@ __all__ = [
     "session_stop",
     "session_transition",
     "session_transition_if_live",
+    "session_verb_done",
+    "session_verb_pending",
+    "session_verb_request",
+    "session_verb_resend",
     "sessions_adopt_unassigned",
     "sessions_cleanup_stale",
     "sessions_reconcile",
     "sessions_stuck_restoring",
     "sessions_to_probe",
     "sessions_to_restore",
+    "sessions_with_lost_verbs",
     "sessions_with_stale_snapshots",
     "snapshot_drop",
     "snapshot_store",
@@ -129,3 +145,5 @@ __all__ = [
     "worker_mark_stopped",
     "worker_register",
 ]
+
+Verb = WhatsAppSession.Verb

@@ -216,6 +216,44 @@ def session_start(*, session: WhatsAppSession) -> WhatsAppSession:
     return session
 
 
+# Which pending verb a new request may take the place of: a logout outranks a stop, which
+# outranks a restart. A request that cannot take its place (the same verb, or a stronger one,
+# is pending) is not sent at all: the pending one already does what it asks, or more.
+VERB_REPLACES: dict[str, tuple[str, ...]] = {
+    WhatsAppSession.Verb.RESTART: ("",),
+    WhatsAppSession.Verb.STOP: ("", WhatsAppSession.Verb.RESTART),
+    WhatsAppSession.Verb.LOGOUT: ("", WhatsAppSession.Verb.RESTART, WhatsAppSession.Verb.STOP),
+}
+
+
+def session_verb_request(*, session_pk: int, verb: str, reason: str, **kwargs: Any) -> bool:
+    """Records `verb` as the session's pending verb (conditional update: concurrent requests
+    record it once) and, after commit, sends it to the session's worker as a wake-up call.
+    Returns False when it was coalesced into a pending one (nothing sent). Reconciliation
+    re-sends a verb still pending after BLAZZ_SESSION_VERB_RESEND_SECONDS (a lost message)."""
+    recorded = WhatsAppSession.objects.filter(
+        pk=session_pk, deleted_at__isnull=True, pending_verb__in=VERB_REPLACES[verb]
+    ).update(pending_verb=verb, pending_verb_at=timezone.now())
+    if not recorded:
+        return False
+    enqueue_on_session_worker(f"session_{verb}", session_pk, reason=reason, requested=True, **kwargs)
+    return True
+
+
+def session_verb_pending(*, session_pk: int, verb: str) -> bool:
+    """Whether the worker should still carry out a requested `verb` (it was not replaced by a
+    stronger one, nor done by an earlier delivery of the same message)."""
+    return WhatsAppSession.objects.filter(pk=session_pk, pending_verb=verb).exists()
+
+
+def session_verb_done(*, session_pk: int, verb: str) -> None:
+    """The worker carried `verb` out (or found nothing to do): clear it, unless a stronger
+    verb replaced it meanwhile."""
+    WhatsAppSession.objects.filter(pk=session_pk, pending_verb=verb).update(
+        pending_verb="", pending_verb_at=None
+    )
+
+
 def session_stop(*, session: WhatsAppSession) -> WhatsAppSession:
     """Asks the worker to snapshot and close the browser; the worker marks it `stopped`.
     With no worker, it is marked stopped at once."""
@@ -224,16 +262,17 @@ def session_stop(*, session: WhatsAppSession) -> WhatsAppSession:
         return session
     if session.assigned_worker_id is None:
         return session_transition(session_pk=session.pk, to_status=Status.STOPPED, detail={"reason": "stop"})
-    enqueue_on_session_worker("session_stop", session.pk, reason="stop", snapshot=True)
+    session_verb_request(session_pk=session.pk, verb=WhatsAppSession.Verb.STOP, reason="stop", snapshot=True)
     return session
 
 
 def session_restart(*, session: WhatsAppSession) -> WhatsAppSession:
-    """Closes and reopens the browser from the latest snapshot (no QR when logged in)."""
+    """Closes and reopens the browser from the latest snapshot (no QR when logged in). A
+    restart asked while one is pending is the same restart (a burst of 40 is one)."""
     session = _live(session)
     if session.assigned_worker_id is None:
         return session_start(session=session)
-    enqueue_on_session_worker("session_restart", session.pk, reason="requested")
+    session_verb_request(session_pk=session.pk, verb=WhatsAppSession.Verb.RESTART, reason="requested")
     return session
 
 
@@ -246,7 +285,7 @@ def session_logout(*, session: WhatsAppSession) -> WhatsAppSession:
         return session_transition(
             session_pk=session.pk, to_status=Status.DISCONNECTED, detail={"reason": "logout"}
         )
-    enqueue_on_session_worker("session_logout", session.pk)
+    session_verb_request(session_pk=session.pk, verb=WhatsAppSession.Verb.LOGOUT, reason="logout")
     return session
 
 
@@ -265,7 +304,7 @@ def session_refresh_qr(*, session: WhatsAppSession) -> WhatsAppSession:
     )
     if session.status not in ACTIVE_STATUSES or session.assigned_worker_id is None:
         return session_start(session=session)
-    enqueue_on_session_worker("session_restart", session.pk, reason="refresh_qr")
+    session_verb_request(session_pk=session.pk, verb=WhatsAppSession.Verb.RESTART, reason="refresh_qr")
     return session
 
 
@@ -328,6 +367,8 @@ def session_request_link_code(*, session: WhatsAppSession, phone_number: str) ->
     SessionEvent.objects.create(
         session=session, kind=SessionEvent.Kind.QR_ATTEMPT, detail={"link_code_for": phone}
     )
+    # Safe to lose, so no table: a code is only useful within the minute the admin waits for
+    # it; if this message is lost the admin sees no code and asks again (the attempt counted).
     enqueue_on_session_worker("session_link_code", session.pk, phone_number=phone)
     return session
 

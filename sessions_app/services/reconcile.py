@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from sessions_app.listeners import session_moved_emit
 from sessions_app.models import SessionEvent, WhatsAppSession, WorkerInstance
-from sessions_app.services.common import ACTIVE_STATUSES, NoWorkerCapacity
+from sessions_app.services.common import ACTIVE_STATUSES, NoWorkerCapacity, Status, session_transition
+from sessions_app.services.snapshots import snapshot_drop
 from sessions_app.services.workers import enqueue_on_session_worker, session_assign, worker_heartbeat_cutoff
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class ReconcileReport:
     moved: list[int] = field(default_factory=list)
     unplaced: list[int] = field(default_factory=list)
     sends_released: int = 0
+    verbs_resent: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -43,6 +45,7 @@ class ReconcileReport:
             "moved": self.moved,
             "unplaced": self.unplaced,
             "sends_released": self.sends_released,
+            "verbs_resent": self.verbs_resent,
         }
 
 
@@ -56,6 +59,10 @@ def sessions_reconcile() -> ReconcileReport:
         return ReconcileReport(skipped=True)
     try:
         report = ReconcileReport(workers_dead=workers_mark_dead())
+        # Before the moves: a session its user stopped must not be restarted elsewhere.
+        for session_pk in sessions_with_lost_verbs():
+            if session_verb_resend(session_pk=session_pk):
+                report.verbs_resent.append(session_pk)
         for session_pk in sessions_needing_a_worker():
             try:
                 requeued = session_fail_over(session_pk=session_pk)
@@ -65,7 +72,7 @@ def sessions_reconcile() -> ReconcileReport:
             if requeued is not None:
                 report.moved.append(session_pk)
                 report.sends_released += requeued
-        if report.workers_dead or report.moved or report.unplaced:
+        if report.workers_dead or report.moved or report.unplaced or report.verbs_resent:
             logger.warning("reconcile: %s", report.as_dict())
         return report
     finally:
@@ -89,6 +96,67 @@ def workers_mark_dead() -> list[str]:
         if marked:
             names.append(worker.name)
     return names
+
+
+def _verb_resend_cutoff():
+    return timezone.now() - timezone.timedelta(seconds=settings.BLAZZ_SESSION_VERB_RESEND_SECONDS)
+
+
+def sessions_with_lost_verbs() -> list[int]:
+    """Sessions whose stop, restart or logout has been pending longer than
+    BLAZZ_SESSION_VERB_RESEND_SECONDS: its Celery message was lost (a broker that lost its
+    data) or its worker died before carrying it out."""
+    return list(
+        WhatsAppSession.objects.exclude(pending_verb="")
+        .filter(pending_verb_at__lt=_verb_resend_cutoff())
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+
+
+@transaction.atomic
+def session_verb_resend(*, session_pk: int) -> bool:
+    """Carries a lost verb through: sent again to the session's live worker, or, when no
+    live worker hosts the session, done here on the row (a stop or logout of a session no
+    browser runs is a status change; a restart is left to the moves that follow, which start
+    it from its snapshot). Returns whether anything was done."""
+    session = (
+        WhatsAppSession.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("assigned_worker")
+        .filter(pk=session_pk, pending_verb_at__lt=_verb_resend_cutoff())
+        .exclude(pending_verb="")
+        .first()
+    )
+    if session is None:
+        return False  # done or being handled meanwhile
+    verb = session.pending_verb
+    worker = session.assigned_worker
+    hosted = (
+        session.deleted_at is None
+        and session.status in ACTIVE_STATUSES
+        and worker is not None
+        and worker.status == WorkerInstance.Status.ALIVE
+    )
+    if hosted:
+        WhatsAppSession.objects.filter(pk=session_pk).update(pending_verb_at=timezone.now())
+        SessionEvent.objects.create(
+            session_id=session_pk, kind=SessionEvent.Kind.ERROR, detail={"verb_resent": verb}
+        )
+        extra = {"snapshot": True} if verb == WhatsAppSession.Verb.STOP else {}
+        enqueue_on_session_worker(
+            f"session_{verb}", session_pk, reason=f"{verb} (re-sent)", requested=True, **extra
+        )
+        return True
+    WhatsAppSession.objects.filter(pk=session_pk).update(pending_verb="", pending_verb_at=None)
+    if session.deleted_at is None and session.status in ACTIVE_STATUSES:
+        if verb == WhatsAppSession.Verb.STOP:
+            session_transition(session_pk=session_pk, to_status=Status.STOPPED, detail={"reason": "stop"})
+        elif verb == WhatsAppSession.Verb.LOGOUT:
+            snapshot_drop(session_pk=session_pk)
+            session_transition(
+                session_pk=session_pk, to_status=Status.DISCONNECTED, detail={"reason": "logout"}
+            )
+    return True
 
 
 def sessions_needing_a_worker() -> list[int]:
@@ -138,6 +206,10 @@ def session_fail_over(*, session_pk: int) -> int | None:
     reason = _why(previous)
     exclude = previous if previous is not None and previous.status != WorkerInstance.Status.ALIVE else None
     moved = session_assign(session_pk=session_pk, reason=reason, exclude=exclude)
+    # Starting it on its new worker is the restart a user may have asked of the old one.
+    WhatsAppSession.objects.filter(pk=session_pk, pending_verb=WhatsAppSession.Verb.RESTART).update(
+        pending_verb="", pending_verb_at=None
+    )
     SessionEvent.objects.create(
         session_id=session_pk,
         kind=SessionEvent.Kind.FAILOVER,

@@ -146,14 +146,19 @@ def worker_heartbeat(
 ) -> list[int]:
     """Reports the worker alive with its real session list (F2) and renews the leases of
     the sessions it hosts and still holds. Returns the hosted sessions it no longer holds
-    (reassigned or deleted): the caller must close them."""
+    (reassigned, deleted, or in a status that runs no browser): the caller must close them."""
     now = timezone.now()
     WorkerInstance.objects.filter(pk=worker.pk).update(
         last_heartbeat_at=now, metrics=metrics, status=WorkerInstance.Status.ALIVE
     )
+    # A browser whose session should not run (deleted, stopped, failed, disconnected) is
+    # closed too: the stop message that should have closed it may have been lost.
     held = set(
         WhatsAppSession.objects.filter(
-            pk__in=live_session_pks, assigned_worker=worker, deleted_at__isnull=True
+            pk__in=live_session_pks,
+            assigned_worker=worker,
+            deleted_at__isnull=True,
+            status__in=ACTIVE_STATUSES,
         ).values_list("pk", flat=True)
     )
     if held:
@@ -227,6 +232,8 @@ def session_reassign(*, session: WhatsAppSession, requested_by: str) -> tuple[Wh
     )
     restarting = session.status in ACTIVE_STATUSES
     if restarting:
+        # Safe to lose: the new worker does not host it, so its fresh lease runs out and
+        # reconciliation starts it there (or elsewhere).
         enqueue_on_session_worker("session_restart", session.pk, reason="reassigned")
     return moved, restarting
 

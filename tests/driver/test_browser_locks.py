@@ -11,7 +11,12 @@ import sys
 import psutil
 import pytest
 
-from sessions_app.webjs.driver.browser import DEFAULT_ARGUMENTS, kill_orphan_browsers, remove_stale_locks
+from sessions_app.webjs.driver.browser import (
+    DEFAULT_ARGUMENTS,
+    kill_orphan_browsers,
+    remove_stale_locks,
+    sandbox_arguments,
+)
 
 from .support import session_processes
 
@@ -68,6 +73,7 @@ def test_it_kills_only_orphan_browsers_of_its_data_dir(start_browser, page_serve
         [
             "/usr/lib/chromium/chromium",
             "--headless=new",
+            *sandbox_arguments(),
             *DEFAULT_ARGUMENTS,
             f"--user-data-dir={orphan_profile}",
         ],

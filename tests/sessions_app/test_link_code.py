@@ -3,13 +3,16 @@
 import pytest
 
 from tests.factories import WhatsAppSessionFactory
+from tests.sessions_app.conftest import fresh_route
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def scanning(workspace_a, live_worker):
-    return WhatsAppSessionFactory(workspace=workspace_a, status="qr_scanning", assigned_worker=live_worker)
+    session = WhatsAppSessionFactory(workspace=workspace_a, status="qr_scanning", assigned_worker=live_worker)
+    fresh_route(session)  # an earlier run may have cached another worker's queue for this id
+    return session
 
 
 def test_it_sends_the_code_request_to_the_sessions_worker(

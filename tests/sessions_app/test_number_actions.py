@@ -33,7 +33,7 @@ def test_it_restarts_a_running_number_on_its_worker(
     assert "Restarting" in response.content.decode()
     [task] = broker.tasks(live_worker)
     assert task.name == "sessions_app.tasks.session_restart"
-    assert task.kwargs == {"session_pk": session.pk, "reason": "requested"}
+    assert task.kwargs == {"session_pk": session.pk, "reason": "requested", "requested": True}
 
 
 def test_it_asks_the_worker_to_stop_a_running_number(

@@ -68,7 +68,6 @@ ORPHAN_CLOSE_GRACE_S = 5.0
 RENDERER_SETTLE_S = 0.3
 
 DEFAULT_ARGUMENTS = (
-    "--no-sandbox",
     "--disable-gpu",
     "--disable-dev-shm-usage",
     "--disable-background-networking",
@@ -102,6 +101,18 @@ LEAN_ARGUMENTS = (
     "--renderer-process-limit=1",
     "--disable-software-rasterizer",
 )
+
+
+def sandbox_arguments(*, euid: int | None = None, force_no_sandbox: bool | None = None) -> tuple[str, ...]:
+    """Chromium keeps its sandbox (renderers in their own user and PID namespaces, seccomp)
+    whenever it can: a renderer runs a hostile page's code on a worker that hosts other
+    tenants' sessions. Chromium refuses to start as root with the sandbox on, so only a
+    root worker (containers, the test machine) gets ``--no-sandbox``, and an operator can
+    force it with BLAZZ_BROWSER_NO_SANDBOX on a host without unprivileged user namespaces."""
+    euid = os.geteuid() if euid is None else euid
+    if force_no_sandbox is None:
+        force_no_sandbox = _setting("BLAZZ_BROWSER_NO_SANDBOX", False)
+    return ("--no-sandbox",) if euid == 0 or force_no_sandbox else ()
 
 
 def _setting(name: str, default: Any) -> Any:
@@ -245,7 +256,12 @@ class Browser:
             PROFILE_ENV: str(profile),
         }
         lean = _setting("BLAZZ_BROWSER_LEAN", True)
-        arguments = [*DEFAULT_ARGUMENTS, *(LEAN_ARGUMENTS if lean else ()), *extra_arguments]
+        arguments = [
+            *sandbox_arguments(),
+            *DEFAULT_ARGUMENTS,
+            *(LEAN_ARGUMENTS if lean else ()),
+            *extra_arguments,
+        ]
         popens: list[subprocess.Popen] = []
         outcome: dict[str, Any] = {}
 

@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 Status = WhatsAppSession.Status
 # Where Chrome keeps what a login consists of (what snapshots hold, too).
 PROFILE_STATE_DIRS = ("Default/IndexedDB", "Default/Local Storage")
+# A snapshot without a member under here holds no login (WhatsApp Web keeps its keys in IndexedDB).
+LOGIN_STATE_PREFIX = "Default/IndexedDB/"
+SNAPSHOT_RETRY_SECONDS = 30.0
 
 
 class ProfilesMixin:
@@ -49,14 +52,14 @@ class ProfilesMixin:
         return self.data_dir / "profiles"
 
     def snapshot_now(self, session_pk: int) -> bool:
-        """Refreshes the session's snapshot (Beat asks when the stored one is old)."""
+        """Refreshes the session's snapshot (Beat asks when the stored one is old). Returns
+        whether one was stored."""
         with self._registry_lock:
             live = self._live.get(session_pk)
         if live is None:
             return False
         with live.lock:
-            self._snapshot(live)
-        return True
+            return self._snapshot(live)
 
     def _prepare_profile(self, session: WhatsAppSession, profile: Path) -> str:
         """Where the browser's login state comes from: "local" when an earlier process of
@@ -91,11 +94,21 @@ class ProfilesMixin:
             return False
         return True
 
-    def _snapshot(self, live: LiveSession) -> None:
-        """Caller holds live.lock. Only a logged-in page's state is worth keeping."""
+    def _snapshot(self, live: LiveSession) -> bool:
+        """Caller holds live.lock. Only a logged-in page's state is worth keeping: the
+        session must be connected in the database *and* its page logged in and ready now
+        (asked, not remembered), and what was read must hold the login's IndexedDB. Anything
+        else keeps the stored snapshot: one taken from a profile being restored, or from a
+        page on its QR screen, is a few hundred bytes of nothing that logs the number out at
+        the next restore (issue 16: a 332-byte snapshot replaced the good one). Returns
+        whether a snapshot was stored."""
         status = WhatsAppSession.objects.filter(pk=live.session_pk).values_list("status", flat=True).first()
         if status != Status.CONNECTED:
-            return
+            return False
+        refusal = _not_logged_in(live)
+        if refusal:
+            self._snapshot_refused(live, refusal)
+            return False
         try:
             taken = snapshot_take(
                 user_data_dir=live.browser.user_data_dir,
@@ -107,7 +120,10 @@ class ProfilesMixin:
         except Exception as exc:
             services.session_record(session_pk=live.session_pk, kind="error", detail={"snapshot": str(exc)})
             logger.error("snapshot of %s failed: %s", live.session_id, exc)
-            return
+            return False
+        if not any(name.startswith(LOGIN_STATE_PREFIX) for name in taken.files):
+            self._snapshot_refused(live, "the profile holds no IndexedDB login state")
+            return False
         services.snapshot_store(
             session_pk=live.session_pk,
             data=taken.data,
@@ -115,6 +131,13 @@ class ProfilesMixin:
             browser_version=taken.browser_version,
         )
         live.snapshot_due_at = time.monotonic() + settings.BLAZZ_SNAPSHOT_INTERVAL_SECONDS
+        return True
+
+    def _snapshot_refused(self, live: LiveSession, why: str) -> None:
+        # The harvest loop asks again after this, not at its next tick.
+        live.snapshot_due_at = time.monotonic() + SNAPSHOT_RETRY_SECONDS
+        logger.warning("snapshot of %s not taken, the stored one is kept: %s", live.session_id, why)
+        services.session_record(session_pk=live.session_pk, kind="error", detail={"snapshot_refused": why})
 
     def sweep_orphans(self) -> list[str]:
         """Removes profiles, and kills browsers, under this worker's data dir that belong to
@@ -133,6 +156,20 @@ class ProfilesMixin:
             shutil.rmtree(profile, ignore_errors=True)
             removed.append(profile.name)
         return removed
+
+
+def _not_logged_in(live: LiveSession) -> str:
+    """Why the page is not a logged-in, ready WhatsApp Web right now ("" when it is)."""
+    try:
+        state = live.bridge.state()
+    except Exception as exc:  # a hung or closed page: nothing trustworthy to read from it
+        return f"page state unreadable: {exc}"
+    if not (state.get("authenticated") and state.get("ready") and state.get("me")):
+        return (
+            "page not logged in and ready "
+            f"(authenticated={state.get('authenticated')}, ready={state.get('ready')})"
+        )
+    return ""
 
 
 def profile_last_write(profile: Path) -> datetime | None:

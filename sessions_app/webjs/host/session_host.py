@@ -13,6 +13,10 @@ Guarantees:
 - Page events are removed from the page only after the transaction that stored them has
   committed; a crash in between re-reads them (F5).
 - Stopping a browser always finishes (Browser.stop has a deadline, then kills the tree).
+- Verbs on one session (start, stop, restart, logout) run one at a time, under that
+  session's verb lock: a stop never snapshots a profile a concurrent start is restoring
+  into, nor removes it under the new browser. A restart asked while one is running or
+  waiting for the lock is that same restart.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ class SessionHost(ProfilesMixin):
         self.worker: WorkerInstance | None = None
         self._live: dict[int, LiveSession] = {}
         self._starting: set[int] = set()
+        self._restarting: set[int] = set()
+        self._verb_locks: dict[int, threading.RLock] = {}
         self._registry_lock = threading.Lock()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -129,6 +135,13 @@ class SessionHost(ProfilesMixin):
 
     # --- verbs (called by tasks on this worker's queue) ----------------------------------------
 
+    def _verb_lock(self, session_pk: int) -> threading.RLock:
+        """The lock every verb on this session holds for its whole run. Reentrant: a restart
+        holds it across its stop and its start. Background loops only try it (a heartbeat
+        that waited for a browser start would let the worker look dead)."""
+        with self._registry_lock:
+            return self._verb_locks.setdefault(session_pk, threading.RLock())
+
     def live_session_pks(self) -> list[int]:
         with self._registry_lock:
             return sorted(self._live)
@@ -136,6 +149,10 @@ class SessionHost(ProfilesMixin):
     def start(self, session_pk: int, *, reason: str) -> str:
         if self.worker is None:
             raise RuntimeError("SessionHost.start before register()")
+        with self._verb_lock(session_pk):
+            return self._start_serialised(session_pk, reason=reason)
+
+    def _start_serialised(self, session_pk: int, *, reason: str) -> str:
         # The slot is reserved before the browser starts: a second start of the same session
         # (a task racing the restore thread) must not launch a second Chrome on its profile.
         with self._registry_lock:
@@ -204,6 +221,14 @@ class SessionHost(ProfilesMixin):
     ) -> bool:
         """Closes the session's browser (snapshot first when asked and logged in). Returns
         False when this worker did not host it."""
+        with self._verb_lock(session_pk):
+            return self._stop_serialised(
+                session_pk, reason=reason, snapshot=snapshot, to_status=to_status, release=release
+            )
+
+    def _stop_serialised(
+        self, session_pk: int, *, reason: str, snapshot: bool, to_status: str | None, release: bool
+    ) -> bool:
         with self._registry_lock:
             live = self._live.get(session_pk)
         if live is not None:
@@ -233,23 +258,36 @@ class SessionHost(ProfilesMixin):
         return live is not None
 
     def restart(self, session_pk: int, *, reason: str) -> str:
-        self.stop(session_pk, reason=reason, snapshot=True, to_status=None)
-        return self.start(session_pk, reason=reason)
+        """Stop (with a snapshot of a logged-in page) and start again from it. A restart of
+        a session that is already restarting here returns ALREADY_RUNNING at once: the one
+        under way reopens the page anyway."""
+        with self._registry_lock:
+            if session_pk in self._restarting:
+                return StartResult.ALREADY_RUNNING
+            self._restarting.add(session_pk)
+        try:
+            with self._verb_lock(session_pk):
+                self.stop(session_pk, reason=reason, snapshot=True, to_status=None)
+                return self.start(session_pk, reason=reason)
+        finally:
+            with self._registry_lock:
+                self._restarting.discard(session_pk)
 
     def logout(self, session_pk: int) -> None:
         """Logs the device out on WhatsApp's side, then closes the browser; the snapshot is
         dropped so nothing can log back in without a new QR."""
-        with self._registry_lock:
-            live = self._live.get(session_pk)
-        if live is not None:
-            with live.lock:
-                outcome = live.bridge.logout()
-            if not outcome.get("ok"):
-                logger.warning(
-                    "logout failed for %s (%s); closing the browser anyway", live.session_id, outcome
-                )
-        services.snapshot_drop(session_pk=session_pk)
-        self.stop(session_pk, reason="logout", snapshot=False, to_status=Status.DISCONNECTED)
+        with self._verb_lock(session_pk):
+            with self._registry_lock:
+                live = self._live.get(session_pk)
+            if live is not None:
+                with live.lock:
+                    outcome = live.bridge.logout()
+                if not outcome.get("ok"):
+                    logger.warning(
+                        "logout failed for %s (%s); closing the browser anyway", live.session_id, outcome
+                    )
+            services.snapshot_drop(session_pk=session_pk)
+            self.stop(session_pk, reason="logout", snapshot=False, to_status=Status.DISCONNECTED)
 
     def send_chat(self, session_pk: int, chat_pk: int) -> str:
         """Sends one pending outbound message from this session's page; see SendOutcome."""
@@ -367,6 +405,20 @@ class SessionHost(ProfilesMixin):
                 outcome = self._harvest_session(live)
             finally:
                 live.lock.release()
+            if outcome is not None:
+                self._act_on_page_outcome(live, outcome)
+
+    def _act_on_page_outcome(self, live: LiveSession, outcome: str) -> None:
+        """Only while no verb runs on the session, and only if `live` is still its page: a
+        page a restart just closed reads as a lost browser, and acting on it would stop the
+        page that replaced it."""
+        verb_lock = self._verb_lock(live.session_pk)
+        if not verb_lock.acquire(blocking=False):
+            return
+        try:
+            with self._registry_lock:
+                if self._live.get(live.session_pk) is not live:
+                    return
             if outcome == PageOutcome.LOGGED_OUT:
                 services.snapshot_drop(session_pk=live.session_pk)
                 self.stop(
@@ -374,6 +426,8 @@ class SessionHost(ProfilesMixin):
                 )
             elif outcome == PageOutcome.BROWSER_LOST:
                 self._on_browser_lost(live)
+        finally:
+            verb_lock.release()
 
     def _harvest_session(self, live: LiveSession) -> str | None:
         try:
@@ -421,9 +475,16 @@ class SessionHost(ProfilesMixin):
             worker=self.worker, live_session_pks=live_pks, metrics=self.metrics(live_pks)
         )
         for pk in lost:
-            # Reassigned elsewhere (failover, admin action): this copy must not keep driving it.
-            logger.warning("lease of session %s lost; closing its browser here", pk)
-            self.stop(pk, reason="lease lost", snapshot=False, to_status=None)
+            # Reassigned elsewhere (failover, admin action), deleted or stopped: this copy must
+            # not keep driving it. A verb running on it now decides; the next beat looks again.
+            verb_lock = self._verb_lock(pk)
+            if not verb_lock.acquire(blocking=False):
+                continue
+            try:
+                logger.warning("session %s is no longer held here; closing its browser", pk)
+                self.stop(pk, reason="lease lost", snapshot=False, to_status=None)
+            finally:
+                verb_lock.release()
 
     def metrics(self, live_pks: list[int]) -> dict:
         with self._registry_lock:
