@@ -16,6 +16,7 @@ _TENANT_PATHS: dict[str, str] = {
     "sessions_app.sessionsnapshot": "session__workspace",
     "sessions_app.sessionevent": "session__workspace",
     "messaging.contactsession": "contact__workspace",
+    "messaging.conversationnote": "conversation__contact__workspace",
     "messaging.webhookdelivery": "endpoint__workspace",
     "campaigns.campaignlog": "campaign__workspace",
 }

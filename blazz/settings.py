@@ -175,6 +175,7 @@ SPECTACULAR_SETTINGS = {
         "SessionStatusEnum": "sessions_app.models.WhatsAppSession.Status",
         "WorkerStatusEnum": "sessions_app.models.WorkerInstance.Status",
         "DirectionEnum": "messaging.models.Chat.Direction",
+        "ConversationStatusEnum": "messaging.models.ContactSession.Status",
     },
 }
 

@@ -32,10 +32,10 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from blazz.templating import TemplateError, render
 from campaigns import planning, selectors, services
 from campaigns.models import Campaign, CampaignLog
 from campaigns.pacing import Pacing, send_blocked
-from campaigns.templating import TemplateError, render
 from messaging.models import Chat
 from messaging.services import (
     InvalidMessage,

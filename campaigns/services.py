@@ -20,12 +20,12 @@ from accounts.models import Workspace
 from accounts.tenancy import scoped
 from blazz.phones import InvalidPhoneNumber
 from blazz.realtime import publish_to_workspace
+from blazz.templating import TemplateError, variables_in
 from campaigns import selectors
 from campaigns.errors import CampaignError as CampaignError  # re-exported: callers catch it here
 from campaigns.errors import CampaignInvalid, CampaignStateError, NoSendingNumber
 from campaigns.models import Campaign, CampaignLog
 from campaigns.planning import campaign_launch, campaign_redistribute, campaign_replan, no_number_message
-from campaigns.templating import TemplateError, variables_in
 from messaging.models import Chat, Contact
 from messaging.services import chat_claim_for_send, chat_mark_failed, contact_upsert, message_body_problem
 from sessions_app.models import WhatsAppSession

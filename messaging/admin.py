@@ -1,7 +1,16 @@
 from django.contrib import admin
 
 from messaging import webhooks
-from messaging.models import Chat, Contact, ContactSession, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from messaging.models import (
+    Chat,
+    Contact,
+    ContactSession,
+    ConversationNote,
+    QuickReply,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 
 @admin.register(Contact)
@@ -42,18 +51,58 @@ class ChatAdmin(admin.ModelAdmin):
         return obj.body[:60]
 
 
+class ConversationNoteInline(admin.TabularInline):
+    model = ConversationNote
+    extra = 0
+    fields = ["created_at", "author", "body"]
+    readonly_fields = fields
+    can_delete = False
+
+
 @admin.register(ContactSession)
 class ContactSessionAdmin(admin.ModelAdmin):
+    """Conversations. Assignment and status belong to the inbox's services (they publish the
+    change to everyone watching); staff read them here."""
+
     list_display = [
         "contact",
         "whatsapp_session",
+        "status",
+        "assignee",
+        "unread_count",
         "total_messages",
-        "first_interaction_at",
         "last_interaction_at",
     ]
-    search_fields = ["contact__phone", "whatsapp_session__session_id"]
-    raw_id_fields = ["contact", "whatsapp_session"]
-    readonly_fields = ["first_interaction_at", "last_interaction_at", "total_messages"]
+    list_filter = ["status"]
+    search_fields = ["contact__phone", "contact__name", "whatsapp_session__session_id"]
+    raw_id_fields = ["contact", "whatsapp_session", "assignee"]
+    readonly_fields = [
+        "uuid",
+        "first_interaction_at",
+        "last_interaction_at",
+        "last_inbound_at",
+        "total_messages",
+        "status",
+        "assignee",
+        "unread_count",
+    ]
+    inlines = [ConversationNoteInline]
+
+
+@admin.register(QuickReply)
+class QuickReplyAdmin(admin.ModelAdmin):
+    list_display = ["shortcut", "workspace", "updated_at"]
+    search_fields = ["shortcut", "body", "workspace__name"]
+    raw_id_fields = ["workspace", "created_by"]
+    readonly_fields = ["uuid", "created_at", "updated_at"]
+
+
+@admin.register(ConversationNote)
+class ConversationNoteAdmin(admin.ModelAdmin):
+    list_display = ["conversation", "author", "created_at"]
+    search_fields = ["body"]
+    raw_id_fields = ["conversation", "author"]
+    readonly_fields = ["uuid", "conversation", "author", "body", "created_at"]
 
 
 @admin.register(WebhookEndpoint)

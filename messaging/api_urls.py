@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messaging import api, chats_api
+from messaging import api, chats_api, conversations_api
 
 urlpatterns = [
     path("messages", api.MessageListView.as_view(), name="api-message-list"),
@@ -11,6 +11,23 @@ urlpatterns = [
         "contacts/<uuid:contact_uuid>/sessions",
         api.ContactSessionsView.as_view(),
         name="api-contact-sessions",
+    ),
+    path("conversations", conversations_api.ConversationListView.as_view(), name="api-conversation-list"),
+    path(
+        "conversations/<uuid:conversation_uuid>",
+        conversations_api.ConversationDetailView.as_view(),
+        name="api-conversation-detail",
+    ),
+    path(
+        "conversations/<uuid:conversation_uuid>/notes",
+        conversations_api.ConversationNotesView.as_view(),
+        name="api-conversation-notes",
+    ),
+    path("quick-replies", conversations_api.QuickReplyListView.as_view(), name="api-quick-reply-list"),
+    path(
+        "quick-replies/<uuid:quick_reply_uuid>",
+        conversations_api.QuickReplyDetailView.as_view(),
+        name="api-quick-reply-detail",
     ),
     path("chats", chats_api.ChatListView.as_view(), name="api-chat-list"),
     path("chats/<uuid:contact_uuid>/read", chats_api.ChatReadView.as_view(), name="api-chat-read"),

@@ -21,7 +21,7 @@ from messaging.selectors import contact_get_or_404, inbox_conversations
 from sessions_app.selectors import number_by_uuid
 
 
-class ConversationSerializer(serializers.Serializer):
+class ContactChatSerializer(serializers.Serializer):
     contact = MessageContactSerializer(source="*")
     last_message_at = serializers.DateTimeField()
     last_body = serializers.CharField(help_text="The newest message's text.")
@@ -54,7 +54,7 @@ _CONTACT_UUID = OpenApiParameter(
     )
 )
 class ChatListView(generics.ListAPIView):
-    serializer_class = ConversationSerializer
+    serializer_class = ContactChatSerializer
     pagination_class = LatestConversationFirst
 
     def get_queryset(self):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db.models import Q
 from django.utils import timezone
 
-from messaging.models import Contact
+from messaging.models import Contact, ContactSession
 
 
 def conversation_mark_read(*, contact: Contact) -> None:
@@ -18,3 +18,5 @@ def conversation_mark_read(*, contact: Contact) -> None:
         inbox_read_at=now
     )
     contact.inbox_read_at = now
+    # The per-contact page shows every number's messages: all its conversations are read.
+    ContactSession.objects.filter(contact=contact, unread_count__gt=0).update(unread_count=0)

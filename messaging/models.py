@@ -1,6 +1,9 @@
 import uuid
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.db.models import Q
 from phonenumber_field.modelfields import PhoneNumberField
@@ -104,30 +107,64 @@ class Chat(models.Model):
             ),
             idempotency_key_unique(name="chat_unique_idempotency_key"),
         ]
-        indexes = [models.Index(fields=["whatsapp_session", "created_at"])]
+        indexes = [
+            models.Index(fields=["whatsapp_session", "created_at"]),
+            # A conversation's thread and its latest message, newest first.
+            models.Index(fields=["contact", "whatsapp_session", "-created_at"], name="chat_by_conversation"),
+            # The inbox's text search (messaging.selectors.MESSAGE_SEARCH_VECTOR is the same
+            # expression, so PostgreSQL answers from this index). 'simple': customers write in
+            # any language, so words are matched as written, not stemmed for one of them.
+            GinIndex(SearchVector("body", config="simple"), name="chat_body_search"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.direction} {self.contact_id}: {self.body[:40]}"
 
 
 class ContactSession(models.Model):
-    """Which numbers a contact has talked to; drives "reply from the same number"."""
+    """A conversation: one contact on one of the workspace's numbers. It drives "reply from
+    the same number", and it is what the team inbox lists, assigns and resolves: a customer
+    who writes to two numbers has two conversations, as on the phones themselves."""
 
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        PENDING = "pending", "Pending"
+        RESOLVED = "resolved", "Resolved"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="session_links")
     whatsapp_session = models.ForeignKey(
         "sessions_app.WhatsAppSession", on_delete=models.CASCADE, related_name="contact_links"
     )
     first_interaction_at = models.DateTimeField()
     last_interaction_at = models.DateTimeField()
+    # When the customer last wrote on this number: the inbox warns before a reply from another.
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
     total_messages = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_conversations",
+    )
+    # Inbound messages nobody has opened yet; a counter kept by ingestion, so listing the inbox
+    # never counts messages. "Mark unread" sets it back to at least one.
+    unread_count = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = "conversation"
         constraints = [
             models.UniqueConstraint(
                 fields=["contact", "whatsapp_session"], name="contact_session_unique_pair"
             )
         ]
-        indexes = [models.Index(fields=["contact", "-last_interaction_at"])]
+        indexes = [
+            models.Index(fields=["contact", "-last_interaction_at"]),
+            models.Index(fields=["whatsapp_session", "-last_interaction_at"], name="conversation_by_number"),
+            models.Index(fields=["assignee", "status"], name="conversation_by_assignee"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.contact_id} via {self.whatsapp_session_id}"
@@ -212,3 +249,49 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.number} {self.status_code or self.error[:40]}"
+
+
+class ConversationNote(models.Model):
+    """An internal note in a conversation's thread: written by a member, read by the team,
+    never sent to WhatsApp."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    conversation = models.ForeignKey(ContactSession, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.body[:40]
+
+
+class QuickReply(models.Model):
+    """A canned answer an agent inserts with `/shortcut` in the reply box; `{{name}}`-style
+    variables are filled from the contact the same way campaign texts are."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="quick_replies"
+    )
+    shortcut = models.SlugField(max_length=40)
+    body = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["shortcut"]
+        verbose_name_plural = "quick replies"
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "shortcut"], name="quick_reply_unique_shortcut")
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from uuid import UUID
 
-from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import Workspace
 from accounts.tenancy import get_scoped_or_404, scoped
-from messaging.models import Chat, Contact, ContactSession
+from messaging.models import Chat, Contact, ContactSession, ConversationNote, QuickReply
 from sessions_app.models import WhatsAppSession
 from sessions_app.selectors import connected_numbers
 
@@ -151,3 +154,123 @@ def contact_last_number(*, contact: Contact) -> WhatsAppSession | None:
     """The number this contact last talked to (what `chat_send` picks when none is named)."""
     link = contact_sessions_of(contact=contact).filter(whatsapp_session__deleted_at__isnull=True).first()
     return link.whatsapp_session if link else None
+
+
+# --- Team inbox: conversations (one contact on one number) ---------------------------------
+
+# The same expression as Chat's `chat_body_search` GIN index, so searches use it.
+MESSAGE_SEARCH_VECTOR = SearchVector("body", config="simple")
+
+
+class InboxView(StrEnum):
+    MINE = "mine"
+    UNASSIGNED = "unassigned"
+    ALL = "all"
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def conversations_search(
+    *,
+    workspace: Workspace,
+    member: AbstractBaseUser | None = None,
+    view: str = InboxView.ALL,
+    number: WhatsAppSession | None = None,
+    status: str | None = None,
+    query: str = "",
+) -> QuerySet[ContactSession]:
+    """The inbox's conversation list, latest activity first, each with `last_body` and
+    `last_direction` of its newest message. `query` matches a contact's name, its phone
+    typed in any format ("+55 21 97777-0001" finds +5521977770001), its WhatsApp ids, and
+    the words of any message (PostgreSQL full-text search)."""
+    conversations = ContactSession.objects.filter(
+        contact__workspace=workspace, whatsapp_session__workspace=workspace
+    ).select_related("contact", "whatsapp_session", "assignee")
+    if view == InboxView.MINE:
+        conversations = conversations.filter(assignee=member) if member is not None else conversations.none()
+    elif view == InboxView.UNASSIGNED:
+        conversations = conversations.filter(assignee__isnull=True)
+    if number is not None:
+        conversations = conversations.filter(whatsapp_session=number)
+    if status:
+        conversations = conversations.filter(status=status)
+    query = query.strip()
+    if query:
+        matches = Q(contact__name__icontains=query)
+        digits = _digits(query)
+        if len(digits) >= 3:
+            matches |= Q(contact__phone__contains=digits) | Q(contact__wa_id__startswith=digits)
+        if "@" in query:
+            matches |= Q(contact__wa_lid=query) | Q(contact__wa_id=query)
+        by_text = (
+            scoped(Chat, workspace)
+            .annotate(search=MESSAGE_SEARCH_VECTOR)
+            .filter(search=SearchQuery(query, config="simple", search_type="websearch"))
+            .filter(contact_id=OuterRef("contact_id"), whatsapp_session_id=OuterRef("whatsapp_session_id"))
+        )
+        conversations = conversations.filter(matches | Q(Exists(by_text)))
+    latest = Chat.objects.filter(
+        contact_id=OuterRef("contact_id"), whatsapp_session_id=OuterRef("whatsapp_session_id")
+    ).order_by("-created_at", "-id")
+    return conversations.annotate(
+        last_body=Subquery(latest.values("body")[:1]),
+        last_direction=Subquery(latest.values("direction")[:1]),
+    ).order_by("-last_interaction_at", "-id")
+
+
+def conversation_get_or_404(*, workspace: Workspace, conversation_uuid: UUID | str) -> ContactSession:
+    return get_scoped_or_404(
+        ContactSession.objects.select_related("contact", "whatsapp_session", "assignee"),
+        workspace,
+        uuid=conversation_uuid,
+    )
+
+
+@dataclass(frozen=True)
+class ThreadItem:
+    """One line of a conversation's thread: a message, or an internal note."""
+
+    at: datetime
+    message: Chat | None = None
+    note: ConversationNote | None = None
+
+
+def conversation_thread(
+    *, conversation: ContactSession, limit: int = CONVERSATION_PAGE_SIZE
+) -> list[ThreadItem]:
+    """The newest `limit` messages of the conversation and the notes among them, oldest first."""
+    messages = list(
+        Chat.objects.filter(
+            contact_id=conversation.contact_id, whatsapp_session_id=conversation.whatsapp_session_id
+        ).order_by("-created_at", "-id")[:limit]
+    )
+    oldest = messages[-1].created_at if len(messages) == limit else None
+    notes = ConversationNote.objects.filter(conversation=conversation).select_related("author")
+    if oldest is not None:
+        notes = notes.filter(created_at__gte=oldest)
+    items = [ThreadItem(at=m.created_at, message=m) for m in messages]
+    items += [ThreadItem(at=n.created_at, note=n) for n in notes]
+    return sorted(items, key=lambda item: item.at)
+
+
+def reply_number_warning(*, conversation: ContactSession, sending_number: WhatsAppSession) -> str | None:
+    """A warning when a reply would leave from another number than the one the customer last
+    wrote to (they would see it in another chat, from a number they may not know)."""
+    last = (
+        ContactSession.objects.filter(contact_id=conversation.contact_id, last_inbound_at__isnull=False)
+        .select_related("whatsapp_session")
+        .order_by("-last_inbound_at")
+        .first()
+    )
+    if last is None or last.whatsapp_session_id == sending_number.pk:
+        return None
+    return (
+        f"The customer last wrote to {last.whatsapp_session.phone_number}; this reply leaves from "
+        f"{sending_number.phone_number} and appears in another chat on their phone."
+    )
+
+
+def quick_replies_of(*, workspace: Workspace) -> QuerySet[QuickReply]:
+    return scoped(QuickReply, workspace).order_by("shortcut")

@@ -202,6 +202,7 @@ class ConversationReplyView(WorkspaceMemberMixin, View):
                 body=request.POST.get("body", ""),
                 session=session,
                 idempotency_key=f"inbox:{key}" if key else None,
+                sent_by=request.user,
             )
         except MessagingError as exc:
             messages.error(request, str(exc))

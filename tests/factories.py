@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Workspace
 from campaigns.models import Campaign, CampaignLog
-from messaging.models import Chat, Contact, ContactSession, WebhookDelivery, WebhookEndpoint
+from messaging.models import Chat, Contact, ContactSession, QuickReply, WebhookDelivery, WebhookEndpoint
 from sessions_app.models import SessionEvent, SessionSnapshot, WhatsAppSession, WorkerInstance
 
 _phone_numbers = itertools.count(1000)
@@ -119,6 +119,15 @@ class ContactSessionFactory(factory.django.DjangoModelFactory):
     )
     first_interaction_at = factory.LazyFunction(timezone.now)
     last_interaction_at = factory.LazyFunction(timezone.now)
+
+
+class QuickReplyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = QuickReply
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    shortcut = factory.Sequence(lambda n: f"reply{n}")
+    body = "Hello {{name|there}}"
 
 
 class WebhookEndpointFactory(factory.django.DjangoModelFactory):

@@ -20,6 +20,17 @@ from messaging.services.contacts import (
     contact_upsert,
     inbound_sender_identity,
 )
+from messaging.services.conversations import (
+    InvalidConversationChange,
+    conversation_assign,
+    conversation_mark_read,
+    conversation_mark_unread,
+    conversation_set_status,
+    note_add,
+    quick_reply_delete,
+    quick_reply_render,
+    quick_reply_save,
+)
 from messaging.services.inbound import chat_acks_apply, inbound_messages_ingest
 from messaging.services.outbound import (
     chat_claim_for_send,
@@ -42,6 +53,7 @@ __all__ = [
     "CONTACT_NAME_MAX_CHARS",
     "LID_JID",
     "InvalidContact",
+    "InvalidConversationChange",
     "InvalidMessage",
     "MessagingError",
     "NoConnectedNumber",
@@ -61,8 +73,16 @@ __all__ = [
     "contact_create",
     "contact_update",
     "contact_upsert",
+    "conversation_assign",
+    "conversation_mark_read",
+    "conversation_mark_unread",
+    "conversation_set_status",
     "inbound_messages_ingest",
     "inbound_sender_identity",
     "message_body_problem",
+    "note_add",
+    "quick_reply_delete",
+    "quick_reply_render",
+    "quick_reply_save",
     "sending_session_choose",
 ]

@@ -60,30 +60,44 @@ def chat_payload(chat: Chat, *, session: WhatsAppSession, contact: Contact) -> d
     }
 
 
-def contact_sessions_bump(*, session_pk: int, contact_ids: list[int], at: datetime) -> None:
-    """One upsert for the batch: first/last interaction and message count per contact."""
+def contact_sessions_bump(
+    *, session_pk: int, contact_ids: list[int], at: datetime, inbound: bool = False
+) -> list[int]:
+    """One upsert for the batch: first/last interaction and message count per conversation.
+    Inbound messages also count as unread, mark when the customer last wrote, and reopen a
+    resolved conversation (the customer is talking again). Returns the conversation ids."""
     counts: dict[int, int] = {}
     for contact_id in contact_ids:
         counts[contact_id] = counts.get(contact_id, 0) + 1
     if not counts:
-        return
+        return []
     table = ContactSession._meta.db_table
-    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(counts))
+    values = ", ".join(["(gen_random_uuid(), %s, %s, %s, %s, %s, %s, %s, 'open')"] * len(counts))
     params: list[Any] = []
     for contact_id, count in counts.items():
-        params += [contact_id, session_pk, at, at, count]
+        params += [contact_id, session_pk, at, at, count, count if inbound else 0, at if inbound else None]
+    on_inbound = (
+        f"""
+                , unread_count = {table}.unread_count + EXCLUDED.unread_count
+                , last_inbound_at = GREATEST({table}.last_inbound_at, EXCLUDED.last_inbound_at)
+                , status = CASE WHEN {table}.status = 'resolved' THEN 'open' ELSE {table}.status END"""
+        if inbound
+        else ""
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO {table} (contact_id, whatsapp_session_id, first_interaction_at, last_interaction_at,
-                                 total_messages)
+            INSERT INTO {table} (uuid, contact_id, whatsapp_session_id, first_interaction_at,
+                                 last_interaction_at, total_messages, unread_count, last_inbound_at, status)
             VALUES {values}
             ON CONFLICT (contact_id, whatsapp_session_id) DO UPDATE SET
                 last_interaction_at = GREATEST({table}.last_interaction_at, EXCLUDED.last_interaction_at),
-                total_messages = {table}.total_messages + EXCLUDED.total_messages
-            """,  # noqa: S608 — table name from the model, placeholders only  # nosec B608
+                total_messages = {table}.total_messages + EXCLUDED.total_messages{on_inbound}
+            RETURNING id
+            """,  # noqa: S608 — table name from the model, fixed SQL, placeholders only  # nosec B608
             params,
         )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def from_unix(value: Any) -> datetime | None:

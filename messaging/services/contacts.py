@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from accounts.models import Workspace
 from blazz.json_documents import JsonDocumentRefused, json_document_check
 from blazz.phones import InvalidPhoneNumber, normalize_phone
-from messaging.models import Contact, ContactSession
+from messaging.models import Contact, ContactSession, ConversationNote
 from messaging.services.common import InvalidContact
 
 logger = logging.getLogger(__name__)
@@ -209,11 +209,18 @@ def _contact_merge(*, keep: Contact, gone: Contact) -> None:
         if mine is None:
             ContactSession.objects.filter(pk=link.pk).update(contact=keep)
             continue
+        inbound_times = [t for t in (mine.last_inbound_at, link.last_inbound_at) if t is not None]
         ContactSession.objects.filter(pk=mine.pk).update(
             first_interaction_at=min(mine.first_interaction_at, link.first_interaction_at),
             last_interaction_at=max(mine.last_interaction_at, link.last_interaction_at),
+            last_inbound_at=max(inbound_times) if inbound_times else None,
             total_messages=mine.total_messages + link.total_messages,
+            unread_count=mine.unread_count + link.unread_count,
+            assignee_id=mine.assignee_id or link.assignee_id,
+            # Still waiting on the team if either half was.
+            status=link.status if mine.status == ContactSession.Status.RESOLVED else mine.status,
         )
+        ConversationNote.objects.filter(conversation=link).update(conversation=mine)
         link.delete()
     for relation in Contact._meta.related_objects:
         if relation.related_model is ContactSession or not relation.field.concrete:

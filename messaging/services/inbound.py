@@ -12,6 +12,7 @@ from blazz.realtime import publish_many_to_workspace, publish_to_workspace
 from messaging.models import Chat
 from messaging.services.common import chat_payload, contact_sessions_bump, from_unix, webhook_record
 from messaging.services.contacts import SenderIdentity, contacts_for_senders, inbound_sender_identity
+from messaging.services.conversations import conversations_auto_assign
 from messaging.services.outbound import chat_mark_failed, chat_mark_sent
 from sessions_app.models import WhatsAppSession
 
@@ -72,7 +73,10 @@ def inbound_messages_ingest(*, session_pk: int, messages: list[dict[str, Any]]) 
             "contact"
         )
     )
-    contact_sessions_bump(session_pk=session.pk, contact_ids=[c.contact_id for c in stored], at=now)
+    conversation_ids = contact_sessions_bump(
+        session_pk=session.pk, contact_ids=[c.contact_id for c in stored], at=now, inbound=True
+    )
+    conversations_auto_assign(workspace=session.workspace, conversation_ids=conversation_ids)
     WhatsAppSession.objects.filter(pk=session.pk).update(last_activity_at=now)
     payloads = [chat_payload(chat, session=session, contact=chat.contact) for chat in stored]
     from messaging.webhooks import webhook_events_record_many

@@ -9,13 +9,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Workspace
 from blazz.phones import InvalidPhoneNumber, normalize_phone
 from blazz.realtime import publish_to_workspace
-from messaging.models import Chat, Contact
+from messaging.models import Chat, Contact, ContactSession
 from messaging.selectors import reply_number
 from messaging.services.common import (
     InvalidMessage,
@@ -25,6 +26,7 @@ from messaging.services.common import (
     webhook_record,
 )
 from messaging.services.contacts import LID_JID, contact_upsert, raw_whatsapp_id
+from messaging.services.conversations import conversation_claim_on_reply
 from messaging.transport import NoTransport, transport_for
 from sessions_app.models import WhatsAppSession
 
@@ -91,10 +93,12 @@ def chat_send(
     body: str,
     session: WhatsAppSession | None = None,
     idempotency_key: str | None = None,
+    sent_by: AbstractBaseUser | None = None,
 ) -> tuple[Chat, bool]:
     """Writes the outbound Chat (pending) and, after commit, hands it to the worker of the
     sending number. Returns (chat, created). The same idempotency key returns the first
-    message and sends nothing; a concurrent duplicate gets the same answer."""
+    message and sends nothing; a concurrent duplicate gets the same answer. A member
+    (`sent_by`) who answers an unassigned conversation takes it."""
     body = _validate_body(body)
     if idempotency_key is not None:
         if len(idempotency_key) > 200 or "\x00" in idempotency_key:
@@ -125,6 +129,14 @@ def chat_send(
                 status=Chat.Status.PENDING,
                 idempotency_key=idempotency_key,
             )
+            if sent_by is not None:
+                now = timezone.now()
+                conversation, _ = ContactSession.objects.get_or_create(
+                    contact=contact,
+                    whatsapp_session=session,
+                    defaults={"first_interaction_at": now, "last_interaction_at": now},
+                )
+                conversation_claim_on_reply(conversation=conversation, member=sent_by)
     except IntegrityError:
         # A concurrent request with the same key won the insert: answer with its message.
         return Chat.objects.get(workspace=workspace, idempotency_key=idempotency_key), False

@@ -15,6 +15,8 @@ from tests.factories import (
     CampaignFactory,
     ChatFactory,
     ContactFactory,
+    ContactSessionFactory,
+    QuickReplyFactory,
     WebhookDeliveryFactory,
     WebhookEndpointFactory,
     WhatsAppSessionFactory,
@@ -41,6 +43,15 @@ OBJECT_FOR_KWARG: dict[str, Callable] = {
     "delivery_id": lambda ws, user: (
         WebhookDeliveryFactory(endpoint__workspace=ws, payload={"marker": SECRET}, status="dead").id
     ),
+    "conversation_uuid": lambda ws, user: (
+        ContactSessionFactory(
+            contact=ContactFactory(workspace=ws, name=SECRET),
+            whatsapp_session=WhatsAppSessionFactory(
+                workspace=ws, session_id=f"{SECRET}-v{next(_session_numbers)}"
+            ),
+        ).uuid
+    ),
+    "quick_reply_uuid": lambda ws, user: QuickReplyFactory(workspace=ws, shortcut="secret", body=SECRET).uuid,
     "chat_uuid": lambda ws, user: (
         ChatFactory(
             workspace=ws,

@@ -15,7 +15,15 @@ from django.conf import settings
 from django.test import Client
 
 from campaigns.models import Campaign, CampaignLog
-from messaging.models import Chat, Contact, ContactSession, WebhookDelivery, WebhookEndpoint
+from messaging.models import (
+    Chat,
+    Contact,
+    ContactSession,
+    ConversationNote,
+    QuickReply,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from sessions_app.models import SessionEvent, WhatsAppSession
 
 
@@ -37,6 +45,7 @@ class World:
 # Rows an API write could create or change. ApiKey is left out: every request touches its
 # `last_used_at`, which is bookkeeping, not input being stored.
 WATCHED = [WhatsAppSession, SessionEvent, Contact, ContactSession, Chat, WebhookEndpoint, WebhookDelivery]
+WATCHED += [ConversationNote, QuickReply]
 WATCHED += [Campaign, CampaignLog, Campaign.sessions.through]
 
 
@@ -285,8 +294,46 @@ OPERATIONS = {
             "/api/v1/chats/{contact_uuid}/read",
             lambda w: f"/api/v1/chats/{w.contact.uuid}/read",
         ),
+        Operation(
+            "PATCH",
+            "/api/v1/conversations/{conversation_uuid}",
+            lambda w: f"/api/v1/conversations/{_conversation(w).uuid}",
+            lambda w: {"status": "resolved", "unread": True},
+            text_field="status",
+        ),
+        Operation(
+            "POST",
+            "/api/v1/conversations/{conversation_uuid}/notes",
+            lambda w: f"/api/v1/conversations/{_conversation(w).uuid}/notes",
+            lambda w: {"body": "Call back after 5pm"},
+            text_field="body",
+        ),
+        Operation(
+            "POST",
+            "/api/v1/quick-replies",
+            lambda w: "/api/v1/quick-replies",
+            lambda w: {"shortcut": "thanks", "body": "Thanks, {{name|there}}!"},
+            text_field="body",
+        ),
+        Operation(
+            "PUT",
+            "/api/v1/quick-replies/{quick_reply_uuid}",
+            lambda w: f"/api/v1/quick-replies/{_quick_reply(w).uuid}",
+            lambda w: {"shortcut": "hello", "body": "Hello {{name|there}}"},
+            text_field="body",
+        ),
     ]
 }
+
+
+def _conversation(world: World) -> ContactSession:
+    return ContactSession.objects.get(contact=world.contact, whatsapp_session=world.connected)
+
+
+def _quick_reply(world: World) -> QuickReply:
+    return QuickReply.objects.get_or_create(
+        workspace=world.contact.workspace, shortcut="greeting", defaults={"body": "Hi {{name|there}}"}
+    )[0]
 
 
 # --- Hostile cases -------------------------------------------------------------------------------------

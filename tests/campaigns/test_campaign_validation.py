@@ -4,9 +4,9 @@ has no value for is a clear error naming it, never a broken message later."""
 import pytest
 from django.utils import timezone
 
+from blazz.templating import TemplateError, render, variables_in
 from campaigns import services
 from campaigns.models import CampaignLog
-from campaigns.templating import TemplateError, render, variables_in
 from tests.campaigns.conftest import connected_number, make_contacts
 from tests.factories import CampaignFactory, ContactFactory, WorkspaceFactory
 

@@ -1,5 +1,6 @@
-"""Campaign bodies: `{{name}}`, `{{phone}}` and `{{<metadata key>}}` variables, each with an
-optional fallback after a bar (`{{name|there}}`). Pure functions, no database.
+"""Message templates (campaign bodies, the inbox's quick replies): `{{name}}`, `{{phone}}` and
+`{{<metadata key>}}` variables, each with an optional fallback after a bar (`{{name|there}}`).
+Pure functions, no database; shared infrastructure so both apps follow the same rules.
 
 A variable is *missing* for a contact when the contact has no value for it (a blank name, a
 metadata key it lacks) and the variable has no fallback; campaigns refuse to start while any
