@@ -1,6 +1,6 @@
-from accounts.selectors import membership_get, memberships_of_user
+from accounts.selectors import SESSION_WORKSPACE_KEY, membership_get, memberships_of_user
 
-SESSION_WORKSPACE_KEY = "workspace_id"
+__all__ = ["SESSION_WORKSPACE_KEY", "CurrentWorkspaceMiddleware"]
 
 
 class CurrentWorkspaceMiddleware:

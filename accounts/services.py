@@ -8,6 +8,7 @@ from django.utils.text import slugify
 
 from accounts.models import ApiKey, Membership, Workspace
 from accounts.selectors import membership_get
+from blazz.realtime import publish_access_changed
 
 
 class AccountsError(Exception):
@@ -60,12 +61,25 @@ def membership_add(*, workspace: Workspace, user: AbstractBaseUser, role: str) -
     return membership
 
 
-def workspace_switch(*, user: AbstractBaseUser, workspace_id: int) -> Membership:
-    """Returns the membership to switch to; refuses a workspace the user is not in."""
+def workspace_switch(
+    *, user: AbstractBaseUser, workspace_id: int, session_key: str | None = None
+) -> Membership:
+    """Returns the membership to switch to; refuses a workspace the user is not in. The
+    browser session `session_key` now acts in that workspace: its open sockets, still on the
+    previous one, are told to close (the caller stores the choice in the session)."""
     membership = membership_get(user=user, workspace_id=workspace_id)
     if membership is None:
         raise NotAMember("You are not a member of that workspace.")
+    if session_key:
+        publish_access_changed(
+            user_pk=user.pk, switched_session=session_key, workspace_id=membership.workspace_id
+        )
     return membership
+
+
+def membership_remove(*, membership: Membership) -> None:
+    """Removes a member from a workspace. Their open sockets on it close (accounts.signals)."""
+    membership.delete()
 
 
 def api_key_create(

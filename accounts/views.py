@@ -1,3 +1,6 @@
+import math
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -9,11 +12,24 @@ from django.views.generic import FormView
 
 from accounts import services
 from accounts.forms import ApiKeyForm, SignupForm, WorkspaceForm
-from accounts.middleware import SESSION_WORKSPACE_KEY
 from accounts.mixins import WorkspaceManagerMixin
 from accounts.models import ApiKey, Workspace
-from accounts.selectors import api_keys_of_workspace
+from accounts.selectors import SESSION_WORKSPACE_KEY, api_keys_of_workspace
 from accounts.tenancy import get_scoped_or_404
+
+
+def login_locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer to a locked-out login (site and admin): a page that says so and for
+    how long, 429 Too Many Requests, never the login form's plain "wrong password"."""
+    minutes = max(1, math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    context = {
+        "username": (credentials or {}).get("username", ""),
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "minutes": minutes,
+    }
+    response = render(request, "accounts/locked_out.html", context, status=429)
+    response["Retry-After"] = str(minutes * 60)
+    return response
 
 
 class SignupView(FormView):
@@ -45,6 +61,10 @@ class WorkspaceCreateView(LoginRequiredMixin, FormView):
             owner=self.request.user,
             timezone_name=form.cleaned_data["timezone"],
         )
+        # Creating a workspace switches to it, like the switch view does.
+        services.workspace_switch(
+            user=self.request.user, workspace_id=workspace.id, session_key=self.request.session.session_key
+        )
         self.request.session[SESSION_WORKSPACE_KEY] = workspace.id
         messages.success(self.request, f"Workspace “{workspace.name}” created.")
         return redirect("dashboard")
@@ -55,7 +75,9 @@ class WorkspaceSwitchView(LoginRequiredMixin, View):
         workspace = Workspace.objects.filter(uuid=workspace_uuid).first()
         try:
             membership = services.workspace_switch(
-                user=request.user, workspace_id=workspace.id if workspace else -1
+                user=request.user,
+                workspace_id=workspace.id if workspace else -1,
+                session_key=request.session.session_key,
             )
         except services.NotAMember:
             # Same answer for "does not exist" and "not yours": nothing leaks.
