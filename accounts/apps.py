@@ -5,4 +5,4 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from accounts import schema  # noqa: F401  (registers the OpenAPI auth scheme)
+        from accounts import schema, signals  # noqa: F401  (OpenAPI auth scheme; socket access receivers)

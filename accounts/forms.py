@@ -15,6 +15,14 @@ class SignupForm(forms.Form):
         return password
 
 
+class SignupConfirmForm(forms.Form):
+    password = forms.CharField(
+        widget=forms.PasswordInput,
+        max_length=128,
+        help_text="The password you chose when signing up.",
+    )
+
+
 class WorkspaceForm(forms.Form):
     name = forms.CharField(max_length=120)
     timezone = forms.ChoiceField(

@@ -1,6 +1,8 @@
-from accounts.selectors import membership_get, memberships_of_user
+from accounts.selectors import SESSION_WORKSPACE_KEY, membership_get, memberships_of_user
 
-SESSION_WORKSPACE_KEY = "workspace_id"
+# SESSION_WORKSPACE_KEY lives in selectors now (the websocket access check reads it too); it is
+# still importable from here.
+__all__ = ["SESSION_WORKSPACE_KEY", "CurrentWorkspaceMiddleware"]
 
 
 class CurrentWorkspaceMiddleware:

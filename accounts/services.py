@@ -1,13 +1,28 @@
 """Writes for accounts: sign-up, workspaces, memberships, API keys."""
 
+import hashlib
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from smtplib import SMTPException
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import ApiKey, Membership, Workspace
 from accounts.selectors import membership_get
+from blazz.realtime import publish_access_changed
+
+logger = logging.getLogger(__name__)
 
 
 class AccountsError(Exception):
@@ -39,17 +54,109 @@ def workspace_create(*, name: str, owner: AbstractBaseUser, timezone_name: str =
 
 
 @transaction.atomic
-def user_signup(*, email: str, password: str, workspace_name: str) -> tuple[AbstractBaseUser, Workspace]:
-    """Creates an admin user and their first workspace. The e-mail is the username."""
-    email = get_user_model().objects.normalize_email(email).lower()
+def user_signup(
+    *, email: str, workspace_name: str, password: str | None = None, password_hash: str | None = None
+) -> tuple[AbstractBaseUser, Workspace]:
+    """Creates an owner and their first workspace, with a password or an already hashed one
+    (a confirmed sign-up's). The e-mail is the username."""
+    email = _normalized_email(email)
     user_model = get_user_model()
     if user_model.objects.filter(username__iexact=email).exists():
-        raise EmailTaken("An account with this e-mail already exists.")
+        raise EmailTaken("An account with this e-mail already exists; log in instead.")
     try:
-        user = user_model.objects.create_user(username=email, email=email, password=password)
+        with transaction.atomic():
+            user = user_model.objects.create_user(username=email, email=email, password=password)
     except IntegrityError as exc:  # a concurrent sign-up with the same e-mail
-        raise EmailTaken("An account with this e-mail already exists.") from exc
+        raise EmailTaken("An account with this e-mail already exists; log in instead.") from exc
+    if password_hash is not None:
+        user.password = password_hash
+        user.save(update_fields=["password"])
     return user, workspace_create(name=workspace_name, owner=user)
+
+
+# --- Sign-up that does not tell which e-mails have an account -------------------------------
+# A sign-up is answered the same way whatever the address: "check your e-mail". What differs
+# goes to the address itself: a confirmation link for a new one, a "someone tried to sign up"
+# note for one that has an account. Nothing is created until the link is used, together with
+# the password chosen at sign-up, so a stranger who signs up with someone else's address can
+# neither learn that it exists nor plant an account with a password they know.
+# Pending sign-ups live in the cache (Redis) only: losing one costs its owner a new sign-up.
+
+
+class SignupLinkInvalid(AccountsError):
+    pass
+
+
+class SignupPasswordWrong(AccountsError):
+    pass
+
+
+@dataclass(frozen=True)
+class SignupLinks:
+    """Absolute URLs for the e-mails (the view knows the host the visitor used)."""
+
+    confirm_url: Callable[[str], str]  # token -> the confirmation page
+    login_url: str
+
+
+def _normalized_email(email: str) -> str:
+    return get_user_model().objects.normalize_email(email).lower()
+
+
+def _pending_signup_key(token: str) -> str:
+    return "signup:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def signup_request(*, email: str, password: str, workspace_name: str, links: SignupLinks) -> None:
+    """Mails the address a confirmation link (valid BLAZZ_SIGNUP_CONFIRM_HOURS) or, when it
+    already has an account, a note with the login link. Returns nothing the caller could show
+    differently for the two."""
+    email = _normalized_email(email)
+    # Hashed in both cases, so both take the same time.
+    password_hash = make_password(password)
+    if get_user_model().objects.filter(username__iexact=email).exists():
+        _mail(email, "accounts/email/signup_exists.txt", {"login_url": links.login_url})
+        return
+    token = secrets.token_urlsafe(32)
+    hours = settings.BLAZZ_SIGNUP_CONFIRM_HOURS
+    pending = {"email": email, "password_hash": password_hash, "workspace_name": workspace_name.strip()}
+    cache.set(_pending_signup_key(token), pending, timeout=hours * 3600)
+    _mail(
+        email, "accounts/email/signup_confirm.txt", {"confirm_url": links.confirm_url(token), "hours": hours}
+    )
+
+
+def signup_pending_email(*, token: str) -> str | None:
+    """The address a still-valid confirmation link is for, or None."""
+    pending = cache.get(_pending_signup_key(token))
+    return pending["email"] if pending else None
+
+
+def signup_confirm(*, token: str, password: str) -> tuple[AbstractBaseUser, Workspace]:
+    """Creates the account of a pending sign-up, if `password` is the one chosen at sign-up.
+    The link works once."""
+    key = _pending_signup_key(token)
+    pending = cache.get(key)
+    if pending is None:
+        raise SignupLinkInvalid("This link has expired or was already used. Sign up again to get a new one.")
+    if not check_password(password, pending["password_hash"]):
+        raise SignupPasswordWrong("That is not the password chosen when signing up.")
+    user, workspace = user_signup(
+        email=pending["email"],
+        workspace_name=pending["workspace_name"],
+        password_hash=pending["password_hash"],
+    )
+    cache.delete(key)
+    return user, workspace
+
+
+def _mail(address: str, template: str, context: dict) -> None:
+    subject, _, body = render_to_string(template, context).partition("\n")
+    try:
+        send_mail(subject.strip(), body.lstrip(), None, [address])
+    except (OSError, SMTPException):
+        # Answered the same way anyway (the visitor may sign up again); the operator sees why.
+        logger.exception("sign-up e-mail could not be sent")
 
 
 def membership_add(*, workspace: Workspace, user: AbstractBaseUser, role: str) -> Membership:
@@ -60,12 +167,25 @@ def membership_add(*, workspace: Workspace, user: AbstractBaseUser, role: str) -
     return membership
 
 
-def workspace_switch(*, user: AbstractBaseUser, workspace_id: int) -> Membership:
-    """Returns the membership to switch to; refuses a workspace the user is not in."""
+def workspace_switch(
+    *, user: AbstractBaseUser, workspace_id: int, session_key: str | None = None
+) -> Membership:
+    """Returns the membership to switch to; refuses a workspace the user is not in. The
+    browser session `session_key` now acts in that workspace: its open sockets, still on the
+    previous one, are told to close (the caller stores the choice in the session)."""
     membership = membership_get(user=user, workspace_id=workspace_id)
     if membership is None:
         raise NotAMember("You are not a member of that workspace.")
+    if session_key:
+        publish_access_changed(
+            user_pk=user.pk, switched_session=session_key, workspace_id=membership.workspace_id
+        )
     return membership
+
+
+def membership_remove(*, membership: Membership) -> None:
+    """Removes a member from a workspace. Their open sockets on it close (accounts.signals)."""
+    membership.delete()
 
 
 def api_key_create(

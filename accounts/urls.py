@@ -6,6 +6,8 @@ from accounts import views
 app_name = "accounts"
 urlpatterns = [
     path("signup/", views.SignupView.as_view(), name="signup"),
+    path("signup/sent/", views.SignupSentView.as_view(), name="signup_sent"),
+    path("signup/confirm/<str:token>/", views.SignupConfirmView.as_view(), name="signup_confirm"),
     path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("workspaces/new/", views.WorkspaceCreateView.as_view(), name="workspace_create"),

@@ -1,3 +1,6 @@
+import math
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -5,34 +8,92 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
-from django.views.generic import FormView
+from django.views.generic import FormView, TemplateView
 
 from accounts import services
-from accounts.forms import ApiKeyForm, SignupForm, WorkspaceForm
-from accounts.middleware import SESSION_WORKSPACE_KEY
+from accounts.forms import ApiKeyForm, SignupConfirmForm, SignupForm, WorkspaceForm
 from accounts.mixins import WorkspaceManagerMixin
 from accounts.models import ApiKey, Workspace
-from accounts.selectors import api_keys_of_workspace
+from accounts.selectors import SESSION_WORKSPACE_KEY, api_keys_of_workspace
 from accounts.tenancy import get_scoped_or_404
+from accounts.throttles import SignupRateThrottle
+
+
+def login_locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer to a locked-out login (site and admin): a page that says so and for
+    how long, 429 Too Many Requests, never the login form's plain "wrong password"."""
+    minutes = max(1, math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    context = {
+        "username": (credentials or {}).get("username", ""),
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "minutes": minutes,
+    }
+    response = render(request, "accounts/locked_out.html", context, status=429)
+    response["Retry-After"] = str(minutes * 60)
+    return response
 
 
 class SignupView(FormView):
+    """Every valid sign-up gets the same answer, "check your e-mail" (accounts.services
+    signup_request); at most BLAZZ_SIGNUP_RATE of them per client address."""
+
     template_name = "accounts/signup.html"
     form_class = SignupForm
 
     def form_valid(self, form):
+        throttle = SignupRateThrottle()
+        if not throttle.allow_request(self.request, self):
+            wait = max(1, math.ceil(throttle.wait() or 1))
+            response = render(
+                self.request, "accounts/signup_throttled.html", {"minutes": math.ceil(wait / 60)}, status=429
+            )
+            response["Retry-After"] = str(wait)
+            return response
+        services.signup_request(
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password"],
+            workspace_name=form.cleaned_data["workspace_name"],
+            links=services.SignupLinks(
+                confirm_url=lambda token: self.request.build_absolute_uri(
+                    reverse("accounts:signup_confirm", args=[token])
+                ),
+                login_url=self.request.build_absolute_uri(reverse("accounts:login")),
+            ),
+        )
+        return redirect("accounts:signup_sent")
+
+
+class SignupConfirmView(FormView):
+    """The link of the confirmation e-mail: the password chosen at sign-up creates the
+    account and logs in."""
+
+    template_name = "accounts/signup_confirm.html"
+    form_class = SignupConfirmForm
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["email"] = services.signup_pending_email(token=self.kwargs["token"])
+        return context
+
+    def form_valid(self, form):
         try:
-            user, workspace = services.user_signup(
-                email=form.cleaned_data["email"],
-                password=form.cleaned_data["password"],
-                workspace_name=form.cleaned_data["workspace_name"],
+            user, workspace = services.signup_confirm(
+                token=self.kwargs["token"], password=form.cleaned_data["password"]
             )
         except services.AccountsError as exc:
-            form.add_error("email", str(exc))
+            form.add_error(None, str(exc))
             return self.form_invalid(form)
         login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
         self.request.session[SESSION_WORKSPACE_KEY] = workspace.id
+        messages.success(self.request, f"Welcome! Your workspace “{workspace.name}” is ready.")
         return redirect("dashboard")
+
+
+class SignupSentView(TemplateView):
+    template_name = "accounts/signup_sent.html"
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "hours": settings.BLAZZ_SIGNUP_CONFIRM_HOURS}
 
 
 class WorkspaceCreateView(LoginRequiredMixin, FormView):
@@ -45,6 +106,10 @@ class WorkspaceCreateView(LoginRequiredMixin, FormView):
             owner=self.request.user,
             timezone_name=form.cleaned_data["timezone"],
         )
+        # Creating a workspace switches to it, like the switch view does.
+        services.workspace_switch(
+            user=self.request.user, workspace_id=workspace.id, session_key=self.request.session.session_key
+        )
         self.request.session[SESSION_WORKSPACE_KEY] = workspace.id
         messages.success(self.request, f"Workspace “{workspace.name}” created.")
         return redirect("dashboard")
@@ -55,7 +120,9 @@ class WorkspaceSwitchView(LoginRequiredMixin, View):
         workspace = Workspace.objects.filter(uuid=workspace_uuid).first()
         try:
             membership = services.workspace_switch(
-                user=request.user, workspace_id=workspace.id if workspace else -1
+                user=request.user,
+                workspace_id=workspace.id if workspace else -1,
+                session_key=request.session.session_key,
             )
         except services.NotAMember:
             # Same answer for "does not exist" and "not yours": nothing leaks.

@@ -3,6 +3,7 @@ django-environ, with defaults that make a fresh checkout run against the machine
 PostgreSQL, Redis and Chromium. `.env.example` lists every variable read here."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "phonenumber_field",
     "channels",
+    "axes",
     "blazz.apps.BlazzConfig",
     "accounts",
     "sessions_app",
@@ -73,6 +75,8 @@ MIDDLEWARE = [
     "accounts.middleware.CurrentWorkspaceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a refused (locked-out) login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "blazz.urls"
@@ -129,6 +133,34 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
+
+# --- Login throttling and lockout (django-axes), sign-up, open sockets ----------------------
+# Axes' backend comes first and refuses a locked-out login before any password is checked;
+# it needs the request (Django's login forms and the admin pass it).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# After this many failed logins for one username from one IP address, that pair is locked
+# out (the right password too) for BLAZZ_LOGIN_LOCKOUT_MINUTES; failing again while locked
+# out starts the wait over. Staff unlock early by deleting the attempt in the admin.
+AXES_FAILURE_LIMIT = env.int("BLAZZ_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("BLAZZ_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a success forgets earlier typos
+AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"  # a 429 page that says why and how long
+# Sign-ups per client IP address (DRF rate syntax, `<n>/<s|m|h|d>`); empty turns it off.
+BLAZZ_SIGNUP_RATE = env.str("BLAZZ_SIGNUP_RATE", default="5/h")
+# How long a sign-up's confirmation link stays valid.
+BLAZZ_SIGNUP_CONFIRM_HOURS = env.int("BLAZZ_SIGNUP_CONFIRM_HOURS", default=48)
+# An open websocket re-reads its login and membership on every access change announced to
+# it and, in case an announcement was lost, before relaying once this many seconds have passed.
+BLAZZ_WS_ACCESS_RECHECK_SECONDS = env.float("BLAZZ_WS_ACCESS_RECHECK_SECONDS", default=30)
+# Sign-up confirmation links and alerts. Development prints e-mails on the console.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Blazz <no-reply@localhost>")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -109,9 +109,10 @@ class SessionDetailView(WorkspaceMemberMixin, LiveNumbersMixin, TemplateView):
         return context
 
 
-class SessionQrSvgView(WorkspaceMemberMixin, View):
+class SessionQrSvgView(WorkspaceManagerMixin, View):
     """The QR code the number's page shows now, as SVG. The page's <img> asks again with a
-    new `?v=` each time a `session.qr` event says the code rotated."""
+    new `?v=` each time a `session.qr` event says the code rotated. Owners and admins only:
+    whoever scans the code links a phone to the number, which agents may not do."""
 
     def get(self, request, session_uuid):
         session = session_get_or_404(workspace=request.workspace, session_uuid=session_uuid)

@@ -2,12 +2,26 @@
 test that needs tenants; carol, an agent of A; and an API client with a key of A."""
 
 import pytest
-from django.test import Client
+from django.test import Client, RequestFactory
 from rest_framework.test import APIClient
 
 from accounts.models import Membership
 from accounts.services import api_key_create
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+
+
+@pytest.fixture(autouse=True)
+def client_login_passes_a_request(monkeypatch):
+    """django-axes checks every authenticate() against its lockouts and needs the request for
+    it (the login form and the admin pass theirs); Django's test Client.login passes none.
+    Tests keep calling client.login(username=..., password=...) as usual, and axes stays on."""
+    original = Client.login
+
+    def login(self, **credentials):
+        credentials.setdefault("request", RequestFactory().post("/login/"))
+        return original(self, **credentials)
+
+    monkeypatch.setattr(Client, "login", login)
 
 
 @pytest.fixture

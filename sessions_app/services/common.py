@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import transaction
 
-from blazz.realtime import publish_to_workspace
+from blazz.realtime import MEMBERS, Audience, publish_to_workspace
 from sessions_app.listeners import session_event_emit
 from sessions_app.models import SessionEvent, WhatsAppSession
 
@@ -74,11 +74,16 @@ def session_payload(session: WhatsAppSession) -> dict[str, Any]:
     }
 
 
-def session_publish(session: WhatsAppSession, event: str, extra: dict[str, Any] | None = None) -> None:
+def session_publish(
+    session: WhatsAppSession, event: str, extra: dict[str, Any] | None = None, *, audience: Audience = MEMBERS
+) -> None:
+    """Pushes a lifecycle event to the workspace's browsers; ``audience=MANAGERS`` for what
+    only owners and admins may see (QR and link codes: whoever has one can link a phone)."""
     publish_to_workspace(
         workspace_uuid=session.workspace.uuid,
         event=event,
         payload={**session_payload(session), **(extra or {})},
+        audience=audience,
     )
 
 

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Workspace
+from blazz.realtime import MANAGERS
 from sessions_app.models import SessionEvent, SessionSnapshot, WhatsAppSession
 from sessions_app.routing import route_invalidate
 from sessions_app.services.common import (
@@ -320,7 +321,7 @@ def session_qr_update(*, session_pk: int, code: str) -> None:
             session_pk=session_pk, to_status=Status.QR_SCANNING, qr_code=code, qr_expires_at=expires_at
         )
     qr = {"qr_code": code, "qr_expires_at": expires_at.isoformat()}
-    session_publish(session, "session.qr", qr)
+    session_publish(session, "session.qr", qr, audience=MANAGERS)
     session_event_record(session, "session.qr", qr)
 
 
@@ -381,4 +382,9 @@ def session_link_code_ready(*, session_pk: int, phone_number: str, code: str) ->
         "link_code": {"code": code, "phone_number": phone_number, "at": timezone.now().isoformat()},
     }
     session.save(update_fields=["metadata", "updated_at"])
-    session_publish(session, "session.link_code", {"link_code": code, "link_phone_number": phone_number})
+    session_publish(
+        session,
+        "session.link_code",
+        {"link_code": code, "link_phone_number": phone_number},
+        audience=MANAGERS,
+    )

@@ -15,8 +15,10 @@
   "use strict";
 
   var PATH = "/ws/events/";
-  // 4401/4403: logged out or no longer a member of the workspace; retrying cannot help.
-  var FINAL_CODES = [4401, 4403];
+  // 4401/4403: logged out or no longer a member of the workspace; 4409: this browser now
+  // acts in another workspace or with another role (accounts/consumers.py). Retrying cannot
+  // help: the page itself is out of date.
+  var FINAL_CODES = [4401, 4403, 4409];
   var TEXT = { connecting: "Connecting…", live: "● Live", reconnecting: "Reconnecting…", closed: "Offline: reload the page" };
   // Borrows the status badge colours of app.css (green, yellow, red).
   var BADGE = { connecting: "qr_scanning", live: "connected", reconnecting: "qr_scanning", closed: "disconnected" };

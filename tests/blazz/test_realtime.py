@@ -64,3 +64,24 @@ def test_it_refuses_anonymous_sockets_and_isolates_workspaces(alice, workspace_a
     anonymous_connected, leaked = async_to_sync(scenario)()
     assert not anonymous_connected
     assert not leaked
+
+
+def test_it_closes_a_users_sockets_when_the_password_changes(alice, workspace_a):
+    """A new password ends every session that logged in with the old one (Django keeps its
+    hash in the session); the sockets of those sessions end with them."""
+    cookie = session_cookie_for(alice, workspace_a)
+
+    async def scenario():
+        communicator, connected, _ = await connect(cookie)
+        assert connected
+
+        def change_password():
+            alice.set_password("an entirely new pass phrase")
+            alice.save()
+
+        await sync_to_async(change_password)()
+        output = await communicator.receive_output(timeout=5)
+        await communicator.wait()
+        return output
+
+    assert async_to_sync(scenario)() == {"type": "websocket.close", "code": 4401}
