@@ -161,6 +161,17 @@ BLAZZ_API_THROTTLE_RATE = env.str("BLAZZ_API_THROTTLE_RATE", default="600/min")
 BLAZZ_API_SEND_THROTTLE_RATE = env.str("BLAZZ_API_SEND_THROTTLE_RATE", default="120/min")
 # Largest request body the API parses (bytes); Django's own limit for forms uses it too.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+# Largest request body the server reads at all (bytes): larger ones get 413 before their body
+# is read (blazz/body_limit.py). A little above DATA_UPLOAD_MAX_MEMORY_SIZE, so a body near that
+# limit still reaches Django and gets the API's own answer. Larger caps for some paths (future
+# media uploads) as `prefix=bytes` pairs, e.g. `/api/v1/media=67108864`; the longest prefix wins.
+BLAZZ_MAX_REQUEST_BODY_BYTES = env.int(
+    "BLAZZ_MAX_REQUEST_BODY_BYTES", default=DATA_UPLOAD_MAX_MEMORY_SIZE + 64 * 1024
+)
+BLAZZ_MAX_REQUEST_BODY_BYTES_BY_PATH = {
+    prefix: int(limit)
+    for prefix, limit in env.dict("BLAZZ_MAX_REQUEST_BODY_BYTES_BY_PATH", default={}).items()
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Blazz API",
     "DESCRIPTION": "Many WhatsApp numbers, one workspace.",
