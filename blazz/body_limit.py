@@ -24,6 +24,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from twisted.web.http import HTTPChannel
+
 logger = logging.getLogger(__name__)
 
 Scope = MutableMapping[str, Any]
@@ -175,9 +177,15 @@ class _BodyCappedMixin:
 
     _blazz_refused = False
     _blazz_received = 0
-    _blazz_limit = 0
+    # No cap until gotLength sets one for an HTTP/1.x request (HTTP/2: the middleware's).
+    _blazz_limit: int | None = None
 
     def gotLength(self, length: int | None) -> None:  # Twisted's name
+        if not isinstance(self.channel, HTTPChannel):  # type: ignore[attr-defined]
+            # An HTTP/2 stream (daphne speaks it only on TLS endpoints; Blazz runs behind a
+            # proxy on HTTP/1.1): left to the middleware.
+            super().gotLength(length)  # type: ignore[misc]
+            return
         limits = BodyLimits.from_settings()
         path = self._blazz_path()
         self._blazz_limit = limits.for_path(path) if path else limits.largest
@@ -190,7 +198,7 @@ class _BodyCappedMixin:
         if self._blazz_refused:
             return
         self._blazz_received += len(data)
-        if self._blazz_received > self._blazz_limit:
+        if self._blazz_limit is not None and self._blazz_received > self._blazz_limit:
             self._blazz_refuse()
             return
         super().handleContentChunk(data)  # type: ignore[misc]

@@ -204,3 +204,56 @@ def test_the_longest_matching_prefix_sets_the_cap():
     assert limits.for_path("/api/v1/messages") == 20
     assert limits.for_path("/login/") == 10
     assert limits.largest == 30
+
+
+# --- the application daphne serves ------------------------------------------------------------
+
+
+def call_application(headers, chunks: list[bytes]) -> tuple[int, int]:
+    """(status, receive calls) of blazz.asgi.application for one POST, in this process."""
+    from blazz.asgi import application
+
+    pending = [
+        {"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1}
+        for index, chunk in enumerate(chunks)
+    ]
+    calls = 0
+    statuses = []
+
+    async def receive():
+        nonlocal calls
+        calls += 1
+        return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/messages",
+        "raw_path": b"/api/v1/messages",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+    asyncio.run(application(scope, receive, send))
+    return statuses[0], calls
+
+
+def test_the_application_refuses_a_declared_body_over_the_cap_before_receiving_it(settings):
+    settings.BLAZZ_MAX_REQUEST_BODY_BYTES = 1000
+    status, receive_calls = call_application([(b"content-length", b"5000")], [b"x" * 5000])
+    assert (status, receive_calls) == (413, 0)
+
+
+def test_the_application_stops_receiving_a_chunked_body_over_the_cap(settings):
+    settings.BLAZZ_MAX_REQUEST_BODY_BYTES = 1000
+    status, receive_calls = call_application([], [b"x" * 400] * 50)
+    assert (status, receive_calls) == (413, 3)
