@@ -79,29 +79,94 @@ def test_it_refuses_to_start_in_production_with_a_published_development_value(va
     assert variable in result.stderr
 
 
-def test_it_passes_check_deploy_with_production_settings():
+def production_env(**extra: str) -> dict[str, str]:
+    """The environment of a production host: DEBUG off, secrets of its own (not the published
+    development values), a real host name."""
     import os
-    import subprocess
-    import sys
 
     from cryptography.fernet import Fernet
 
-    env = {
+    return {
         **os.environ,
         "DEBUG": "false",
         "SECRET_KEY": "production-" + Fernet.generate_key().decode() * 2,
         "BLAZZ_SNAPSHOT_KEYS": Fernet.generate_key().decode(),
         "ALLOWED_HOSTS": "blazz.example.com",
+        **extra,
     }
+
+
+def test_it_passes_check_deploy_with_production_settings():
+    """Every deployment check of Django (and of django-csp) passes, none of them silenced."""
+    import subprocess
+    import sys
+
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        env=env,
+        env=production_env(),
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout, result.stdout
+
+
+# A production process answers one page through Django's test client and prints its headers.
+_PRODUCTION_PAGE = """
+import json, django
+django.setup()
+from django.test import Client
+response = Client().get("/login/", secure=True, headers={"host": "blazz.example.com"})
+print(json.dumps({"status": response.status_code, "headers": dict(response.headers)}))
+"""
+
+
+def test_production_pages_carry_the_security_headers():
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", _PRODUCTION_PAGE],
+        env=production_env(DJANGO_SETTINGS_MODULE="blazz.settings"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    page = json.loads(result.stdout.strip().splitlines()[-1])
+    headers = page["headers"]
+    assert page["status"] == 200
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in headers["Content-Security-Policy"]
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
+
+
+def test_bandit_finds_nothing_in_the_code_production_runs():
+    """The same scan as scripts/test.sh, here so a finding fails the test run itself."""
+    import json
+    import shutil
+    import subprocess
+
+    bandit = shutil.which("bandit")
+    assert bandit, "bandit is in requirements-dev.txt"
+    packages = ["accounts", "blazz", "campaigns", "messaging", "sessions_app", "health", "wasim"]
+    result = subprocess.run(
+        [bandit, "-q", "-r", *packages, "-f", "json"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    report = json.loads(result.stdout)
+    findings = [
+        f"{r['filename']}:{r['line_number']} {r['test_id']} {r['issue_text']}" for r in report["results"]
+    ]
+    assert findings == [], findings
+    assert result.returncode == 0, result.stderr
 
 
 def test_it_documents_every_environment_variable_in_env_example():
