@@ -1,10 +1,46 @@
 from django.urls import path
 
-from messaging import views
+from messaging import inbox_views, views
 
 app_name = "messaging"
 urlpatterns = [
-    path("inbox/", views.InboxView.as_view(), name="inbox"),
+    path("inbox/", inbox_views.TeamInboxView.as_view(), name="inbox"),
+    path("inbox/c/<uuid:conversation_uuid>/", inbox_views.TeamInboxView.as_view(), name="inbox_conversation"),
+    path(
+        "inbox/c/<uuid:conversation_uuid>/reply",
+        inbox_views.ConversationReplyAction.as_view(),
+        name="inbox_reply",
+    ),
+    path(
+        "inbox/c/<uuid:conversation_uuid>/assign",
+        inbox_views.ConversationAssignAction.as_view(),
+        name="inbox_assign",
+    ),
+    path(
+        "inbox/c/<uuid:conversation_uuid>/status",
+        inbox_views.ConversationStatusAction.as_view(),
+        name="inbox_status",
+    ),
+    path(
+        "inbox/c/<uuid:conversation_uuid>/unread",
+        inbox_views.ConversationUnreadAction.as_view(),
+        name="inbox_unread",
+    ),
+    path(
+        "inbox/c/<uuid:conversation_uuid>/read",
+        inbox_views.ConversationReadAction.as_view(),
+        name="inbox_read",
+    ),
+    path(
+        "inbox/c/<uuid:conversation_uuid>/note",
+        inbox_views.ConversationNoteAction.as_view(),
+        name="inbox_note",
+    ),
+    path(
+        "inbox/c/<uuid:conversation_uuid>/quick-reply",
+        inbox_views.QuickReplyTextView.as_view(),
+        name="inbox_quick_reply",
+    ),
     path("inbox/<uuid:contact_uuid>/", views.ConversationView.as_view(), name="conversation"),
     path("inbox/<uuid:contact_uuid>/reply", views.ConversationReplyView.as_view(), name="conversation_reply"),
     path("inbox/<uuid:contact_uuid>/read", views.ConversationReadView.as_view(), name="conversation_read"),

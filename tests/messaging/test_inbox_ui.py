@@ -1,7 +1,7 @@
-"""The shared inbox: conversations per contact across numbers with unread counts; opening a
-conversation marks nothing (the page POSTs a read mark while it is visible); a reply goes
-through chat_send (agents too); refusals are flash messages; another workspace's contact is
-a 404."""
+"""The per-contact conversation page (every number, both directions), reached from a contact:
+a reply goes through chat_send (agents too); refusals are flash messages; another workspace's
+contact is a 404. The team inbox's list and conversation panes are tests/messaging/
+test_team_inbox_ui.py."""
 
 from datetime import timedelta
 
@@ -58,58 +58,6 @@ def conversations(workspace_a, numbers):
     chat(one, ben, direction="outbound", body="to ben", minutes_ago=10, status="read")
     ContactSessionFactory(contact=ann, whatsapp_session=two)
     return ann, ben
-
-
-def rows(response) -> list[tuple[str, str]]:
-    assert response.status_code == 200
-    return [(c.name, c.unread) for c in response.context["conversations"]]
-
-
-def test_it_lists_conversations_latest_first_with_unread_counts(alice_client, conversations):
-    response = alice_client.get(reverse("messaging:inbox"))
-
-    assert rows(response) == [("Ben", 1), ("Ann", 2)]
-    assert b"to ben" in response.content
-    assert b"Silent" not in response.content
-
-
-def test_it_filters_by_number_and_searches(alice_client, conversations, numbers):
-    one, two = numbers
-    inbox = reverse("messaging:inbox")
-
-    assert rows(alice_client.get(inbox, {"number": two.uuid})) == [("Ann", 1)]
-    assert rows(alice_client.get(inbox, {"number": one.uuid})) == [("Ben", 1), ("Ann", 1)]
-    assert rows(alice_client.get(inbox, {"q": "ann"})) == [("Ann", 2)]
-    assert rows(alice_client.get(inbox, {"q": "550202"})) == [("Ben", 1)]
-    # A malformed or foreign number filter shows everything rather than failing.
-    assert rows(alice_client.get(inbox, {"number": "junk"})) == [("Ben", 1), ("Ann", 2)]
-
-
-def test_opening_a_conversation_marks_nothing_read(alice_client, conversations):
-    ann, _ = conversations
-
-    page = alice_client.get(reverse("messaging:conversation", kwargs={"contact_uuid": ann.uuid}))
-
-    assert page.status_code == 200
-    assert (
-        Contact.objects.get(pk=ann.pk).inbox_read_at is None
-    )  # a GET (a background re-read) changes nothing
-    assert rows(alice_client.get(reverse("messaging:inbox"))) == [("Ben", 1), ("Ann", 2)]
-
-
-def test_it_marks_a_conversation_read_when_the_page_says_it_was_seen(alice_client, conversations, numbers):
-    ann, _ = conversations
-
-    seen = alice_client.post(
-        reverse("messaging:conversation_read", kwargs={"contact_uuid": ann.uuid}),
-        HTTP_X_REQUESTED_WITH="fetch",
-    )
-
-    assert seen.status_code == 204
-    assert Contact.objects.get(pk=ann.pk).inbox_read_at is not None
-    assert rows(alice_client.get(reverse("messaging:inbox"))) == [("Ben", 1), ("Ann", 0)]
-    chat(numbers[0], ann, body="ann 3")  # arrives after it was read
-    assert rows(alice_client.get(reverse("messaging:inbox"))) == [("Ann", 1), ("Ben", 1)]
 
 
 def test_it_shows_the_thread_across_numbers_with_ticks(alice_client, conversations):
