@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.web import asgi_server, headless_browser, live_state, log_in, page_of, wait
-from tests.factories import ContactFactory, WhatsAppSessionFactory
+from tests.factories import ContactFactory, ContactSessionFactory, WhatsAppSessionFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -63,12 +63,14 @@ def test_the_main_pages_load_without_a_single_policy_violation(page, server, wor
     number = WhatsAppSessionFactory(workspace=workspace_a, status="connected", phone_number="+12015550101")
     waiting = WhatsAppSessionFactory(workspace=workspace_a, status="qr_scanning")
     contact = ContactFactory(workspace=workspace_a, name="Ann")
+    conversation = ContactSessionFactory(contact=contact, whatsapp_session=number)
     live_pages = [
         "/inbox/",
         "/numbers/",
         f"/numbers/{number.uuid}/",
         f"/numbers/{waiting.uuid}/",
         f"/inbox/{contact.uuid}/",
+        f"/inbox/c/{conversation.uuid}/",
         "/campaigns/",
     ]
     other_pages = [

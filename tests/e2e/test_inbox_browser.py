@@ -15,8 +15,9 @@ import time
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
-from messaging.models import Chat, Contact
+from messaging.models import Chat, Contact, ContactSession
 from messaging.services import (
     chat_acks_apply,
     chat_claim_for_send,
@@ -88,6 +89,10 @@ def ingest(session, wam_id: str, body: str, sender: str = ANN) -> None:
     assert len(stored) == 1
 
 
+def conversation_of(contact, number) -> ContactSession:
+    return ContactSession.objects.get(contact=contact, whatsapp_session=number)
+
+
 # --- tests ----------------------------------------------------------------------------------
 
 
@@ -108,7 +113,7 @@ def test_it_shows_new_messages_and_unread_counts_without_a_reload(page, server, 
     screenshot(page, "inbox")
 
     # Opening the conversation marks it read; a message arriving now joins the open thread.
-    open_live(page, f"{server.url}/inbox/{ann.uuid}/")
+    open_live(page, f"{server.url}/inbox/c/{conversation_of(ann, primary).uuid}/")
     assert thread_bodies(page) == ["Hello from Ann", "Are you there?"]
     ingest(primary, "wam-in-3", "Hola 👋 مرحبا")
     wait(page, lambda d: thread_bodies(d)[-1:] == ["Hola 👋 مرحبا"], "the third message in the open thread")
@@ -123,13 +128,13 @@ def test_it_shows_new_messages_and_unread_counts_without_a_reload(page, server, 
     assert_not_reloaded(page)
 
 
-def test_it_posts_a_reply_as_a_pending_message_from_the_contacts_last_number(page, server, numbers):
+def test_it_posts_a_reply_as_a_pending_message_from_the_conversations_number(page, server, numbers):
     _, second = numbers
     ingest(second, "wam-in-1", "Hi, it's Ann")  # Ann last talked to the second number
     ann = Contact.objects.get(phone=ANN)
-    open_live(page, f"{server.url}/inbox/{ann.uuid}/")
+    open_live(page, f"{server.url}/inbox/c/{conversation_of(ann, second).uuid}/")
     picker = page.find_element(By.CSS_SELECTOR, "[data-testid=reply] select[name=session]")
-    assert "+12015550102 (last used)" in picker.text
+    assert Select(picker).first_selected_option.text == "+12015550102"
 
     page.find_element(By.CSS_SELECTOR, "[data-testid=reply] textarea[name=body]").send_keys("Hello Ann ✓")
     page.find_element(By.CSS_SELECTOR, "[data-testid=reply] button[type=submit]").click()
@@ -150,7 +155,7 @@ def test_it_moves_the_delivery_tick_live_as_the_message_is_sent_and_acked(page, 
     ann = Contact.objects.get(phone=ANN)
     reply, created = chat_send(workspace=primary.workspace, to=ANN, body="Pong")
     assert created and reply.whatsapp_session_id == primary.pk
-    open_live(page, f"{server.url}/inbox/{ann.uuid}/")
+    open_live(page, f"{server.url}/inbox/c/{conversation_of(ann, primary).uuid}/")
     assert tick_of(page, reply)[:2] == ("tick pending", "⏳")
 
     # What the session worker does once WhatsApp took the message, then the acks it harvests.

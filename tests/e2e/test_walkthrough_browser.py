@@ -250,7 +250,7 @@ def test_it_walks_an_admin_from_login_to_a_finished_campaign(
 
     # 5. Reply from the inbox: the worker's browser sends it; the phone's ack moves the tick.
     # The live list may swap its rows between finding the link and clicking it: try again.
-    wait(page, lambda d: click_if_present(d, f'tr[data-contact="{ann.uuid}"] a'), "Ann's row to be clickable")
+    wait(page, lambda d: click_if_present(d, f'li[data-contact="{ann.uuid}"] a'), "Ann's row to be clickable")
     wait(page, lambda d: thread_bodies(d) == [INBOUND], "Ann's conversation")
     page.find_element(By.CSS_SELECTOR, "[data-testid=reply] textarea[name=body]").send_keys(REPLY)
     page.find_element(By.CSS_SELECTOR, "[data-testid=reply] button[type=submit]").click()

@@ -245,14 +245,14 @@ def assert_not_reloaded(driver: WebDriver) -> None:
 def unread_of(driver: WebDriver, contact) -> str | None:
     return driver.execute_script(
         "var el = document.querySelector(arguments[0]); return el && el.textContent.trim();",
-        f'tr[data-contact="{contact.uuid}"] [data-testid=unread]',
+        f'li[data-contact="{contact.uuid}"] [data-testid=unread]',
     )
 
 
 def row_text(driver: WebDriver, contact) -> str:
     return driver.execute_script(
         "var el = document.querySelector(arguments[0]); return el ? el.textContent : '';",
-        f'tr[data-contact="{contact.uuid}"]',
+        f'li[data-contact="{contact.uuid}"]',
     )
 
 
