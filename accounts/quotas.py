@@ -47,7 +47,6 @@ class QuotaExceeded(Exception):
     domain error so their UI catches it as usual."""
 
     def __init__(self, *, quota: str, limit: int, used: int, adding: int = 1, field: str | None = None):
-        self.quota, self.limit, self.used, self.adding, self.field = quota, limit, used, adding, field
         noun = _NOUN[quota]
         if adding > 1:
             detail = f"this would add {adding} to the {used} it has"
@@ -57,6 +56,8 @@ class QuotaExceeded(Exception):
             f"This workspace may have at most {limit} {noun}; {detail}. "
             "Remove some first, or ask the operator to raise the quota."
         )
+        # After the base classes' __init__ (an app's error may set its own `field`).
+        self.quota, self.limit, self.used, self.adding, self.field = quota, limit, used, adding, field
 
 
 def quota_check(

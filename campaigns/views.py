@@ -69,6 +69,7 @@ class CampaignDetailView(WorkspaceMemberMixin, TemplateView):
             progress=selectors.progress_payload(campaign, progress),
             distribution=selectors.campaign_distribution(campaign=campaign),
             failed_logs=selectors.campaign_failed_logs(campaign=campaign),
+            recipient_import=selectors.campaign_latest_import(campaign=campaign),
             audience_text=describe_audience(campaign.audience),
             chosen_numbers=list(campaign.sessions.all()),
             healthy_numbers=selectors.sending_numbers(campaign=campaign).count(),
