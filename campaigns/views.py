@@ -27,7 +27,8 @@ from sessions_app.models import WhatsAppSession
 def describe_audience(audience: dict[str, Any]) -> str:
     kind = (audience or {}).get("kind", "all")
     if kind == "list":
-        return f"A list of {len(audience.get('contacts') or [])} contacts"
+        described = f"A list of {len(audience.get('contacts') or [])} contacts"
+        return described + (" (more being imported)" if audience.get("import") else "")
     if kind == "filter":
         parts = []
         for key, value in (audience.get("metadata") or {}).items():

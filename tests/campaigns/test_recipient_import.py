@@ -161,3 +161,12 @@ def test_it_shows_the_import_progress_on_the_campaign_page(alice, workspace_a, s
     recipient_imports.recipient_import_run(import_pk=job.pk)
     page = client.get(f"/campaigns/{campaign.uuid}/").content.decode()
     assert "10 phones imported" in page
+
+
+def test_it_keeps_the_phones_being_imported_in_the_edit_form(alice, workspace_a, settings):
+    settings.BLAZZ_RECIPIENT_IMPORT_SYNC_MAX = 2
+    campaign, _ = services.campaign_create(
+        workspace=workspace_a, name="Edit me", body="Hi", audience={"kind": "list", "phones": PHONES[:5]}
+    )
+    page = logged_in_client(alice, workspace_a).get(f"/campaigns/{campaign.uuid}/edit").content.decode()
+    assert all(phone in page for phone in PHONES[:5])
