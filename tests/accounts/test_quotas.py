@@ -116,3 +116,16 @@ def test_it_shows_the_usage_in_the_api_and_on_the_dashboard(small_quotas, alice,
     page = logged_in_client(alice, workspace_a).get("/").content.decode()
     assert 'data-testid="usage"' in page
     assert 'data-quota="contacts"' in page and "Contacts (new customers" in page
+
+
+def test_it_refuses_a_send_to_a_new_number_past_the_contacts_quota(small_quotas, alice_api, workspace_a):
+    connected_number(workspace_a)
+    make_contacts(workspace_a, 3)
+    refused = alice_api.post("/api/v1/messages", {"to": "+14155559999", "body": "Hi"}, format="json")
+    assert refused.status_code == 403, refused.content
+    assert refused.json()["error"]["code"] == "quota_exceeded"
+    # An existing contact is still reachable.
+    assert (
+        alice_api.post("/api/v1/messages", {"to": "+14155550000", "body": "Hi"}, format="json").status_code
+        == 201
+    )
