@@ -109,3 +109,13 @@ def test_it_counts_stopped_and_failed_numbers_out_of_the_quota(settings, fleet_o
         services.session_start(session=stopped)
     services.session_delete(session=active)
     services.session_start(session=stopped)  # its place is free again
+
+
+def test_it_shows_the_number_quota_and_the_fair_share_before_the_click(
+    roomy_budgets, settings, fleet_of_ten, alice, workspace_a
+):
+    settings.BLAZZ_QUOTA_ACTIVE_NUMBERS = 10
+    WhatsAppSessionFactory(workspace=workspace_a, status="connected", assigned_worker=fleet_of_ten)
+    page = logged_in_client(alice, workspace_a).get("/numbers/").content.decode()
+    assert "Numbers kept: 1 of 10" in page
+    assert "Browsers open: 1 of this workspace's fair share of 5" in page
