@@ -2,9 +2,10 @@
 
 from django.urls import include, path
 
-from health.api import HealthView
+from health.api import HealthView, WorkspaceUsageView
 
 urlpatterns = [
+    path("workspace/usage", WorkspaceUsageView.as_view(), name="api-workspace-usage"),
     path("", include("accounts.api_urls")),
     path("", include("messaging.api_urls")),
     path("", include("messaging.webhook_api_urls")),

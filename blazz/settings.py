@@ -403,6 +403,25 @@ BLAZZ_CAMPAIGN_MAX_ATTEMPTS = env.int("BLAZZ_CAMPAIGN_MAX_ATTEMPTS", default=3)
 BLAZZ_CAMPAIGN_DISPATCH_BATCH = env.int("BLAZZ_CAMPAIGN_DISPATCH_BATCH", default=100)
 # A number this far behind its planned send times gets its remaining sends re-planned.
 BLAZZ_CAMPAIGN_REPLAN_LAG_SECONDS = env.int("BLAZZ_CAMPAIGN_REPLAN_LAG_SECONDS", default=120)
+# Recipient lists longer than this are imported in the background (a RecipientImport row,
+# processed in batches of BLAZZ_RECIPIENT_IMPORT_BATCH by the campaigns queue); shorter ones
+# in the request. Beat re-enqueues an import nobody advanced for BLAZZ_RECIPIENT_IMPORT_STALE_SECONDS.
+BLAZZ_RECIPIENT_IMPORT_SYNC_MAX = env.int("BLAZZ_RECIPIENT_IMPORT_SYNC_MAX", default=500)
+BLAZZ_RECIPIENT_IMPORT_BATCH = env.int("BLAZZ_RECIPIENT_IMPORT_BATCH", default=1000)
+BLAZZ_RECIPIENT_IMPORT_STALE_SECONDS = env.int("BLAZZ_RECIPIENT_IMPORT_STALE_SECONDS", default=60)
+
+# --- Per-workspace quotas and fair share (issue 16: no tenant starves the others) ----------
+# Numbers a workspace may keep (not deleted, not stopped or failed).
+BLAZZ_QUOTA_ACTIVE_NUMBERS = env.int("BLAZZ_QUOTA_ACTIVE_NUMBERS", default=10)
+# Contacts a workspace may create through the UI, the API, campaign lists and sends
+# (contacts created by inbound messages are never refused: a customer's message is kept).
+BLAZZ_QUOTA_CONTACTS = env.int("BLAZZ_QUOTA_CONTACTS", default=100_000)
+# Recipients of one campaign.
+BLAZZ_QUOTA_CAMPAIGN_RECIPIENTS = env.int("BLAZZ_QUOTA_CAMPAIGN_RECIPIENTS", default=50_000)
+# No workspace holds more browsers than this fraction of the live fleet's capacity, and
+# never fewer than BLAZZ_FAIR_SHARE_MIN_SESSIONS (so a small fleet still lets each connect).
+BLAZZ_FAIR_SHARE_FRACTION = env.float("BLAZZ_FAIR_SHARE_FRACTION", default=0.5)
+BLAZZ_FAIR_SHARE_MIN_SESSIONS = env.int("BLAZZ_FAIR_SHARE_MIN_SESSIONS", default=2)
 
 if not DEBUG:
     # Production refuses to start without its secrets rather than run with weak ones.

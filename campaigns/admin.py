@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from campaigns import services
-from campaigns.models import Campaign, CampaignLog
+from campaigns.models import Campaign, CampaignLog, RecipientImport
 
 
 def _verb(name: str, label: str):
@@ -69,3 +69,29 @@ class CampaignLogAdmin(admin.ModelAdmin):
     raw_id_fields = ["campaign", "contact", "whatsapp_session", "chat"]
     readonly_fields = ["attempts", "dispatched_at", "updated_at"]
     list_select_related = ["campaign", "contact", "whatsapp_session"]
+
+
+@admin.register(RecipientImport)
+class RecipientImportAdmin(admin.ModelAdmin):
+    """Read-only: the import is advanced by its task; staff see its progress and errors."""
+
+    list_display = [
+        "uuid",
+        "campaign",
+        "workspace",
+        "status",
+        "processed",
+        "total",
+        "error_count",
+        "updated_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["uuid", "campaign__name"]
+    list_select_related = ["campaign", "workspace"]
+    exclude = ["phones", "contact_uuids"]  # up to the recipients quota of phones: not a form
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

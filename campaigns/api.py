@@ -7,7 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,7 +24,7 @@ from blazz.api_errors import ErrorSerializer, ServiceError, ServiceErrorsMixin
 from blazz.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
 from blazz.pagination import cursor_paginator
 from campaigns import selectors, services
-from campaigns.models import Campaign, CampaignLog
+from campaigns.models import Campaign, CampaignLog, RecipientImport
 
 # --- Serializers ---------------------------------------------------------------------------------
 
@@ -62,8 +68,38 @@ class AudienceSummarySerializer(serializers.Serializer):
         return len(audience.get("contacts") or []) if audience.get("kind") == "list" else None
 
 
+class RecipientImportErrorSerializer(serializers.Serializer):
+    phone = serializers.CharField()
+    error = serializers.CharField()
+
+
+class RecipientImportSerializer(serializers.ModelSerializer):
+    percent = serializers.FloatField(read_only=True)
+    errors = RecipientImportErrorSerializer(
+        many=True, read_only=True, help_text="The first refused phones, with the reason."
+    )
+
+    class Meta:
+        model = RecipientImport
+        fields = ["uuid", "status", "total", "processed", "percent", "error_count", "errors", "completed_at"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "status": {
+                "help_text": "`pending`, `running`, `completed`, or `superseded` (the audience changed)."
+            },
+            "total": {"help_text": "Phones in the list."},
+            "processed": {"help_text": "Phones handled so far (imported or refused)."},
+            "error_count": {"help_text": "Phones refused: not a phone number, or past the contacts quota."},
+        }
+
+
 class CampaignSerializer(serializers.ModelSerializer):
     audience = AudienceSummarySerializer(read_only=True)
+    recipient_import = serializers.SerializerMethodField(
+        help_text="The background import of the latest long phone list (more than "
+        "BLAZZ_RECIPIENT_IMPORT_SYNC_MAX phones), null when there was none. The campaign starts only "
+        "once it is `completed`."
+    )
     sessions = serializers.SlugRelatedField(
         slug_field="uuid",
         many=True,
@@ -97,12 +133,18 @@ class CampaignSerializer(serializers.ModelSerializer):
             "failed_count",
             "skipped_count",
             "percent",
+            "recipient_import",
             "last_error",
             "created_at",
             "started_at",
             "completed_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(RecipientImportSerializer(allow_null=True))
+    def get_recipient_import(self, campaign) -> dict | None:
+        job = selectors.campaign_latest_import(campaign=campaign)
+        return RecipientImportSerializer(job).data if job is not None else None
 
 
 class CampaignWriteSerializer(InputSerializer):
@@ -199,6 +241,8 @@ class ProgressSerializer(serializers.Serializer):
 
 class CampaignErrorsMixin(ServiceErrorsMixin):
     service_errors = (
+        ServiceError(services.CampaignQuotaExceeded, 403, "quota_exceeded"),
+        ServiceError(services.RecipientsImporting, 409, "recipients_importing"),
         ServiceError(services.CampaignInvalid, 400, "invalid"),
         ServiceError(services.CampaignError, 409, "conflict"),
     )
@@ -224,7 +268,12 @@ _INVALID = OpenApiResponse(
 )
 _CONFLICT = OpenApiResponse(
     ErrorSerializer,
-    description="The campaign's status does not allow this, or no chosen number is connected.",
+    description="The campaign's status does not allow this, no chosen number is connected, or its recipient "
+    "list is still being imported (`recipients_importing`).",
+)
+_QUOTA = OpenApiResponse(
+    ErrorSerializer,
+    description="Past a workspace quota (`quota_exceeded`): recipients per campaign, or contacts.",
 )
 _IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -265,6 +314,7 @@ class CampaignListView(CampaignErrorsMixin, generics.ListAPIView):
                 description="Already created by an earlier request with this Idempotency-Key.",
             ),
             400: _INVALID,
+            403: _QUOTA,
         },
     )
     def post(self, request, *args, **kwargs):
@@ -291,7 +341,7 @@ class CampaignListView(CampaignErrorsMixin, generics.ListAPIView):
         description="Only drafts can be edited; send the fields to change.",
         parameters=[_CAMPAIGN_UUID],
         request=CampaignWriteSerializer,
-        responses={200: CampaignSerializer, 400: _INVALID, 404: _NOT_FOUND, 409: _CONFLICT},
+        responses={200: CampaignSerializer, 400: _INVALID, 403: _QUOTA, 404: _NOT_FOUND, 409: _CONFLICT},
     ),
     delete=extend_schema(
         summary="Delete a campaign",
@@ -341,6 +391,7 @@ def _verb_schema(summary: str, description: str):
             responses={
                 200: OpenApiResponse(CampaignSerializer, description="The campaign as it is now."),
                 400: _INVALID,
+                403: _QUOTA,
                 404: _NOT_FOUND,
                 409: _CONFLICT,
             },

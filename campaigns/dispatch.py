@@ -16,7 +16,23 @@
 
 Every step is safe to run twice and concurrently with itself: rows move by conditional
 updates or under row locks taken with SKIP LOCKED, and one number is dispatched by one tick
-at a time (a transaction-scoped advisory lock per number)."""
+at a time (a transaction-scoped advisory lock per number).
+
+Hand-offs, audited for a broker that loses messages (issue 16; tests in
+tests/campaigns/test_dispatch_handoffs.py and test_recipient_import.py):
+- the tick itself (Beat, every second, `expire_seconds` 5): safe to lose; it carries no
+  data, every step reads its work from the tables, the next tick does it;
+- a recipient handed to messaging: not a Celery-only hand-off. `_send` writes the Chat row
+  (pending, idempotency key `campaign-log:<id>:<attempt>`) and marks the log `ongoing` in the
+  same transaction; the send task is a wake-up. A lost one is woken again by messaging's
+  sweep (`chats_sweep_pending`, Beat every 30 s); a send that cannot go by
+  BLAZZ_SEND_DEADLINE_SECONDS fails, and step 2 then fails or moves the log. No log stays
+  `ongoing` for ever;
+- scheduled launches: the `scheduled_at` column, claimed here (step 1);
+- long recipient lists: RecipientImport rows with their own Beat sweep
+  (campaigns/recipient_imports.py);
+- `campaign.progress` / `campaign.import` websocket events: safe to lose; counts are derived
+  from the tables and pages re-read themselves on reconnect."""
 
 from __future__ import annotations
 

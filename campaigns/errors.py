@@ -1,6 +1,8 @@
 """The campaign services' refusals; their messages are written for users and shown as is
 (the UI as a flash or form error, the API as `detail`: 400 for CampaignInvalid, 409 else)."""
 
+from accounts.quotas import QuotaExceeded
+
 
 class CampaignError(Exception):
     """A business rule refused the request; the message is safe to show."""
@@ -20,3 +22,12 @@ class CampaignStateError(CampaignError):
 
 class NoSendingNumber(CampaignError):
     """No chosen number is connected (409)."""
+
+
+class CampaignQuotaExceeded(QuotaExceeded, CampaignInvalid):
+    """Past a workspace quota (recipients per campaign, contacts): the API answers 403
+    `quota_exceeded`, the UI a form error like any CampaignInvalid."""
+
+
+class RecipientsImporting(CampaignStateError):
+    """The campaign's recipient list is still being imported (409)."""

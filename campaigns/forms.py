@@ -125,7 +125,16 @@ class CampaignForm(forms.Form):
             phones = Contact.objects.filter(
                 workspace_id=campaign.workspace_id, uuid__in=audience.get("contacts") or []
             ).values_list("phone", flat=True)
-            initial["audience_phones"] = "\n".join(str(p) for p in phones)
+            listed = [str(p) for p in phones]
+            if audience.get("import"):
+                # Phones still being imported in the background: shown too, so saving the form
+                # does not drop them.
+                from campaigns.models import RecipientImport
+
+                pending = RecipientImport.objects.filter(campaign=campaign, uuid=audience["import"]).first()
+                if pending is not None and not pending.finished:
+                    listed += pending.phones
+            initial["audience_phones"] = "\n".join(listed)
         elif audience.get("kind") == "filter":
             metadata = dict(audience.get("metadata") or {})
             tags = metadata.pop("tags", None)

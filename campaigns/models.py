@@ -111,3 +111,54 @@ class CampaignLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} → {self.contact_id} ({self.status})"
+
+
+class RecipientImport(models.Model):
+    """A campaign's long recipient list, imported in the background (issue 16: 5,000 phones
+    took one 12-second request in one transaction). The row is the record of the work: a
+    Celery task on the `campaigns` queue advances it in batches, each batch and its progress
+    committed together, and Beat re-enqueues an import nobody advanced for a while, so a lost
+    Celery message only delays it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        SUPERSEDED = "superseded", "Superseded"  # the campaign's audience changed meanwhile
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipient_imports")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # The phones as given, until the import completes (then emptied: the contacts hold them).
+    phones = models.JSONField(default=list, blank=True)
+    # Uuids of the contacts made or found so far, handed to the campaign's audience at the end.
+    contact_uuids = models.JSONField(default=list, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    # The first few refused phones with the reason, to show.
+    errors = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Moves with every batch: the sweep's measure of an import nobody is advancing.
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "updated_at"], name="recipient_import_sweep")]
+
+    def __str__(self) -> str:
+        return f"import {self.uuid} ({self.processed}/{self.total}, {self.status})"
+
+    @property
+    def percent(self) -> float:
+        return round(100.0 * self.processed / self.total, 1) if self.total else 100.0
+
+    @property
+    def imported(self) -> int:
+        return self.processed - self.error_count
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.COMPLETED, self.Status.SUPERSEDED)

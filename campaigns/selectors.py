@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from accounts.tenancy import get_scoped_or_404, scoped
-from campaigns.models import Campaign, CampaignLog
+from campaigns.models import Campaign, CampaignLog, RecipientImport
 from campaigns.pacing import HOUR, MINUTE, DailyCaps, NumberActivity, Window, daily_capacity, zone
 from messaging.models import Chat, Contact, ContactSession
 from sessions_app.models import WhatsAppSession
@@ -35,6 +35,11 @@ def campaign_get_or_404(*, workspace: Workspace, campaign_uuid: UUID | str) -> C
 
 def campaign_window(campaign: Campaign) -> Window:
     return Window(campaign.window_start_hour, campaign.window_end_hour, zone(campaign.workspace.timezone))
+
+
+def campaign_latest_import(*, campaign: Campaign) -> RecipientImport | None:
+    """The campaign's most recent background recipient import (its progress, or how it ended)."""
+    return RecipientImport.objects.filter(campaign=campaign).order_by("-created_at", "-id").first()
 
 
 # --- Audience -----------------------------------------------------------------------------------

@@ -13,21 +13,36 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts import quotas
 from accounts.models import Workspace
 from accounts.tenancy import scoped
-from blazz.phones import InvalidPhoneNumber
+from blazz.phones import InvalidPhoneNumber, normalize_phone
 from blazz.realtime import publish_to_workspace
 from blazz.templating import TemplateError, variables_in
 from campaigns import selectors
 from campaigns.errors import CampaignError as CampaignError  # re-exported: callers catch it here
-from campaigns.errors import CampaignInvalid, CampaignStateError, NoSendingNumber
-from campaigns.models import Campaign, CampaignLog
+from campaigns.errors import (
+    CampaignInvalid,
+    CampaignQuotaExceeded,
+    CampaignStateError,
+    NoSendingNumber,
+    RecipientsImporting,
+)
+from campaigns.models import Campaign, CampaignLog, RecipientImport
 from campaigns.planning import campaign_launch, campaign_redistribute, campaign_replan, no_number_message
+from campaigns.recipient_imports import recipient_import_create, recipient_imports_supersede
 from messaging.models import Chat, Contact
-from messaging.services import chat_claim_for_send, chat_mark_failed, contact_upsert, message_body_problem
+from messaging.services import (
+    chat_claim_for_send,
+    chat_mark_failed,
+    contacts_count,
+    contacts_ensure,
+    message_body_problem,
+)
 from sessions_app.models import WhatsAppSession
 from sessions_app.selectors import number_by_uuid
 
@@ -61,27 +76,36 @@ def _clean_window(start: Any, end: Any) -> tuple[int, int]:
     return start, end
 
 
-def audience_clean(*, workspace: Workspace, audience: Any) -> dict[str, Any]:
-    """Validates an audience and returns its stored form:
+def _recipients_quota_check(count: int) -> None:
+    quotas.quota_check(
+        quota=quotas.CAMPAIGN_RECIPIENTS, used=0, adding=count, error=CampaignQuotaExceeded, field="audience"
+    )
+
+
+def audience_clean(*, workspace: Workspace, audience: Any) -> tuple[dict[str, Any], list[Any]]:
+    """Validates an audience and returns (its stored form, phones left to import):
     - `{"kind": "all"}`: every contact of the workspace;
     - `{"kind": "list", "contacts": [uuid, ...], "phones": ["+55…", ...]}`: the named contacts;
-      phones are stored as contacts (created if new) and kept as their uuids;
+      phones are stored as contacts (created if new) and kept as their uuids. A list of more
+      than BLAZZ_RECIPIENT_IMPORT_SYNC_MAX phones is not imported here: they are returned for
+      a background import (campaigns/recipient_imports.py);
     - `{"kind": "filter", "metadata": {...}}`: contacts whose metadata contains this JSON
-      (tags: `{"tags": ["vip"]}` matches a contact whose `tags` list holds "vip")."""
+      (tags: `{"tags": ["vip"]}` matches a contact whose `tags` list holds "vip").
+    A list longer than the recipients quota is refused (CampaignQuotaExceeded)."""
     if audience in (None, {}):
-        return {"kind": "all"}
+        return {"kind": "all"}, []
     if not isinstance(audience, dict):
         raise CampaignInvalid('The audience must be an object such as {"kind": "all"}.', field="audience")
     kind = audience.get("kind", "all")
     if kind == "all":
-        return {"kind": "all"}
+        return {"kind": "all"}, []
     if kind == "filter":
         metadata = audience.get("metadata")
         if not isinstance(metadata, dict) or not metadata:
             raise CampaignInvalid(
                 'A filter audience needs metadata to match, e.g. {"tags": ["vip"]}.', field="audience"
             )
-        return {"kind": "filter", "metadata": metadata}
+        return {"kind": "filter", "metadata": metadata}, []
     if kind != "list":
         raise CampaignInvalid(f"Unknown audience kind {kind!r}: use all, list or filter.", field="audience")
     uuids = audience.get("contacts") or []
@@ -94,6 +118,7 @@ def audience_clean(*, workspace: Workspace, audience: Any) -> dict[str, Any]:
         raise CampaignInvalid("A list audience needs at least one contact or phone number.", field="audience")
     if len(uuids) + len(phones) > MAX_LIST_SIZE:
         raise CampaignInvalid(f"A list audience holds at most {MAX_LIST_SIZE} recipients.", field="audience")
+    _recipients_quota_check(len(uuids) + len(phones))
     wanted: list[str] = []
     for raw in uuids:
         try:
@@ -108,13 +133,28 @@ def audience_clean(*, workspace: Workspace, audience: Any) -> dict[str, Any]:
         raise CampaignInvalid(
             f"{len(unknown)} contact(s) are not in this workspace, e.g. {unknown[0]}.", field="audience"
         )
+    if len(phones) > settings.BLAZZ_RECIPIENT_IMPORT_SYNC_MAX:
+        return {"kind": "list", "contacts": list(dict.fromkeys(wanted))}, phones
+    normalised = []
     for phone in phones:
         try:
-            contact = contact_upsert(workspace=workspace, phone=str(phone))
+            normalised.append(normalize_phone(str(phone)))
         except InvalidPhoneNumber as exc:
             raise CampaignInvalid(f"{phone!r}: {exc}", field="audience") from exc
-        wanted.append(str(contact.uuid))
-    return {"kind": "list", "contacts": list(dict.fromkeys(wanted))}
+    before = contacts_count(workspace=workspace)
+    ensured = contacts_ensure(workspace=workspace, phones=normalised)
+    if ensured.over_quota:
+        # The caller's transaction rolls back the contacts made before the quota was hit.
+        new = contacts_count(workspace=workspace) - before + len(ensured.over_quota)
+        raise CampaignQuotaExceeded(
+            quota=quotas.CONTACTS,
+            limit=quotas.quota_limit(quotas.CONTACTS) or 0,
+            used=before,
+            adding=new,
+            field="audience",
+        )
+    wanted.extend(ensured.uuids)
+    return {"kind": "list", "contacts": list(dict.fromkeys(wanted))}, []
 
 
 def _clean_sessions(
@@ -137,10 +177,17 @@ def _clean_sessions(
 def campaign_check_recipients(*, campaign: Campaign) -> int:
     """Refuses a campaign that would send a broken message: an empty audience, or a variable
     some recipient has no value for (and no fallback). Returns the number of recipients."""
+    job = recipients_import_pending(campaign=campaign)
+    if job is not None:
+        raise RecipientsImporting(
+            f"The recipient list is still being imported ({job.processed:,} of {job.total:,} phones); "
+            "start the campaign when the import completes."
+        )
     contacts = selectors.audience_contacts(workspace=campaign.workspace, audience=campaign.audience)
     total = contacts.count()
     if not total:
         raise CampaignInvalid("The audience has no contacts.", field="audience")
+    _recipients_quota_check(total)
     problems = []
     for variable in variables_in(campaign.body):
         if variable.fallback is not None or variable.key == "phone":
@@ -191,11 +238,12 @@ def campaign_create(
     chosen = _clean_sessions(workspace=workspace, sessions=sessions)
     try:
         with transaction.atomic():
+            stored, to_import = audience_clean(workspace=workspace, audience=audience)
             campaign = Campaign.objects.create(
                 workspace=workspace,
                 name=name,
                 body=body,
-                audience=audience_clean(workspace=workspace, audience=audience),
+                audience=stored,
                 scheduled_at=scheduled_at,
                 window_start_hour=start,
                 window_end_hour=end,
@@ -203,6 +251,8 @@ def campaign_create(
                 idempotency_key=idempotency_key,
             )
             campaign.sessions.set(chosen)
+            if to_import:
+                _import_in_background(campaign, to_import)
     except IntegrityError:
         if idempotency_key is None:
             raise
@@ -231,8 +281,12 @@ def campaign_update(*, campaign: Campaign, **changes: Any) -> Campaign:
         campaign.name = name
     if "body" in changes:
         campaign.body = _clean_body(changes["body"])
+    to_import: list[Any] = []
     if "audience" in changes:
-        campaign.audience = audience_clean(workspace=campaign.workspace, audience=changes["audience"])
+        campaign.audience, to_import = audience_clean(
+            workspace=campaign.workspace, audience=changes["audience"]
+        )
+        recipient_imports_supersede(campaign=campaign)
     if "scheduled_at" in changes:
         campaign.scheduled_at = changes["scheduled_at"]
     campaign.window_start_hour, campaign.window_end_hour = _clean_window(
@@ -244,7 +298,26 @@ def campaign_update(*, campaign: Campaign, **changes: Any) -> Campaign:
         campaign.sessions.set(
             _clean_sessions(workspace=campaign.workspace, sessions=changes["sessions"] or [])
         )
+    if to_import:
+        _import_in_background(campaign, to_import)
     return campaign
+
+
+def _import_in_background(campaign: Campaign, phones: list[Any]) -> RecipientImport:
+    """The list's phones go to a RecipientImport (campaigns/recipient_imports.py); the
+    audience names it until it completes. Precondition: inside the campaign's transaction."""
+    job = recipient_import_create(campaign=campaign, phones=phones)
+    campaign.audience = {**campaign.audience, "import": str(job.uuid)}
+    Campaign.objects.filter(pk=campaign.pk).update(audience=campaign.audience)
+    return job
+
+
+def recipients_import_pending(*, campaign: Campaign) -> RecipientImport | None:
+    """The unfinished import the campaign's audience waits for, if any."""
+    import_uuid = (campaign.audience or {}).get("import")
+    if not import_uuid:
+        return None
+    return RecipientImport.objects.filter(campaign=campaign, uuid=import_uuid).first()
 
 
 @transaction.atomic

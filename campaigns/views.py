@@ -27,7 +27,8 @@ from sessions_app.models import WhatsAppSession
 def describe_audience(audience: dict[str, Any]) -> str:
     kind = (audience or {}).get("kind", "all")
     if kind == "list":
-        return f"A list of {len(audience.get('contacts') or [])} contacts"
+        described = f"A list of {len(audience.get('contacts') or [])} contacts"
+        return described + (" (more being imported)" if audience.get("import") else "")
     if kind == "filter":
         parts = []
         for key, value in (audience.get("metadata") or {}).items():
@@ -69,6 +70,7 @@ class CampaignDetailView(WorkspaceMemberMixin, TemplateView):
             progress=selectors.progress_payload(campaign, progress),
             distribution=selectors.campaign_distribution(campaign=campaign),
             failed_logs=selectors.campaign_failed_logs(campaign=campaign),
+            recipient_import=selectors.campaign_latest_import(campaign=campaign),
             audience_text=describe_audience(campaign.audience),
             chosen_numbers=list(campaign.sessions.all()),
             healthy_numbers=selectors.sending_numbers(campaign=campaign).count(),

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from accounts.api_auth import api_workspace
 from health.selectors import STUCK_REASONS, health_report
+from health.usage import workspace_usage
 from sessions_app.models import WhatsAppSession, WorkerInstance
 
 
@@ -122,3 +123,37 @@ class HealthView(APIView):
     )
     def get(self, request):
         return Response(HealthSerializer(health_report(workspace=api_workspace(request))).data)
+
+
+class UsageItemSerializer(serializers.Serializer):
+    name = serializers.ChoiceField(
+        choices=["active_numbers", "browsers", "contacts", "webhook_endpoints", "campaign_recipients"],
+        help_text="`browsers` is the fair share of the fleet; the others are quotas.",
+    )
+    used = serializers.IntegerField()
+    limit = serializers.IntegerField(allow_null=True, help_text="Null: no limit.")
+    percent = serializers.FloatField(allow_null=True)
+    reached = serializers.BooleanField(help_text="The next one would be refused.")
+    description = serializers.CharField()
+
+
+class WorkspaceUsageSerializer(serializers.Serializer):
+    items = UsageItemSerializer(many=True)
+    fleet_capacity = serializers.IntegerField(
+        help_text="Browser slots of the live session workers (all workspaces)."
+    )
+    fair_share_fraction = serializers.FloatField(
+        help_text="The fraction of `fleet_capacity` one workspace may hold (never fewer than a small floor)."
+    )
+
+
+class WorkspaceUsageView(APIView):
+    @extend_schema(
+        summary="The workspace's quotas and usage",
+        description="What the workspace uses of each quota (active numbers, contacts, webhook endpoints, "
+        "recipients per campaign) and of its fair share of the fleet's browsers. A write past a quota is "
+        "answered 403 `quota_exceeded`; a number past the fair share 503 `fair_share`.",
+        responses={200: WorkspaceUsageSerializer},
+    )
+    def get(self, request):
+        return Response(WorkspaceUsageSerializer(workspace_usage(workspace=api_workspace(request))).data)

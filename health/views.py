@@ -14,6 +14,7 @@ from django.views.generic import TemplateView
 from accounts.mixins import WorkspaceMemberMixin
 from accounts.tenancy import scoped
 from health.selectors import health_report
+from health.usage import workspace_usage
 from messaging.models import Contact
 from sessions_app.models import WhatsAppSession
 from sessions_app.selectors import connected_numbers
@@ -64,4 +65,5 @@ class DashboardView(WorkspaceMemberMixin, TemplateView):
         context["session_count"] = scoped(WhatsAppSession, workspace).filter(deleted_at__isnull=True).count()
         context["connected_count"] = connected_numbers(workspace=workspace).count()
         context["contact_count"] = scoped(Contact, workspace).count()
+        context["usage"] = workspace_usage(workspace=workspace)
         return context

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from accounts.api_auth import api_workspace
 from accounts.api_throttles import ApiKeyRateThrottle, ApiKeySendRateThrottle
+from accounts.quotas import QuotaExceeded
 from accounts.tenancy import get_scoped_or_404
 from blazz.api_common import InputSerializer, idempotency_key_from
 from blazz.api_errors import ErrorSerializer, ServiceError, ServiceErrorsMixin
@@ -160,6 +161,7 @@ class ContactSessionSerializer(serializers.ModelSerializer):
 
 class MessagingErrorsMixin(ServiceErrorsMixin):
     service_errors = (
+        ServiceError(QuotaExceeded, 403, "quota_exceeded"),
         ServiceError(NoConnectedNumber, 409, "no_connected_number"),
         ServiceError((InvalidMessage, MessagingError), 400, "invalid"),
     )
@@ -225,6 +227,11 @@ class MessageListView(MessagingErrorsMixin, generics.ListAPIView):
             400: OpenApiResponse(
                 description="Invalid recipient, body, number or Idempotency-Key (blank, NUL characters, "
                 "over the length limit, unknown number)."
+            ),
+            403: OpenApiResponse(
+                ErrorSerializer,
+                description="A new recipient would take the workspace past its contacts quota "
+                "(`quota_exceeded`).",
             ),
             409: OpenApiResponse(
                 ErrorSerializer,
@@ -299,6 +306,10 @@ class ContactListView(MessagingErrorsMixin, generics.ListAPIView):
             200: OpenApiResponse(ContactSerializer, description="The workspace already had this number."),
             400: OpenApiResponse(
                 ErrorSerializer, description="Invalid phone number, over-long name or invalid metadata."
+            ),
+            403: OpenApiResponse(
+                ErrorSerializer,
+                description="The workspace has as many contacts as its quota allows (`quota_exceeded`).",
             ),
         },
     )

@@ -81,7 +81,16 @@ _QR_BUDGET = OpenApiResponse(
     description="The workspace used its QR attempts for the hour (numbers that show too many QR codes "
     "get logged out in loops). `Retry-After` says when to try again.",
 )
-_NO_CAPACITY = OpenApiResponse(ErrorSerializer, description="No session worker has free capacity right now.")
+_NO_CAPACITY = OpenApiResponse(
+    ErrorSerializer,
+    description="No session worker has free capacity right now (`no_capacity`), or the workspace already "
+    "holds its fair share of the fleet's browsers (`fair_share`; `GET /workspace/usage` shows it).",
+)
+_QUOTA = OpenApiResponse(
+    ErrorSerializer,
+    description="The workspace has as many active numbers as its quota allows (`quota_exceeded`); delete "
+    "or stop one first.",
+)
 _RETRY_AFTER = OpenApiParameter(
     "Retry-After",
     OpenApiTypes.INT,
@@ -98,6 +107,8 @@ class SessionServiceErrorsMixin(ServiceErrorsMixin):
     service_errors = (
         ServiceError(services.QrAttemptsExceeded, 429, "qr_attempts_exceeded", retry_after=True),
         ServiceError(services.NoWorkerCapacity, 503, "no_capacity"),
+        ServiceError(services.FairShareExceeded, 503, "fair_share"),
+        ServiceError(services.ActiveNumbersQuotaExceeded, 403, "quota_exceeded"),
         ServiceError(services.SessionServiceError, 409, "conflict"),
     )
 
@@ -167,6 +178,7 @@ class SessionListView(SessionServiceErrorsMixin, generics.ListAPIView):
             409: OpenApiResponse(
                 ErrorSerializer, description="The Idempotency-Key's number has since been deleted."
             ),
+            403: _QUOTA,
             429: _QR_BUDGET,
             503: _NO_CAPACITY,
         },
@@ -307,6 +319,7 @@ def _verb_schema(
     parameters = [_SESSION_UUID]
     if needs_worker:
         responses[503] = _NO_CAPACITY
+        responses[403] = _QUOTA
     if qr_budget:
         responses[429] = _QR_BUDGET
         parameters.append(_RETRY_AFTER)

@@ -17,6 +17,7 @@ from django.views import View
 from django.views.generic import ListView, TemplateView
 
 from accounts.mixins import WorkspaceManagerMixin, WorkspaceMemberMixin
+from accounts.quotas import ACTIVE_NUMBERS, quota_limit
 from sessions_app import services
 from sessions_app.models import WhatsAppSession
 from sessions_app.qr import qr_svg
@@ -27,6 +28,7 @@ from sessions_app.selectors import (
     sessions_of_workspace,
 )
 from sessions_app.services.idempotency import session_create_idempotent
+from sessions_app.services.placement import workspace_active_numbers
 
 Status = WhatsAppSession.Status
 # Statuses in which a browser is (or is about to be) open for the number.
@@ -68,6 +70,11 @@ class SessionListView(WorkspaceMemberMixin, LiveNumbersMixin, ListView):
             max(1, round(budget.wait_seconds / 60)) if budget.used >= budget.limit else None
         )
         context["add_key"] = uuid.uuid4().hex
+        # Said before the click too: the quota and the fair share that would refuse a new number.
+        workspace_id = self.request.workspace.pk
+        context["active_numbers"] = workspace_active_numbers(workspace_id=workspace_id)
+        context["active_numbers_limit"] = quota_limit(ACTIVE_NUMBERS)
+        context["fair_share"] = services.workspace_fair_share(workspace_id=workspace_id)
         return context
 
 

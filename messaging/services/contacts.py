@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from accounts import quotas
 from accounts.models import Workspace
 from blazz.json_documents import JsonDocumentRefused, json_document_check
 from blazz.phones import InvalidPhoneNumber, normalize_phone
@@ -61,12 +62,81 @@ def _contact_metadata_clean(metadata: Any) -> dict[str, Any]:
     return metadata
 
 
+class ContactsQuotaExceeded(quotas.QuotaExceeded, InvalidContact):
+    """The workspace has as many contacts as BLAZZ_QUOTA_CONTACTS allows."""
+
+
+def contacts_quota_reserve(*, workspace: Workspace | int, new: int) -> None:
+    """Refuses `new` more contacts past the workspace's quota. Precondition: inside a
+    transaction, which then holds the workspace's contacts-quota lock until it ends (so two
+    requests cannot both take the last place). Contacts created by inbound messages do not
+    call this: a customer's message is never refused for a quota."""
+    workspace_id = workspace if isinstance(workspace, int) else workspace.pk
+    if not new or quotas.quota_limit(quotas.CONTACTS) is None:
+        return
+    quotas.quota_lock(quota=quotas.CONTACTS, workspace_id=workspace_id)
+    quotas.quota_check(
+        quota=quotas.CONTACTS,
+        used=Contact.objects.filter(workspace_id=workspace_id).count(),
+        adding=new,
+        error=ContactsQuotaExceeded,
+        field="phone",
+    )
+
+
+def contacts_count(*, workspace: Workspace | int) -> int:
+    return Contact.objects.filter(workspace=workspace).count()
+
+
+@dataclass(frozen=True)
+class EnsuredContacts:
+    uuids: list[str]  # one per phone that has a contact now, in the order given
+    over_quota: list[str]  # phones left out: they would have passed the contacts quota
+
+
+def contacts_ensure(*, workspace: Workspace, phones: list[str]) -> EnsuredContacts:
+    """The workspace's contacts for these E.164 phones, creating the missing ones in one
+    statement (ON CONFLICT DO NOTHING: a concurrent or repeated call creates nothing twice)
+    as far as the contacts quota allows. For bulk imports (campaign recipient lists).
+    Precondition: inside a transaction."""
+    wanted = list(dict.fromkeys(phones))
+    existing = {
+        phone.as_e164
+        for phone in Contact.objects.filter(workspace=workspace, phone__in=wanted).values_list(
+            "phone", flat=True
+        )
+    }
+    missing = [p for p in wanted if p not in existing]
+    over_quota: list[str] = []
+    limit = quotas.quota_limit(quotas.CONTACTS)
+    if missing and limit is not None:
+        quotas.quota_lock(quota=quotas.CONTACTS, workspace_id=workspace.pk)
+        room = max(0, limit - contacts_count(workspace=workspace))
+        missing, over_quota = missing[:room], missing[room:]
+    Contact.objects.bulk_create(
+        [Contact(workspace=workspace, phone=p) for p in missing], ignore_conflicts=True
+    )
+    refused = set(over_quota)
+    keep = [p for p in wanted if p not in refused]
+    by_phone = {
+        phone.as_e164: str(uuid)
+        for phone, uuid in Contact.objects.filter(workspace=workspace, phone__in=keep).values_list(
+            "phone", "uuid"
+        )
+    }
+    return EnsuredContacts(uuids=[by_phone[p] for p in keep if p in by_phone], over_quota=over_quota)
+
+
+@transaction.atomic
 def contact_upsert(
     *, workspace: Workspace, phone: str, name: str = "", metadata: dict[str, Any] | None = None
 ) -> Contact:
     """Creates or updates the workspace's contact for `phone` (any format a phone-number
-    library can parse; stored E.164). A blank name never overwrites a known one."""
+    library can parse; stored E.164). A blank name never overwrites a known one. A new
+    contact counts against the contacts quota (ContactsQuotaExceeded)."""
     e164 = normalize_phone(phone)
+    if not Contact.objects.filter(workspace=workspace, phone=e164).exists():
+        contacts_quota_reserve(workspace=workspace, new=1)
     contact, created = Contact.objects.get_or_create(
         workspace=workspace, phone=e164, defaults={"name": name, "metadata": metadata or {}}
     )
@@ -100,6 +170,8 @@ def contact_create(
     clean_name = _contact_name_clean(name)
     clean_metadata = _contact_metadata_clean({} if metadata is None else metadata)
     with transaction.atomic():
+        if not Contact.objects.filter(workspace=workspace, phone=e164).exists():
+            contacts_quota_reserve(workspace=workspace, new=1)
         # get_or_create settles a concurrent create on the unique constraint: one row, and
         # only one of the callers is told it created it.
         contact, created = Contact.objects.get_or_create(

@@ -51,6 +51,13 @@ from sessions_app.services.liveness import (
     sessions_stuck_restoring,
     sessions_to_probe,
 )
+from sessions_app.services.placement import (
+    ActiveNumbersQuotaExceeded,
+    FairShare,
+    FairShareExceeded,
+    placement_admit,
+    workspace_fair_share,
+)
 from sessions_app.services.reconcile import (
     ReconcileReport,
     session_fail_over,
@@ -80,7 +87,10 @@ from sessions_app.services.workers import (
 __all__ = [
     "ACTIVE_STATUSES",
     "ALLOWED_TRANSITIONS",
+    "ActiveNumbersQuotaExceeded",
     "CleanupResult",
+    "FairShare",
+    "FairShareExceeded",
     "InvalidTransition",
     "LivenessOutcome",
     "LivenessVerdict",
@@ -94,6 +104,7 @@ __all__ = [
     "lease_expiry",
     "live_workers_with_load",
     "liveness_verdict",
+    "placement_admit",
     "qr_budget",
     "retire_stale_qr_sessions",
     "session_alert_failed",
@@ -144,6 +155,7 @@ __all__ = [
     "worker_heartbeat",
     "worker_mark_stopped",
     "worker_register",
+    "workspace_fair_share",
 ]
 
 Verb = WhatsAppSession.Verb

@@ -27,6 +27,7 @@ from sessions_app.services.common import (
     session_publish,
     session_transition,
 )
+from sessions_app.services.placement import placement_admit
 from sessions_app.services.snapshots import snapshot_drop
 from sessions_app.services.workers import (
     enqueue_on_session_worker,
@@ -86,13 +87,16 @@ def retire_stale_qr_sessions(*, workspace: Workspace) -> int:
 @transaction.atomic
 def session_create(*, workspace: Workspace, created_by=None) -> WhatsAppSession:
     """Creates a number connection and assigns it to the least-loaded live worker.
-    Raises QrAttemptsExceeded or NoWorkerCapacity (nothing is written then). The start
-    task goes to the worker's queue after commit."""
-    Workspace.objects.select_for_update().filter(pk=workspace.pk).first()  # serialises the QR budget
+    Raises QrAttemptsExceeded, ActiveNumbersQuotaExceeded, FairShareExceeded or
+    NoWorkerCapacity (nothing is written then). The start task goes to the worker's queue
+    after commit."""
+    # Serialises the QR budget, the quota and the fair share of this workspace.
+    Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
     retire_stale_qr_sessions(workspace=workspace)
     budget = qr_budget(workspace=workspace)
     if budget.used >= budget.limit:
         raise QrAttemptsExceeded(budget.wait_seconds)
+    placement_admit(workspace_id=workspace.pk, new_number=True, new_browser=True)
     worker = worker_choose()
     if worker is None:
         raise NoWorkerCapacity()
@@ -206,10 +210,19 @@ def _live(session: WhatsAppSession) -> WhatsAppSession:
 @transaction.atomic
 def session_start(*, session: WhatsAppSession) -> WhatsAppSession:
     """Starts (or restores from its snapshot) a session on its worker, assigning one if it
-    has none. A session already connected or starting is left as it is (idempotent)."""
+    has none. A session already connected or starting is left as it is (idempotent). One
+    that holds no browser yet must fit the workspace's quota and fair share
+    (ActiveNumbersQuotaExceeded, FairShareExceeded). Locks: the Workspace row, then this
+    session."""
+    Workspace.objects.select_for_update().filter(pk=session.workspace_id).first()
     session = _live(WhatsAppSession.objects.select_for_update().get(pk=session.pk))
     if session.status in ACTIVE_STATUSES and session.assigned_worker_id:
         return session
+    placement_admit(
+        workspace_id=session.workspace_id,
+        new_number=session.status in (Status.STOPPED, Status.FAILED),
+        new_browser=session.status not in ACTIVE_STATUSES,
+    )
     if session.assigned_worker_id is None:
         session_assign(session_pk=session.pk, reason="start")
     session = session_transition(session_pk=session.pk, to_status=Status.STARTING, detail={"reason": "start"})

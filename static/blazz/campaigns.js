@@ -58,7 +58,17 @@
     }, wait);
   }
 
+  // A long recipient list imported in the background: its bar follows each batch, and the
+  // notices (the finished import, the start button) are re-read once it is done.
+  function onImport(p) {
+    if (page !== "detail" || p.uuid !== campaignUuid) return;
+    setField(root, "import-processed", p.processed);
+    root.querySelectorAll('[data-field="import-progress"]').forEach(function (el) { el.value = p.processed; });
+    if (p.status !== "running" && p.status !== "pending") refreshRegions(true);
+  }
+
   function onEvent(event, p) {
+    if (event === "campaign.import") { onImport(p); return; }
     if (event !== "campaign.progress" && event !== "campaign.deleted") return;
     if (page === "detail") {
       if (p.uuid !== campaignUuid) return;
@@ -77,7 +87,7 @@
 
   // The workspace's websocket is live.js's; after a drop, re-read what changed meanwhile.
   BlazzLive.connect()
-    .on(["campaign.progress", "campaign.deleted"], function (event, payload) {
+    .on(["campaign.progress", "campaign.deleted", "campaign.import"], function (event, payload) {
       if (payload && payload.uuid) onEvent(event, payload);
     })
     .onReconnect(function () { refreshRegions(true); });

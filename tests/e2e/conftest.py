@@ -19,6 +19,13 @@ from tests.simulator.support import SimProcess
 ZOMBIE_REAP_GRACE_S = 15.0
 
 
+@pytest.fixture(autouse=True)
+def one_tenant_may_fill_the_fleet(settings) -> None:
+    """End-to-end tests connect several numbers of one workspace on a fleet of a few slots; the
+    fair-share rule (tests/sessions_app/test_fair_share_and_number_quota.py) is off here."""
+    settings.BLAZZ_FAIR_SHARE_FRACTION = 1
+
+
 @pytest.fixture
 def sim(tmp_path) -> Iterator[SimProcess]:
     process = SimProcess("--port", "0", "--qr-period", "20", log_path=tmp_path / "wasim.log").start()

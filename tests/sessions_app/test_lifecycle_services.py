@@ -27,7 +27,8 @@ def test_it_records_each_status_change_as_an_event_and_refuses_impossible_ones()
         services.session_transition(session_pk=session.pk, to_status="authenticated")
 
 
-def test_it_assigns_new_sessions_to_the_worker_with_most_free_capacity():
+def test_it_assigns_new_sessions_to_the_worker_with_most_free_capacity(settings):
+    settings.BLAZZ_FAIR_SHARE_FRACTION = 1  # one workspace fills the fleet here on purpose
     big = WorkerInstanceFactory(name="big", capacity=2)
     small = WorkerInstanceFactory(name="small", capacity=1)
     workspace = WorkspaceFactory()
