@@ -1,0 +1,139 @@
+"""One tenant's slow or failing receiver does not hold up the others (issue 16): at most
+BLAZZ_WEBHOOK_ENDPOINT_CONCURRENCY deliveries of an endpoint in flight (claimed under a lock
+on the endpoint row, so racing workers cannot exceed it), a circuit breaker that backs a
+failing endpoint off without spending its deliveries' attempts or touching other endpoints,
+and a sweep that gives every endpoint its turn."""
+
+import itertools
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from messaging.models import WebhookDelivery, WebhookEndpoint
+from messaging.webhooks import (
+    webhook_deliveries_due,
+    webhook_delivery_attempt,
+    webhook_endpoint_create,
+    webhook_events_record,
+)
+from tests.concurrency import run_at_once
+from tests.messaging.webhook_receiver import Receiver, Reply
+
+Status = WebhookDelivery.Status
+
+
+def record(workspace, count: int = 1) -> list[int]:
+    return webhook_events_record_many(workspace, count)
+
+
+def webhook_events_record_many(workspace, count: int) -> list[int]:
+    ids = []
+    for n in range(count):
+        ids += webhook_events_record(workspace_id=workspace.id, event_type="session.status", payload={"n": n})
+    return ids
+
+
+def make_due(ids) -> None:
+    WebhookDelivery.objects.filter(pk__in=ids).update(next_attempt_at=timezone.now())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_at_most_the_limit_in_flight_per_endpoint(workspace_a, workspace_b, settings):
+    settings.BLAZZ_WEBHOOK_ENDPOINT_CONCURRENCY = 2
+    with Receiver(*[Reply(200, delay=1.5)] * 6) as slow, Receiver(200) as other:
+        webhook_endpoint_create(workspace=workspace_a, url=slow.url)
+        slow_ids = record(workspace_a, 6)
+        webhook_endpoint_create(workspace=workspace_b, url=other.url)
+        [other_id] = record(workspace_b)
+        queue = iter(slow_ids)
+        take = itertools.count()
+
+        def attempt_next():
+            next(take)
+            return webhook_delivery_attempt(delivery_id=next(queue))
+
+        results = run_at_once(attempt_next, times=6)
+        # Another endpoint is not held back by the busy one.
+        other_result = webhook_delivery_attempt(delivery_id=other_id)
+
+    assert sorted(results, key=str) == sorted([Status.DELIVERED] * 2 + [None] * 4, key=str)
+    assert len(slow.requests) == 2
+    # The four that waited are untouched: still due, no attempt spent, for the sweep.
+    waiting = WebhookDelivery.objects.filter(pk__in=slow_ids, status=Status.PENDING)
+    assert waiting.count() == 4 and not waiting.filter(attempts__gt=0).exists()
+    assert other_result == Status.DELIVERED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_endpoint_is_backed_off_then_probed_once(workspace_a, settings):
+    settings.BLAZZ_WEBHOOK_CIRCUIT_FAILURES = 3
+    settings.BLAZZ_WEBHOOK_CIRCUIT_OPEN_SECONDS = 60
+    with Receiver(503, 503, 503, 200, default=200) as failing, Receiver(200) as healthy:
+        bad, _ = webhook_endpoint_create(workspace=workspace_a, url=failing.url, events=["session.qr"])
+        webhook_endpoint_create(workspace=workspace_a, url=healthy.url, events=["session.status"])
+        [first] = webhook_events_record(workspace_id=workspace_a.id, event_type="session.qr", payload={})
+        for _ in range(3):
+            make_due([first])
+            assert webhook_delivery_attempt(delivery_id=first) == Status.FAILED
+        bad.refresh_from_db()
+        assert bad.consecutive_failures == 3
+        assert bad.circuit_open_until > timezone.now() + timedelta(seconds=55)
+
+        # Open: nothing of this endpoint is sent, and no attempt is spent while it waits.
+        [second] = webhook_events_record(workspace_id=workspace_a.id, event_type="session.qr", payload={})
+        make_due([first])
+        assert webhook_delivery_attempt(delivery_id=first) is None
+        assert webhook_delivery_attempt(delivery_id=second) is None
+        assert webhook_deliveries_due() == 0
+        assert WebhookDelivery.objects.get(pk=first).attempts == 3
+        assert WebhookDelivery.objects.get(pk=second).attempts == 0
+        assert len(failing.requests) == 3
+        # The workspace's other endpoint is not touched.
+        [fine] = webhook_events_record(workspace_id=workspace_a.id, event_type="session.status", payload={})
+        assert webhook_delivery_attempt(delivery_id=fine) == Status.DELIVERED
+
+        # The backoff passes: half open, one delivery at a time; a success closes the circuit.
+        WebhookEndpoint.objects.filter(pk=bad.pk).update(circuit_open_until=timezone.now())
+        assert webhook_deliveries_due() == 1
+        bad.refresh_from_db()
+        assert (bad.consecutive_failures, bad.circuit_open_until) == (0, None)
+        assert webhook_deliveries_due() == 1
+    assert WebhookDelivery.objects.filter(pk__in=[first, second], status=Status.DELIVERED).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_failure_while_half_open_backs_off_again(workspace_a, settings):
+    settings.BLAZZ_WEBHOOK_CIRCUIT_FAILURES = 2
+    with Receiver(default=500) as failing:
+        endpoint, _ = webhook_endpoint_create(workspace=workspace_a, url=failing.url)
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+            consecutive_failures=2, circuit_open_until=timezone.now() - timedelta(seconds=1)
+        )
+        [delivery] = record(workspace_a)
+        assert webhook_delivery_attempt(delivery_id=delivery) == Status.FAILED
+    endpoint.refresh_from_db()
+    assert endpoint.consecutive_failures == 3 and endpoint.circuit_open_until > timezone.now()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_gives_every_endpoint_its_turn(workspace_a, workspace_b, settings):
+    """A backlog on one busy endpoint (older than everything else) does not fill the sweep.
+    Before, the sweep took the 50 oldest due rows: all the busy endpoint's."""
+    with Receiver(200) as busy, Receiver(200) as other:
+        webhook_endpoint_create(workspace=workspace_a, url=busy.url)
+        backlog = record(workspace_a, 60)
+        WebhookDelivery.objects.filter(pk__in=backlog).update(
+            next_attempt_at=timezone.now() - timedelta(hours=1)
+        )
+        # Its slots are taken by two sends in flight elsewhere.
+        WebhookDelivery.objects.filter(pk__in=backlog[:2]).update(
+            status=Status.SENDING, next_attempt_at=timezone.now() + timedelta(minutes=1)
+        )
+        webhook_endpoint_create(workspace=workspace_b, url=other.url)
+        [theirs] = record(workspace_b)
+
+        assert webhook_deliveries_due() == 1
+
+    assert WebhookDelivery.objects.get(pk=theirs).status == Status.DELIVERED
+    assert busy.requests == []
