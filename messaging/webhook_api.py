@@ -64,7 +64,9 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
         "a secret is never shown twice; rotate it if the first answer was lost.",
     )
     secret_note = serializers.CharField(
-        read_only=True, required=False, help_text="On a replay: why `secret` is null and what to do."
+        read_only=True,
+        allow_null=True,
+        help_text="On a replay: why `secret` is null and what to do; else null.",
     )
 
     class Meta(WebhookEndpointSerializer.Meta):
@@ -201,9 +203,10 @@ class WebhookListView(WebhookApiMixin, generics.ListAPIView):
         endpoint, secret, created = webhooks.webhook_endpoint_create_idempotent(
             workspace=api_workspace(request), idempotency_key=key, **data
         )
-        body = WebhookEndpointCreatedSerializer(endpoint).data | {"secret": secret}
-        if not created:
-            body["secret_note"] = _REPLAY_NOTE
+        body = WebhookEndpointCreatedSerializer(endpoint).data | {
+            "secret": secret,
+            "secret_note": None if created else _REPLAY_NOTE,
+        }
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
