@@ -310,6 +310,9 @@ BLAZZ_WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("BLAZZ_WEBHOOK_ALLOW_PRIVATE_TARG
 # it: a receiver that does not even accept the connection frees its slot quickly.
 BLAZZ_WEBHOOK_TIMEOUT_SECONDS = env.float("BLAZZ_WEBHOOK_TIMEOUT_SECONDS", default=15.0)
 BLAZZ_WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.float("BLAZZ_WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=3.0)
+# The whole attempt (connect, TLS, send, status line and headers) ends by then, however the
+# receiver trickles its bytes; must stay under the 2-minute claim lease.
+BLAZZ_WEBHOOK_DEADLINE_SECONDS = env.float("BLAZZ_WEBHOOK_DEADLINE_SECONDS", default=30.0)
 # Isolation (messaging.webhooks.delivery): at most this many deliveries of one endpoint in
 # flight; after CIRCUIT_FAILURES failed attempts in a row the endpoint is backed off for
 # CIRCUIT_OPEN_SECONDS (then one probe at a time until one succeeds).

@@ -200,6 +200,12 @@ class WebhookDelivery(models.Model):
             ),
             # The per-endpoint concurrency limit counts an endpoint's deliveries in flight.
             models.Index(fields=["endpoint"], name="webhook_delivery_sending", condition=Q(status="sending")),
+            # The sweep asks, per endpoint, for its due rows (oldest first).
+            models.Index(
+                fields=["endpoint", "next_attempt_at"],
+                name="webhook_delivery_due_endpoint",
+                condition=Q(status__in=["pending", "failed", "sending"]),
+            ),
         ]
 
     def __str__(self) -> str:

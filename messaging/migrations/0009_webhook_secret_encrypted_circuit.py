@@ -2,8 +2,9 @@
 snapshot keys (blazz.encryption) into `secret_encrypted`, then the clear column is dropped.
 Reversible: going back decrypts them into the clear column again.
 
-Also the endpoint's circuit breaker (consecutive failures, open until) and the index the
-per-endpoint concurrency limit counts in-flight deliveries with."""
+Also the endpoint's circuit breaker (consecutive failures, open until), the index the
+per-endpoint concurrency limit counts in-flight deliveries with, and the one the sweep finds
+each endpoint's due deliveries with."""
 
 from django.db import migrations, models
 
@@ -55,6 +56,14 @@ class Migration(migrations.Migration):
             model_name="webhookdelivery",
             index=models.Index(
                 condition=models.Q(("status", "sending")), fields=["endpoint"], name="webhook_delivery_sending"
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="webhookdelivery",
+            index=models.Index(
+                condition=models.Q(("status__in", ["pending", "failed", "sending"])),
+                fields=["endpoint", "next_attempt_at"],
+                name="webhook_delivery_due_endpoint",
             ),
         ),
     ]

@@ -16,7 +16,9 @@ Isolation (issue 16): one tenant's slow or failing receiver must not hold up the
   row (network error, timeout, 429, 5xx) the endpoint is open until now +
   BLAZZ_WEBHOOK_CIRCUIT_OPEN_SECONDS: none of its deliveries is claimed (and none spends an
   attempt) until then, then one at a time (half open) until one succeeds.
-- A short connect timeout (BLAZZ_WEBHOOK_CONNECT_TIMEOUT_SECONDS) apart from the read timeout.
+- A short connect timeout (BLAZZ_WEBHOOK_CONNECT_TIMEOUT_SECONDS) apart from the read timeout,
+  and a deadline for the whole attempt (BLAZZ_WEBHOOK_DEADLINE_SECONDS, shorter than the claim
+  lease), so a receiver that answers a byte at a time cannot hold a thread for ever.
 
 SSRF: the URL's host is resolved once per attempt, every address checked
 (`targets.webhook_target_resolve`) and the connection made to a checked address only
@@ -71,7 +73,8 @@ JITTER = 0.10
 # A receiver's Retry-After is honoured when larger than our schedule, up to this.
 MAX_RETRY_AFTER = timedelta(hours=24)
 # A claimed row is `sending` until this lease passes; a worker that died mid-send leaves it
-# for the sweep to claim again after the lease (longer than any request can take).
+# for the sweep to claim again after the lease (longer than any request can take: see
+# BLAZZ_WEBHOOK_DEADLINE_SECONDS, refused by a check when not shorter).
 CLAIM_LEASE = timedelta(minutes=2)
 CLAIMABLE = (WebhookDelivery.Status.PENDING, WebhookDelivery.Status.FAILED, WebhookDelivery.Status.SENDING)
 REDELIVERABLE = (WebhookDelivery.Status.DEAD, WebhookDelivery.Status.FAILED, WebhookDelivery.Status.DELIVERED)
@@ -201,8 +204,9 @@ def _send(delivery: WebhookDelivery) -> AttemptResult:
     headers = webhook_headers(
         secret=delivery.endpoint.secret, msg_id=str(delivery.event_id), timestamp=int(time.time()), body=body
     )
+    deadline = time.monotonic() + settings.BLAZZ_WEBHOOK_DEADLINE_SECONDS
     try:
-        with pinned_to(target):
+        with pinned_to(target, deadline=deadline):
             with _http_client().stream(
                 "POST", delivery.endpoint.url, content=body.encode(), headers=headers, timeout=_timeout()
             ) as response:

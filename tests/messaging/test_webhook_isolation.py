@@ -5,9 +5,12 @@ failing endpoint off without spending its deliveries' attempts or touching other
 and a sweep that gives every endpoint its turn."""
 
 import itertools
+import socket
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from messaging.models import WebhookDelivery, WebhookEndpoint
@@ -137,3 +140,82 @@ def test_the_sweep_gives_every_endpoint_its_turn(workspace_a, workspace_b, setti
 
     assert WebhookDelivery.objects.get(pk=theirs).status == Status.DELIVERED
     assert busy.requests == []
+
+
+class TricklingReceiver:
+    """A receiver that accepts the POST and then answers one byte every 0.3 s for ever
+    (a slowloris in reverse): every socket read succeeds well within the read timeout."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    def _serve(self) -> None:
+        self.server.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.recv(65536)
+                answer = b"HTTP/1.1 200 OK\r\n" + b"x-slow: " + b"a" * 10_000
+                for byte in answer:
+                    if self.stop.wait(0.3):
+                        break
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        break
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.server.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_receiver_that_trickles_its_answer_is_cut_at_the_deadline(workspace_a, settings):
+    """Each read gets a byte within the read timeout, so only a deadline for the whole
+    attempt ends it; before, the attempt (and its worker thread) never ended."""
+    settings.BLAZZ_WEBHOOK_TIMEOUT_SECONDS = 1.0
+    settings.BLAZZ_WEBHOOK_DEADLINE_SECONDS = 2.0
+    outcome = []
+    with TricklingReceiver() as receiver:
+        webhook_endpoint_create(workspace=workspace_a, url=receiver.url)
+        [delivery_id] = record(workspace_a)
+
+        def attempt():
+            try:
+                outcome.append(webhook_delivery_attempt(delivery_id=delivery_id))
+            finally:
+                connection.close()
+
+        worker = threading.Thread(target=attempt, daemon=True)
+        worker.start()
+        worker.join(timeout=30)
+        assert not worker.is_alive(), "the attempt is still reading the trickle"
+    assert outcome == [Status.FAILED]
+    assert (
+        WebhookDelivery.objects.get(pk=delivery_id).last_error
+        == "Timeout: the receiver did not answer in time."
+    )
+
+
+def test_a_deadline_past_the_claim_lease_is_a_check_error(settings):
+    from messaging.webhooks.checks import check_webhook_settings
+
+    assert check_webhook_settings(None) == []
+    settings.BLAZZ_WEBHOOK_DEADLINE_SECONDS = 600
+    settings.BLAZZ_WEBHOOK_ENDPOINT_CONCURRENCY = 0
+    assert [e.id for e in check_webhook_settings(None)] == ["messaging.E001", "messaging.E002"]
