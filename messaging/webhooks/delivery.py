@@ -84,6 +84,8 @@ ERROR_MAX_CHARS = 500
 # How many endpoints one sweep looks at: each gets at most its free concurrency slots, so a
 # backlog on one endpoint cannot fill the sweep and starve the others.
 SWEEP_ENDPOINTS = 50
+# How long a slot goes on with an endpoint's next due deliveries after the one it was given.
+DRAIN_SECONDS = 30
 
 
 def deliveries_enqueue(delivery_ids: list[int]) -> None:
@@ -245,7 +247,9 @@ def retry_delay(attempt: int) -> timedelta:
     return base * random.uniform(1 - JITTER, 1 + JITTER)  # nosec B311 # retry jitter, not security
 
 
-def _endpoint_claim(*, endpoint_id: int, candidate_ids: Iterable[int] | None, now: datetime) -> list[int]:
+def _endpoint_claim(
+    *, endpoint_id: int, candidate_ids: Iterable[int] | None, now: datetime, most: int | None = None
+) -> list[int]:
     """Claims due deliveries of one endpoint (among `candidate_ids`, or any when None), as
     many as its concurrency limit leaves free, oldest due first, and returns their ids. Each
     claimed row is `sending`, attempts + 1, leased until now + CLAIM_LEASE.
@@ -254,7 +258,8 @@ def _endpoint_claim(*, endpoint_id: int, candidate_ids: Iterable[int] | None, no
     its in-flight deliveries one after the other and never both take the last slot; then the
     delivery rows (FOR UPDATE SKIP LOCKED). A `sending` row whose lease ran out is not in
     flight (its worker died) and may be claimed again. An endpoint whose circuit is open
-    gets nothing: its deliveries stay due, with no attempt spent, until the circuit closes."""
+    gets nothing: its deliveries stay due, with no attempt spent, until the circuit closes.
+    At most `most` rows when given."""
     with transaction.atomic():
         endpoint = (
             WebhookEndpoint.objects.select_for_update()
@@ -274,6 +279,8 @@ def _endpoint_claim(*, endpoint_id: int, candidate_ids: Iterable[int] | None, no
             endpoint_id=endpoint_id, status=Status.SENDING, next_attempt_at__gt=now
         ).count()
         free = limit - in_flight
+        if most is not None:
+            free = min(free, most)
         if free <= 0:
             return []
         due = WebhookDelivery.objects.filter(endpoint_id=endpoint_id, next_attempt_at__lte=now).filter(
@@ -306,14 +313,37 @@ def webhook_delivery_claim(*, delivery_id: int) -> WebhookDelivery | None:
     return WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
 
 
-def webhook_delivery_attempt(*, delivery_id: int) -> str | None:
+def webhook_delivery_attempt(*, delivery_id: int, drain: bool = False) -> str | None:
     """Claims, sends and records one attempt. Returns the delivery's new status, or None if
     it was not claimed (not due, already in flight elsewhere, its endpoint busy or backed
-    off, or deleted). Safe to run twice."""
+    off, or deleted). Safe to run twice. With `drain`, the slot then goes on with the
+    endpoint's other due deliveries (see `_drain`)."""
     delivery = webhook_delivery_claim(delivery_id=delivery_id)
     if delivery is None:
         return None
-    return _attempt_claimed(delivery)
+    status = _attempt_claimed(delivery)
+    if drain:
+        _drain(delivery.endpoint_id)
+    return status
+
+
+def _drain(endpoint_id: int) -> int:
+    """Keeps one concurrency slot of the endpoint busy: claims its next due delivery and
+    sends it, until none is due, the circuit opens, the slot is taken, or DRAIN_SECONDS
+    pass. Without it a burst (an inbound batch times an endpoint) that found the slots
+    taken would wait for the sweep, a few deliveries per sweep. Returns how many it sent."""
+    sent = 0
+    stop_at = time.monotonic() + DRAIN_SECONDS
+    while time.monotonic() < stop_at:
+        ids = _endpoint_claim(endpoint_id=endpoint_id, candidate_ids=None, now=timezone.now(), most=1)
+        if not ids:
+            break
+        delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=ids[0]).first()
+        if delivery is None:
+            break
+        _attempt_claimed(delivery)
+        sent += 1
+    return sent
 
 
 def _attempt_claimed(delivery: WebhookDelivery) -> str | None:
@@ -429,7 +459,8 @@ def webhook_deliveries_due(*, batch: int = SWEEP_BATCH, now: datetime | None = N
     """Beat's sweep: for up to SWEEP_ENDPOINTS endpoints with due rows (retries, pending rows
     whose task was lost or that waited for a free slot, sends whose worker died past the
     lease), claims what each endpoint's concurrency limit allows, at most `batch` in all,
-    then sends them on a small thread pool. Returns how many were sent."""
+    then sends them on a thread pool, each slot draining its endpoint. Returns how many
+    were sent."""
     now = now or timezone.now()
     claimed: list[int] = []
     for endpoint_id in _due_endpoint_ids(now=now, limit=SWEEP_ENDPOINTS):
@@ -442,10 +473,11 @@ def webhook_deliveries_due(*, batch: int = SWEEP_BATCH, now: datetime | None = N
 
 
 def webhook_deliveries_attempt(*, delivery_ids: list[int]) -> int:
-    """Sends these deliveries (a chunk of one batch of events) on a small thread pool, as
-    many per endpoint as its concurrency limit allows. Rows another worker claimed, that are
-    no longer due, or that must wait for a free slot are skipped (the sweep sends those): a
-    duplicate task sends nothing twice. Returns how many were sent."""
+    """Sends these deliveries (a chunk of one batch of events) on a thread pool, as many per
+    endpoint as its concurrency limit allows, each slot then draining its endpoint. Rows
+    another worker claimed, that are no longer due, or that must wait for a free slot are
+    left to the slot that holds it, or the sweep: a duplicate task sends nothing twice.
+    Returns how many were sent."""
     now = timezone.now()
     by_endpoint: dict[int, list[int]] = defaultdict(list)
     for delivery_id, endpoint_id in WebhookDelivery.objects.filter(id__in=delivery_ids).values_list(
@@ -465,15 +497,16 @@ def _send_claimed(ids: list[int]) -> int:
     # One thread per claimed delivery (at most a batch): a delivery waiting for a thread
     # behind another endpoint's hanging request would be held up by it.
     with ThreadPoolExecutor(max_workers=len(deliveries)) as pool:
-        list(pool.map(_attempt_claimed_closing, deliveries))
-    return len(deliveries)
+        return sum(pool.map(_attempt_and_drain_closing, deliveries))
 
 
-def _attempt_claimed_closing(delivery: WebhookDelivery) -> str | None:
+def _attempt_and_drain_closing(delivery: WebhookDelivery) -> int:
+    """One claimed delivery, then its slot drains the endpoint. Returns how many were sent."""
     from django.db import connection
 
     try:
-        return _attempt_claimed(delivery)
+        _attempt_claimed(delivery)
+        return 1 + _drain(delivery.endpoint_id)
     finally:
         connection.close()  # each pool thread opened its own connection
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from messaging.models import WebhookDelivery, WebhookEndpoint
 from messaging.webhooks import (
+    webhook_deliveries_attempt,
     webhook_deliveries_due,
     webhook_delivery_attempt,
     webhook_endpoint_create,
@@ -96,12 +97,13 @@ def test_a_failing_endpoint_is_backed_off_then_probed_once(workspace_a, settings
         [fine] = webhook_events_record(workspace_id=workspace_a.id, event_type="session.status", payload={})
         assert webhook_delivery_attempt(delivery_id=fine) == Status.DELIVERED
 
-        # The backoff passes: half open, one delivery at a time; a success closes the circuit.
+        # The backoff passes: half open, one probe; its success closes the circuit and the
+        # slot goes on with the other due delivery.
         WebhookEndpoint.objects.filter(pk=bad.pk).update(circuit_open_until=timezone.now())
-        assert webhook_deliveries_due() == 1
+        assert webhook_deliveries_due() == 2
         bad.refresh_from_db()
         assert (bad.consecutive_failures, bad.circuit_open_until) == (0, None)
-        assert webhook_deliveries_due() == 1
+        assert webhook_deliveries_due() == 0
     assert WebhookDelivery.objects.filter(pk__in=[first, second], status=Status.DELIVERED).count() == 2
 
 
@@ -219,3 +221,25 @@ def test_a_deadline_past_the_claim_lease_is_a_check_error(settings):
     settings.BLAZZ_WEBHOOK_DEADLINE_SECONDS = 600
     settings.BLAZZ_WEBHOOK_ENDPOINT_CONCURRENCY = 0
     assert [e.id for e in check_webhook_settings(None)] == ["messaging.E001", "messaging.E002"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_drains_at_the_endpoints_concurrency_without_waiting_for_the_sweep(workspace_a, settings):
+    """An inbound batch of 30 messages is one chunk task; two slots take it all, in turn."""
+    settings.BLAZZ_WEBHOOK_ENDPOINT_CONCURRENCY = 2
+    with Receiver(default=200) as receiver:
+        webhook_endpoint_create(workspace=workspace_a, url=receiver.url)
+        ids = webhook_events_record_many_payloads(workspace_a, 30)
+
+        assert webhook_deliveries_attempt(delivery_ids=ids) == 30
+
+    assert WebhookDelivery.objects.filter(pk__in=ids, status=Status.DELIVERED).count() == 30
+    assert len({r.headers["webhook-id"] for r in receiver.requests}) == len(receiver.requests) == 30
+
+
+def webhook_events_record_many_payloads(workspace, count: int) -> list[int]:
+    from messaging.webhooks import webhook_events_record_many
+
+    return webhook_events_record_many(
+        workspace_id=workspace.id, event_type="message.received", payloads=[{"n": n} for n in range(count)]
+    )
