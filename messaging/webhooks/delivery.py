@@ -254,15 +254,17 @@ def _endpoint_claim(
     many as its concurrency limit leaves free, oldest due first, and returns their ids. Each
     claimed row is `sending`, attempts + 1, leased until now + CLAIM_LEASE.
 
-    Takes the endpoint's row lock (FOR UPDATE) first, so two claims for one endpoint count
+    Takes the endpoint's row lock (FOR NO KEY UPDATE) first, so two claims for one endpoint count
     its in-flight deliveries one after the other and never both take the last slot; then the
     delivery rows (FOR UPDATE SKIP LOCKED). A `sending` row whose lease ran out is not in
     flight (its worker died) and may be claimed again. An endpoint whose circuit is open
     gets nothing: its deliveries stay due, with no attempt spent, until the circuit closes.
     At most `most` rows when given."""
     with transaction.atomic():
+        # FOR NO KEY UPDATE: serialises claims (and `_finish`'s update) of this endpoint
+        # without blocking the inserts of new deliveries, which only share its key.
         endpoint = (
-            WebhookEndpoint.objects.select_for_update()
+            WebhookEndpoint.objects.select_for_update(no_key=True)
             .filter(pk=endpoint_id)
             .values("consecutive_failures", "circuit_open_until")
             .first()

@@ -45,7 +45,8 @@ def webhook_endpoint_create(
     secret = webhook_secret_generate()
     with transaction.atomic():
         # Two creates at once must not both pass the count: they queue on the workspace's row.
-        Workspace.objects.select_for_update().filter(pk=workspace.pk).values_list("pk").first()
+        # (FOR NO KEY UPDATE: rows that merely reference the workspace are not held up.)
+        Workspace.objects.select_for_update(no_key=True).filter(pk=workspace.pk).values_list("pk").first()
         _quota_check(workspace)
         endpoint = WebhookEndpoint.objects.create(
             workspace=workspace,

@@ -243,3 +243,20 @@ def webhook_events_record_many_payloads(workspace, count: int) -> list[int]:
     return webhook_events_record_many(
         workspace_id=workspace.id, event_type="message.received", payloads=[{"n": n} for n in range(count)]
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_creates_at_once_cannot_both_take_the_last_endpoint(workspace_a, settings):
+    from messaging.webhooks import WebhookEndpointQuotaExceeded
+
+    settings.BLAZZ_QUOTA_WEBHOOK_ENDPOINTS = 1
+
+    def create():
+        try:
+            webhook_endpoint_create(workspace=workspace_a, url="https://hooks.example/in")
+            return "created"
+        except WebhookEndpointQuotaExceeded:
+            return "refused"
+
+    assert sorted(run_at_once(create, times=4)) == ["created", "refused", "refused", "refused"]
+    assert WebhookEndpoint.objects.filter(workspace=workspace_a).count() == 1
