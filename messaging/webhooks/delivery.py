@@ -50,6 +50,7 @@ from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from blazz.encryption import InvalidToken
 from messaging.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from messaging.webhook_signing import webhook_headers
 from messaging.webhooks.errors import WebhookDeliveryNotRedeliverable, WebhookUrlRefused
@@ -203,8 +204,19 @@ def _send(delivery: WebhookDelivery) -> AttemptResult:
     except WebhookUrlRefused as exc:
         return AttemptResult(None, f"Refused: {exc}"[:ERROR_MAX_CHARS], _ms_since(started))
     body = webhook_body(delivery)
+    try:
+        secret = delivery.endpoint.secret
+    except InvalidToken:
+        # The key that encrypted it is no longer in BLAZZ_SNAPSHOT_KEYS: an operator's mistake,
+        # retried on the schedule so the deliveries go out once the key is back.
+        logger.error(
+            "webhook endpoint %s: its secret opens with none of BLAZZ_SNAPSHOT_KEYS", delivery.endpoint_id
+        )
+        return AttemptResult(
+            None, "Not sent: the signing secret cannot be read (server configuration).", 0, transient=True
+        )
     headers = webhook_headers(
-        secret=delivery.endpoint.secret, msg_id=str(delivery.event_id), timestamp=int(time.time()), body=body
+        secret=secret, msg_id=str(delivery.event_id), timestamp=int(time.time()), body=body
     )
     deadline = time.monotonic() + settings.BLAZZ_WEBHOOK_DEADLINE_SECONDS
     try:

@@ -134,3 +134,21 @@ def test_agents_cannot_rotate(carol_client, workspace_a):
     )
     endpoint.refresh_from_db()
     assert endpoint.secret == secret
+
+
+@pytest.mark.django_db
+def test_a_secret_no_key_opens_is_retried_not_sent_unsigned(workspace_a, settings):
+    from messaging.models import WebhookDelivery
+    from messaging.webhooks import webhook_delivery_attempt, webhook_events_record
+    from tests.messaging.webhook_receiver import Receiver
+
+    with Receiver(200) as receiver:
+        webhook_endpoint_create(workspace=workspace_a, url=receiver.url)
+        [delivery_id] = webhook_events_record(
+            workspace_id=workspace_a.id, event_type="session.qr", payload={}
+        )
+        settings.BLAZZ_SNAPSHOT_KEYS = [Fernet.generate_key().decode()]  # the old key was dropped
+
+        assert webhook_delivery_attempt(delivery_id=delivery_id) == WebhookDelivery.Status.FAILED
+    assert receiver.requests == []
+    assert "cannot be read" in WebhookDelivery.objects.get(pk=delivery_id).last_error
