@@ -59,3 +59,53 @@ def test_a_network_failure_is_a_fixed_reason(workspace_a, settings):
     assert WebhookDelivery.objects.get(pk=delivery_id).last_error == (
         "Connection failed: the receiver refused or could not be reached."
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_scrubs_receiver_text_stored_before(workspace_a):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from messaging.models import WebhookAttempt
+    from tests.factories import WebhookDeliveryFactory, WebhookEndpointFactory
+
+    before, after = (
+        [("messaging", "0009_webhook_secret_encrypted_circuit")],
+        [("messaging", "0010_webhook_errors_scrubbed")],
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        endpoint = WebhookEndpointFactory(workspace=workspace_a)
+        old = {
+            (500, "HTTP 500: root:x:0:0 hunter2"): "HTTP 500 from receiver.",
+            (302, "HTTP 302: redirect to 'http://10.0.0.1/hunter2' not followed"): (
+                "HTTP 302 from receiver: redirects are not followed (register the final URL)."
+            ),
+            (
+                None,
+                "ConnectError: [SSL] hunter2 alert",
+            ): "Connection failed: the connection to the receiver broke.",
+            (None, "Timeout: ReadTimeout"): "Timeout: the receiver did not answer in time.",
+            (None, "Refused: The webhook host 'x' resolves to a private address (10.0.0.1)"): (
+                "Refused: The webhook host 'x' resolves to a private address (10.0.0.1)"
+            ),
+            (200, ""): "",
+        }
+        rows = []
+        for (code, error), expected in old.items():
+            delivery = WebhookDeliveryFactory(endpoint=endpoint, last_status_code=code, last_error=error)
+            attempt = WebhookAttempt.objects.create(
+                delivery=delivery, number=1, at=delivery.created_at, status_code=code, error=error
+            )
+            rows.append((delivery.pk, attempt.pk, expected))
+
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+
+        for delivery_pk, attempt_pk, expected in rows:
+            assert WebhookDelivery.objects.get(pk=delivery_pk).last_error == expected
+            assert WebhookAttempt.objects.get(pk=attempt_pk).error == expected
+    finally:
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
