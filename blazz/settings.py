@@ -384,7 +384,21 @@ BLAZZ_METRICS_TOKEN = env.str("BLAZZ_METRICS_TOKEN", default="")
 # SSRF guard: when False, webhook URLs resolving to private, loopback, link-local, multicast
 # or reserved addresses are refused at creation and again at delivery.
 BLAZZ_WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("BLAZZ_WEBHOOK_ALLOW_PRIVATE_TARGETS", default=DEBUG)
+# Read timeout (each wait for the receiver's bytes), and a short connect timeout apart from
+# it: a receiver that does not even accept the connection frees its slot quickly.
 BLAZZ_WEBHOOK_TIMEOUT_SECONDS = env.float("BLAZZ_WEBHOOK_TIMEOUT_SECONDS", default=15.0)
+BLAZZ_WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.float("BLAZZ_WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=3.0)
+# The whole attempt (connect, TLS, send, status line and headers) ends by then, however the
+# receiver trickles its bytes; must stay under the 2-minute claim lease.
+BLAZZ_WEBHOOK_DEADLINE_SECONDS = env.float("BLAZZ_WEBHOOK_DEADLINE_SECONDS", default=30.0)
+# Isolation (messaging.webhooks.delivery): at most this many deliveries of one endpoint in
+# flight; after CIRCUIT_FAILURES failed attempts in a row the endpoint is backed off for
+# CIRCUIT_OPEN_SECONDS (then one probe at a time until one succeeds).
+BLAZZ_WEBHOOK_ENDPOINT_CONCURRENCY = env.int("BLAZZ_WEBHOOK_ENDPOINT_CONCURRENCY", default=2)
+BLAZZ_WEBHOOK_CIRCUIT_FAILURES = env.int("BLAZZ_WEBHOOK_CIRCUIT_FAILURES", default=5)
+BLAZZ_WEBHOOK_CIRCUIT_OPEN_SECONDS = env.int("BLAZZ_WEBHOOK_CIRCUIT_OPEN_SECONDS", default=60)
+# Webhook endpoints one workspace may have (messaging.webhooks.endpoints).
+BLAZZ_QUOTA_WEBHOOK_ENDPOINTS = env.int("BLAZZ_QUOTA_WEBHOOK_ENDPOINTS", default=10)
 
 # --- Campaigns (DESIGN F12: pacing that protects numbers from bans) -------------------------
 # Daily sends per number by its age (since the phone first connected to this workspace):

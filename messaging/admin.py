@@ -107,15 +107,50 @@ class ConversationNoteAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
-    list_display = ["url", "workspace", "is_active", "events", "created_at"]
+    list_display = ["url", "workspace", "is_active", "events", "circuit_open_until", "created_at"]
     list_filter = ["is_active", "workspace"]
     search_fields = ["url", "uuid"]
-    # The URL (checked against private targets) and the secret belong to the webhook services;
-    # staff may pause an endpoint or change what it hears.
-    readonly_fields = ["uuid", "workspace", "url", "secret", "created_at"]
+    actions = ["rotate_secret"]
+    # The URL (checked against private targets), the secret and the circuit breaker belong to
+    # the webhook services; staff may pause an endpoint or change what it hears. The secret
+    # is neither shown nor editable here (it is the tenant's): staff can only rotate it.
+    fields = [
+        "uuid",
+        "workspace",
+        "url",
+        "events",
+        "is_active",
+        "disabled_reason",
+        "consecutive_failures",
+        "circuit_open_until",
+        "created_at",
+    ]
+    readonly_fields = [
+        "uuid",
+        "workspace",
+        "url",
+        "disabled_reason",
+        "consecutive_failures",
+        "circuit_open_until",
+        "created_at",
+    ]
 
     def has_add_permission(self, request) -> bool:
         return False  # endpoints are added by webhook_endpoint_create (the Webhooks page, the API)
+
+    @admin.action(description="Rotate the secret (e.g. leaked); the workspace rotates again to learn one")
+    def rotate_secret(self, request, queryset):
+        # The new secrets are not shown to staff: a leaked secret stops verifying at once, and
+        # the workspace's admins rotate from the Webhooks page or the API to get one they can read.
+        count = 0
+        for endpoint in queryset:
+            webhooks.webhook_endpoint_rotate_secret(endpoint=endpoint)
+            count += 1
+        self.message_user(
+            request,
+            f"{count} secret(s) rotated. Signatures with the old secrets no longer verify; the workspaces "
+            "must rotate again (Webhooks page or API) to see a new secret.",
+        )
 
 
 class WebhookAttemptInline(admin.TabularInline):

@@ -3,3 +3,6 @@ from django.apps import AppConfig
 
 class MessagingConfig(AppConfig):
     name = "messaging"
+
+    def ready(self) -> None:
+        from messaging.webhooks import checks  # noqa: F401  (registers the system checks)

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from phonenumber_field.modelfields import PhoneNumberField
 
+from blazz.encryption import decrypt_text, encrypt_text
 from blazz.idempotency import idempotency_key_field, idempotency_key_unique
 
 
@@ -176,11 +177,18 @@ class WebhookEndpoint(models.Model):
         "accounts.Workspace", on_delete=models.CASCADE, related_name="webhook_endpoints"
     )
     url = models.URLField(max_length=500)
-    secret = models.CharField(max_length=128)
+    # The signing secret, encrypted at rest (blazz.encryption, the snapshot keys); read and
+    # written through `secret`. Shown to the tenant only when created or rotated.
+    secret_encrypted = models.TextField()
     events = ArrayField(models.CharField(max_length=64), default=list, blank=True)
     is_active = models.BooleanField(default=True)
     # Why delivery switched the endpoint off (a 410 from the receiver); cleared on re-enable.
     disabled_reason = models.CharField(max_length=300, blank=True)
+    # Circuit breaker (messaging.webhooks.delivery): failed attempts in a row (network errors,
+    # timeouts, 429, 5xx); past the threshold no delivery of this endpoint is sent until
+    # `circuit_open_until`, then one at a time until one succeeds.
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    circuit_open_until = models.DateTimeField(null=True, blank=True)
     # The API's Idempotency-Key of the request that created it: a retried create returns it.
     idempotency_key = idempotency_key_field()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -191,6 +199,14 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+    @property
+    def secret(self) -> str:
+        return decrypt_text(self.secret_encrypted)
+
+    @secret.setter
+    def secret(self, plaintext: str) -> None:
+        self.secret_encrypted = encrypt_text(plaintext)
 
 
 class WebhookDelivery(models.Model):
@@ -227,7 +243,15 @@ class WebhookDelivery(models.Model):
                 fields=["next_attempt_at"],
                 name="webhook_delivery_due",
                 condition=Q(status__in=["pending", "failed", "sending"]),
-            )
+            ),
+            # The per-endpoint concurrency limit counts an endpoint's deliveries in flight.
+            models.Index(fields=["endpoint"], name="webhook_delivery_sending", condition=Q(status="sending")),
+            # The sweep asks, per endpoint, for its due rows (oldest first).
+            models.Index(
+                fields=["endpoint", "next_attempt_at"],
+                name="webhook_delivery_due_endpoint",
+                condition=Q(status__in=["pending", "failed", "sending"]),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,9 @@ from messaging import services, webhooks
 @shared_task(name="messaging.tasks.deliver_webhook")
 def deliver_webhook(delivery_id: int) -> str | None:
     # Claimed by conditional update inside the service: a duplicate or late task is a no-op.
-    return webhooks.webhook_delivery_attempt(delivery_id=delivery_id)
+    # Then the same slot goes on with the endpoint's other due deliveries (a burst drains
+    # at the endpoint's concurrency, not a few per sweep).
+    return webhooks.webhook_delivery_attempt(delivery_id=delivery_id, drain=True)
 
 
 @shared_task(name="messaging.tasks.deliver_webhooks")

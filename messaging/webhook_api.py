@@ -29,21 +29,48 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="Why delivery switched the endpoint off (for example a 410 Gone); empty if active.",
     )
+    consecutive_failures = serializers.IntegerField(
+        read_only=True, help_text="Failed attempts in a row (network errors, timeouts, 429, 5xx)."
+    )
+    circuit_open_until = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="Set while the endpoint is backed off after too many failures in a row: nothing is sent "
+        "to it before this time (deliveries wait, no attempt is spent), then one at a time until one "
+        "succeeds. Null when deliveries flow normally.",
+    )
 
     class Meta:
         model = WebhookEndpoint
-        fields = ["uuid", "url", "events", "is_active", "disabled_reason", "created_at"]
+        fields = [
+            "uuid",
+            "url",
+            "events",
+            "is_active",
+            "disabled_reason",
+            "consecutive_failures",
+            "circuit_open_until",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
     secret = serializers.CharField(
         read_only=True,
-        help_text="The signing secret (`whsec_…`). Shown only now: store it to verify `webhook-signature`.",
+        allow_null=True,
+        help_text="The signing secret (`whsec_…`). Shown only in the 201 answer: store it to verify "
+        "`webhook-signature`. Null when this is a replay of an earlier create (same Idempotency-Key): "
+        "a secret is never shown twice; rotate it if the first answer was lost.",
+    )
+    secret_note = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="On a replay: why `secret` is null and what to do; else null.",
     )
 
     class Meta(WebhookEndpointSerializer.Meta):
-        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret", "secret_note"]
         read_only_fields = fields
 
 
@@ -107,18 +134,26 @@ _IDEMPOTENCY_KEY = OpenApiParameter(
     location=OpenApiParameter.HEADER,
     description="Any unique string (a UUID is a good choice), printable ASCII, at most "
     f"{_IDEMPOTENCY_KEY_MAX_LENGTH} characters. Repeating a request with the same key returns the "
-    "endpoint (and secret) the first one created (200) instead of a second endpoint.",
+    "endpoint the first one created (200, with `secret` null: a secret is shown only once) instead of a "
+    "second endpoint.",
 )
 _DELIVERY_ID = OpenApiParameter(
     "delivery_id", OpenApiTypes.INT, location=OpenApiParameter.PATH, description="The delivery's `id`."
 )
 
 
+_REPLAY_NOTE = (
+    "This endpoint was created by an earlier request with this Idempotency-Key. Its secret was shown "
+    "only in that answer; if it was lost, rotate the secret (POST …/rotate-secret)."
+)
+
+
 class WebhookApiMixin(ServiceErrorsMixin):
-    """A bad target is 400 on `url`, a state conflict 409."""
+    """A bad target is 400 on `url`, a state conflict 409, the endpoint quota 403."""
 
     service_errors = (
         ServiceError(webhooks.WebhookDeliveryNotRedeliverable, 409, "not_redeliverable"),
+        ServiceError(webhooks.WebhookEndpointQuotaExceeded, 403, "quota_exceeded"),
         ServiceError(webhooks.WebhookError, 400, "invalid", field="url"),
     )
 
@@ -151,9 +186,15 @@ class WebhookListView(WebhookApiMixin, generics.ListAPIView):
             201: WebhookEndpointCreatedSerializer,
             200: OpenApiResponse(
                 WebhookEndpointCreatedSerializer,
-                description="Already created by an earlier request with this Idempotency-Key.",
+                description="Already created by an earlier request with this Idempotency-Key; "
+                "`secret` is null (shown only once).",
             ),
             400: _INVALID,
+            403: OpenApiResponse(
+                ErrorSerializer,
+                description="`quota_exceeded`: the workspace has as many endpoints as allowed "
+                "(BLAZZ_QUOTA_WEBHOOK_ENDPOINTS).",
+            ),
         },
     )
     def post(self, request, *args, **kwargs):
@@ -162,7 +203,10 @@ class WebhookListView(WebhookApiMixin, generics.ListAPIView):
         endpoint, secret, created = webhooks.webhook_endpoint_create_idempotent(
             workspace=api_workspace(request), idempotency_key=key, **data
         )
-        body = WebhookEndpointCreatedSerializer(endpoint).data | {"secret": secret}
+        body = WebhookEndpointCreatedSerializer(endpoint).data | {
+            "secret": secret,
+            "secret_note": None if created else _REPLAY_NOTE,
+        }
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 

@@ -8,6 +8,11 @@ urlpatterns = [
     path("<uuid:webhook_uuid>/toggle/", views.WebhookToggleView.as_view(), name="webhook_toggle"),
     path("<uuid:webhook_uuid>/delete/", views.WebhookDeleteView.as_view(), name="webhook_delete"),
     path(
+        "<uuid:webhook_uuid>/rotate-secret/",
+        views.WebhookRotateSecretView.as_view(),
+        name="webhook_rotate_secret",
+    ),
+    path(
         "<uuid:webhook_uuid>/deliveries/", views.WebhookDeliveryListView.as_view(), name="webhook_deliveries"
     ),
     path(

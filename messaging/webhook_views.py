@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views import View
 from django.views.generic import FormView, ListView
 
@@ -38,6 +39,8 @@ class WebhookListView(WorkspaceManagerMixin, FormView):
         endpoints = list(webhooks.webhook_endpoints_of_workspace(workspace=self.request.workspace))
         # F13: failures are shown next to each endpoint, so a misrouted webhook is noticed.
         context["endpoints"] = [(e, webhooks.webhook_recent_failures(endpoint=e)) for e in endpoints]
+        context["quota"] = webhooks.webhook_endpoint_quota(workspace=self.request.workspace)
+        context["now"] = timezone.now()
         return context
 
     def form_valid(self, form):
@@ -47,6 +50,9 @@ class WebhookListView(WorkspaceManagerMixin, FormView):
                 url=form.cleaned_data["url"],
                 events=form.cleaned_data["events"],
             )
+        except webhooks.WebhookEndpointQuotaExceeded as exc:
+            form.add_error(None, str(exc))
+            return self.form_invalid(form)
         except webhooks.WebhookError as exc:
             form.add_error("url", str(exc))
             return self.form_invalid(form)
@@ -63,6 +69,16 @@ class WebhookToggleView(WebhookEndpointMixin, View):
         state = "enabled" if endpoint.is_active else "disabled"
         messages.success(request, f"Webhook {endpoint.url} {state}.")
         return HttpResponseRedirect(reverse("webhooks:webhook_list"))
+
+
+class WebhookRotateSecretView(WebhookEndpointMixin, View):
+    def post(self, request, webhook_uuid):
+        endpoint = self.get_endpoint()
+        secret = webhooks.webhook_endpoint_rotate_secret(endpoint=endpoint)
+        # Rendered once, as at creation: only this response ever shows the new secret.
+        page = WebhookListView(request=request, kwargs={})
+        context = page.get_context_data(form=WebhookEndpointForm(), new_secret=secret, new_endpoint=endpoint)
+        return page.render_to_response(context)
 
 
 class WebhookDeleteView(WebhookEndpointMixin, View):

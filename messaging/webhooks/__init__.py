@@ -12,7 +12,8 @@ The package, by seam:
 - `events`: the event types and recording events into the outbox;
 - `delivery`: claiming, sending (HTTP, signing), the retry schedule, Retry-After, 410, dead,
   the Beat sweep and redelivery;
-- `targets`: the SSRF guard on endpoint URLs;
+- `targets`: the SSRF guard on endpoint URLs (resolve once, check every address);
+- `transport`: the httpx transport that connects only to the checked addresses;
 - `endpoints` / `selectors`: writes and reads of endpoints and their deliveries;
 - `errors`: the refusals.
 
@@ -30,7 +31,6 @@ from messaging.webhooks.delivery import (
     REDELIVERABLE,
     RETRY_SCHEDULE,
     SWEEP_BATCH,
-    SWEEP_THREADS,
     AttemptResult,
     retry_delay,
     webhook_body,
@@ -44,10 +44,16 @@ from messaging.webhooks.endpoints import (
     webhook_endpoint_create,
     webhook_endpoint_create_idempotent,
     webhook_endpoint_delete,
+    webhook_endpoint_quota,
     webhook_endpoint_rotate_secret,
     webhook_endpoint_update,
 )
-from messaging.webhooks.errors import WebhookDeliveryNotRedeliverable, WebhookError, WebhookUrlRefused
+from messaging.webhooks.errors import (
+    WebhookDeliveryNotRedeliverable,
+    WebhookEndpointQuotaExceeded,
+    WebhookError,
+    WebhookUrlRefused,
+)
 from messaging.webhooks.events import WEBHOOK_EVENT_TYPES, webhook_events_record, webhook_events_record_many
 from messaging.webhooks.selectors import (
     webhook_deliveries_of_endpoint,
@@ -68,10 +74,10 @@ __all__ = [
     "REDELIVERABLE",
     "RETRY_SCHEDULE",
     "SWEEP_BATCH",
-    "SWEEP_THREADS",
     "WEBHOOK_EVENT_TYPES",
     "AttemptResult",
     "WebhookDeliveryNotRedeliverable",
+    "WebhookEndpointQuotaExceeded",
     "WebhookError",
     "WebhookUrlRefused",
     "retry_delay",
@@ -87,6 +93,7 @@ __all__ = [
     "webhook_endpoint_create_idempotent",
     "webhook_endpoint_delete",
     "webhook_endpoint_get_or_404",
+    "webhook_endpoint_quota",
     "webhook_endpoint_rotate_secret",
     "webhook_endpoint_update",
     "webhook_endpoints_of_workspace",

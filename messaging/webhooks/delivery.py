@@ -4,15 +4,40 @@ one delivery at once), POST it signed outside any transaction, then record the a
 jitter, honouring Retry-After); 410 disables the endpoint; any other answer is permanent;
 after the last attempt the delivery is `dead`. A failed attempt only sets `next_attempt_at`,
 and Beat's `deliver_webhooks_due` sweep sends it again when due (no long Celery countdowns).
-Redelivery puts a dead, failed or delivered row back at the start of the schedule."""
+Redelivery puts a dead, failed or delivered row back at the start of the schedule.
+
+Isolation (issue 16): one tenant's slow or failing receiver must not hold up the others.
+- Deliveries run on their own `webhooks` queue and worker pool (Procfile `webhooks:`), never
+  in the pool that runs the campaigns tick and maintenance.
+- A per-endpoint concurrency limit (BLAZZ_WEBHOOK_ENDPOINT_CONCURRENCY): a claim counts the
+  endpoint's deliveries in flight under a lock on the endpoint row and claims only what fits.
+  A delivery that does not fit stays due, untouched (no attempt spent), for the Beat sweep.
+- A circuit breaker per endpoint: after BLAZZ_WEBHOOK_CIRCUIT_FAILURES failed attempts in a
+  row (network error, timeout, 429, 5xx) the endpoint is open until now +
+  BLAZZ_WEBHOOK_CIRCUIT_OPEN_SECONDS: none of its deliveries is claimed (and none spends an
+  attempt) until then, then one at a time (half open) until one succeeds.
+- A short connect timeout (BLAZZ_WEBHOOK_CONNECT_TIMEOUT_SECONDS) apart from the read timeout,
+  and a deadline for the whole attempt (BLAZZ_WEBHOOK_DEADLINE_SECONDS, shorter than the claim
+  lease), so a receiver that answers a byte at a time cannot hold a thread for ever.
+
+SSRF: the URL's host is resolved once per attempt, every address checked
+(`targets.webhook_target_resolve`) and the connection made to a checked address only
+(`transport.PinnedTransport`); redirects are never followed. What a receiver answers is
+never shown to the tenant: `last_error` is a status code and a fixed reason.
+
+Lock order: an endpoint row before its delivery rows (claims and `_finish` both), so a claim
+and the recording of an attempt on the same endpoint cannot deadlock."""
 
 from __future__ import annotations
 
 import json
 import logging
 import random
+import ssl
 import threading
 import time
+from collections import defaultdict
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,14 +46,16 @@ from email.utils import parsedate_to_datetime
 import httpx
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from blazz.encryption import InvalidToken
 from messaging.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from messaging.webhook_signing import webhook_headers
 from messaging.webhooks.errors import WebhookDeliveryNotRedeliverable, WebhookUrlRefused
-from messaging.webhooks.targets import webhook_url_check
+from messaging.webhooks.targets import webhook_target_resolve
+from messaging.webhooks.transport import PinnedTransport, pinned_to
 
 logger = logging.getLogger(__name__)
 
@@ -47,14 +74,19 @@ JITTER = 0.10
 # A receiver's Retry-After is honoured when larger than our schedule, up to this.
 MAX_RETRY_AFTER = timedelta(hours=24)
 # A claimed row is `sending` until this lease passes; a worker that died mid-send leaves it
-# for the sweep to claim again after the lease (longer than any request can take).
+# for the sweep to claim again after the lease (longer than any request can take: see
+# BLAZZ_WEBHOOK_DEADLINE_SECONDS, refused by a check when not shorter).
 CLAIM_LEASE = timedelta(minutes=2)
 CLAIMABLE = (WebhookDelivery.Status.PENDING, WebhookDelivery.Status.FAILED, WebhookDelivery.Status.SENDING)
 REDELIVERABLE = (WebhookDelivery.Status.DEAD, WebhookDelivery.Status.FAILED, WebhookDelivery.Status.DELIVERED)
 SWEEP_BATCH = 50
 ENQUEUE_CHUNK = 50
-SWEEP_THREADS = 10
 ERROR_MAX_CHARS = 500
+# How many endpoints one sweep looks at: each gets at most its free concurrency slots, so a
+# backlog on one endpoint cannot fill the sweep and starve the others.
+SWEEP_ENDPOINTS = 50
+# How long a slot goes on with an endpoint's next due deliveries after the one it was given.
+DRAIN_SECONDS = 30
 
 
 def deliveries_enqueue(delivery_ids: list[int]) -> None:
@@ -90,17 +122,29 @@ _client_lock = threading.Lock()
 
 def _http_client() -> httpx.Client:
     """One client (and connection pool) per process, made lazily so a forked worker child
-    never shares its parent's sockets. Redirects are not followed: a moved endpoint must be
-    re-registered, not silently chased (and a redirect could point inside the network)."""
+    never shares its parent's sockets. It connects only to pinned, checked addresses
+    (PinnedTransport). Redirects are not followed: a moved endpoint must be re-registered,
+    not silently chased (and a redirect could point inside the network). The pool has no
+    connection cap of its own: concurrency is bounded per endpoint by the claims, and a
+    shared cap would let one tenant's hanging requests queue everyone else's."""
     global _client
     with _client_lock:
         if _client is None:
             _client = httpx.Client(
+                transport=PinnedTransport(
+                    limits=httpx.Limits(max_connections=None, max_keepalive_connections=50)
+                ),
                 follow_redirects=False,
                 trust_env=False,
                 headers={"user-agent": "Blazz-Webhooks/1.0", "content-type": "application/json"},
             )
         return _client
+
+
+def _timeout() -> httpx.Timeout:
+    return httpx.Timeout(
+        settings.BLAZZ_WEBHOOK_TIMEOUT_SECONDS, connect=settings.BLAZZ_WEBHOOK_CONNECT_TIMEOUT_SECONDS
+    )
 
 
 def webhook_body(delivery: WebhookDelivery) -> str:
@@ -128,39 +172,80 @@ def _parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
     return max(when - now, timedelta(0))
 
 
+def _network_failure_reason(exc: httpx.HTTPError) -> str:
+    """A fixed reason for a failed connection. Exception texts are not shown: they can carry
+    what the other side sent (a TLS alert, a certificate's names, a malformed status line)."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "Timeout: the receiver did not accept the connection in time."
+    if isinstance(exc, httpx.TimeoutException):
+        return "Timeout: the receiver did not answer in time."
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and not isinstance(cause, ssl.SSLError):
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return "TLS error: the receiver's certificate is not valid for this host."
+    if isinstance(cause, ssl.SSLError):
+        return "TLS error: the TLS handshake with the receiver failed."
+    if isinstance(exc, httpx.ConnectError):
+        return "Connection failed: the receiver refused or could not be reached."
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "Protocol error: the receiver's answer was not valid HTTP."
+    return "Connection failed: the connection to the receiver broke."
+
+
 def _send(delivery: WebhookDelivery) -> AttemptResult:
-    """One POST. Never called inside a transaction: a slow receiver must not hold locks."""
-    body = webhook_body(delivery)
-    headers = webhook_headers(
-        secret=delivery.endpoint.secret, msg_id=str(delivery.event_id), timestamp=int(time.time()), body=body
-    )
+    """One POST. Never called inside a transaction: a slow receiver must not hold locks.
+    The host is resolved here, once; every address checked; the connection made to one of
+    them (never to a second resolution). Only the status line and headers are read: the
+    body is never read, stored or shown."""
     started = time.monotonic()
     try:
-        response = _http_client().post(
-            delivery.endpoint.url,
-            content=body.encode(),
-            headers=headers,
-            timeout=settings.BLAZZ_WEBHOOK_TIMEOUT_SECONDS,
+        target = webhook_target_resolve(delivery.endpoint.url)
+    except WebhookUrlRefused as exc:
+        return AttemptResult(None, f"Refused: {exc}"[:ERROR_MAX_CHARS], _ms_since(started))
+    body = webhook_body(delivery)
+    try:
+        secret = delivery.endpoint.secret
+    except InvalidToken:
+        # The key that encrypted it is no longer in BLAZZ_SNAPSHOT_KEYS: an operator's mistake,
+        # retried on the schedule so the deliveries go out once the key is back.
+        logger.error(
+            "webhook endpoint %s: its secret opens with none of BLAZZ_SNAPSHOT_KEYS", delivery.endpoint_id
         )
-    except httpx.TimeoutException as exc:
-        return AttemptResult(None, f"Timeout: {type(exc).__name__}", _ms_since(started), transient=True)
-    except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS]
-        return AttemptResult(None, error, _ms_since(started), transient=True)
-    error = ""
-    if not response.is_success:
-        error = f"HTTP {response.status_code}: {response.text[:200]}"
-        if response.is_redirect:
-            error = (
-                f"HTTP {response.status_code}: redirect to {response.headers.get('location')!r} not followed"
-            )
-    return AttemptResult(
-        response.status_code,
-        error[:ERROR_MAX_CHARS],
-        _ms_since(started),
-        _parse_retry_after(response.headers.get("retry-after"), timezone.now()),
-        transient=response.status_code == 429 or response.status_code >= 500,
+        return AttemptResult(
+            None, "Not sent: the signing secret cannot be read (server configuration).", 0, transient=True
+        )
+    headers = webhook_headers(
+        secret=secret, msg_id=str(delivery.event_id), timestamp=int(time.time()), body=body
     )
+    deadline = time.monotonic() + settings.BLAZZ_WEBHOOK_DEADLINE_SECONDS
+    try:
+        with pinned_to(target, deadline=deadline):
+            with _http_client().stream(
+                "POST", delivery.endpoint.url, content=body.encode(), headers=headers, timeout=_timeout()
+            ) as response:
+                code = response.status_code
+                retry_after = response.headers.get("retry-after")
+    except httpx.HTTPError as exc:
+        # The detail stays in the operator's log; the tenant gets a fixed reason.
+        logger.info("webhook delivery %s: %s: %s", delivery.pk, type(exc).__name__, exc)
+        return AttemptResult(None, _network_failure_reason(exc), _ms_since(started), transient=True)
+    return AttemptResult(
+        code,
+        _status_reason(code),
+        _ms_since(started),
+        _parse_retry_after(retry_after, timezone.now()),
+        transient=code == 429 or code >= 500,
+    )
+
+
+def _status_reason(code: int) -> str:
+    """The fixed text recorded for an answer: the status code and why it is not delivered."""
+    if 200 <= code < 300:
+        return ""
+    if 300 <= code < 400:
+        return f"HTTP {code} from receiver: redirects are not followed (register the final URL)."
+    return f"HTTP {code} from receiver."
 
 
 def _ms_since(started: float) -> int:
@@ -174,38 +259,111 @@ def retry_delay(attempt: int) -> timedelta:
     return base * random.uniform(1 - JITTER, 1 + JITTER)  # nosec B311 # retry jitter, not security
 
 
+def _endpoint_claim(
+    *, endpoint_id: int, candidate_ids: Iterable[int] | None, now: datetime, most: int | None = None
+) -> list[int]:
+    """Claims due deliveries of one endpoint (among `candidate_ids`, or any when None), as
+    many as its concurrency limit leaves free, oldest due first, and returns their ids. Each
+    claimed row is `sending`, attempts + 1, leased until now + CLAIM_LEASE.
+
+    Takes the endpoint's row lock (FOR NO KEY UPDATE) first, so two claims for one endpoint count
+    its in-flight deliveries one after the other and never both take the last slot; then the
+    delivery rows (FOR UPDATE SKIP LOCKED). A `sending` row whose lease ran out is not in
+    flight (its worker died) and may be claimed again. An endpoint whose circuit is open
+    gets nothing: its deliveries stay due, with no attempt spent, until the circuit closes.
+    At most `most` rows when given."""
+    with transaction.atomic():
+        # FOR NO KEY UPDATE: serialises claims (and `_finish`'s update) of this endpoint
+        # without blocking the inserts of new deliveries, which only share its key.
+        endpoint = (
+            WebhookEndpoint.objects.select_for_update(no_key=True)
+            .filter(pk=endpoint_id)
+            .values("consecutive_failures", "circuit_open_until")
+            .first()
+        )
+        if endpoint is None:
+            return []
+        if endpoint["circuit_open_until"] is not None and endpoint["circuit_open_until"] > now:
+            return []
+        limit = settings.BLAZZ_WEBHOOK_ENDPOINT_CONCURRENCY
+        if endpoint["consecutive_failures"] >= settings.BLAZZ_WEBHOOK_CIRCUIT_FAILURES:
+            limit = 1  # half open: one probe until an attempt succeeds
+        Status = WebhookDelivery.Status
+        in_flight = WebhookDelivery.objects.filter(
+            endpoint_id=endpoint_id, status=Status.SENDING, next_attempt_at__gt=now
+        ).count()
+        free = limit - in_flight
+        if most is not None:
+            free = min(free, most)
+        if free <= 0:
+            return []
+        due = WebhookDelivery.objects.filter(endpoint_id=endpoint_id, next_attempt_at__lte=now).filter(
+            status__in=CLAIMABLE
+        )
+        if candidate_ids is not None:
+            due = due.filter(id__in=list(candidate_ids))
+        ids = list(
+            due.order_by("next_attempt_at", "id")
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)[:free]
+        )
+        if ids:
+            WebhookDelivery.objects.filter(id__in=ids).update(
+                status=Status.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + CLAIM_LEASE
+            )
+    return ids
+
+
 def webhook_delivery_claim(*, delivery_id: int) -> WebhookDelivery | None:
     """Marks the delivery `sending` (attempts + 1, leased until now + CLAIM_LEASE) if it is
-    due and not already claimed. Returns None when another worker got there first, the row
-    is not due, or it is gone: that caller must not send."""
-    now = timezone.now()
-    claimed = WebhookDelivery.objects.filter(
-        pk=delivery_id, status__in=CLAIMABLE, next_attempt_at__lte=now
-    ).update(
-        status=WebhookDelivery.Status.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + CLAIM_LEASE
-    )
-    if claimed != 1:
+    due, not already claimed, and its endpoint has a free slot and a closed circuit. Returns
+    None when another worker got there first, the row is not due or must wait its turn, or
+    it is gone: that caller must not send (a row left due is the sweep's)."""
+    endpoint_id = WebhookDelivery.objects.filter(pk=delivery_id).values_list("endpoint_id", flat=True).first()
+    if endpoint_id is None:
+        return None
+    if not _endpoint_claim(endpoint_id=endpoint_id, candidate_ids=[delivery_id], now=timezone.now()):
         return None
     return WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
 
 
-def webhook_delivery_attempt(*, delivery_id: int) -> str | None:
+def webhook_delivery_attempt(*, delivery_id: int, drain: bool = False) -> str | None:
     """Claims, sends and records one attempt. Returns the delivery's new status, or None if
-    it was not claimed (not due, already in flight elsewhere, or deleted). Safe to run twice."""
+    it was not claimed (not due, already in flight elsewhere, its endpoint busy or backed
+    off, or deleted). Safe to run twice. With `drain`, the slot then goes on with the
+    endpoint's other due deliveries (see `_drain`)."""
     delivery = webhook_delivery_claim(delivery_id=delivery_id)
     if delivery is None:
         return None
-    return _attempt_claimed(delivery)
+    status = _attempt_claimed(delivery)
+    if drain:
+        _drain(delivery.endpoint_id)
+    return status
+
+
+def _drain(endpoint_id: int) -> int:
+    """Keeps one concurrency slot of the endpoint busy: claims its next due delivery and
+    sends it, until none is due, the circuit opens, the slot is taken, or DRAIN_SECONDS
+    pass. Without it a burst (an inbound batch times an endpoint) that found the slots
+    taken would wait for the sweep, a few deliveries per sweep. Returns how many it sent."""
+    sent = 0
+    stop_at = time.monotonic() + DRAIN_SECONDS
+    while time.monotonic() < stop_at:
+        ids = _endpoint_claim(endpoint_id=endpoint_id, candidate_ids=None, now=timezone.now(), most=1)
+        if not ids:
+            break
+        delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=ids[0]).first()
+        if delivery is None:
+            break
+        _attempt_claimed(delivery)
+        sent += 1
+    return sent
 
 
 def _attempt_claimed(delivery: WebhookDelivery) -> str | None:
     endpoint = delivery.endpoint
     if not endpoint.is_active:
         return _finish(delivery, AttemptResult(None, "Endpoint is disabled; not sent.", 0), record=False)
-    try:
-        webhook_url_check(endpoint.url)
-    except WebhookUrlRefused as exc:
-        return _finish(delivery, AttemptResult(None, f"Refused: {exc}", 0))
     return _finish(delivery, _send(delivery))
 
 
@@ -237,6 +395,8 @@ def _finish(delivery: WebhookDelivery, result: AttemptResult, *, record: bool = 
         status = Status.DEAD
 
     with transaction.atomic():
+        # The endpoint first (the lock order of `_endpoint_claim`), then the delivery.
+        _circuit_record(endpoint_id=delivery.endpoint_id, result=result, now=now)
         # Only the claim this worker holds may be finished: if the lease ran out and another
         # worker re-claimed the row, its `attempts` moved on and this update touches nothing.
         updated = WebhookDelivery.objects.filter(
@@ -267,49 +427,100 @@ def _finish(delivery: WebhookDelivery, result: AttemptResult, *, record: bool = 
     return status
 
 
-def webhook_deliveries_due(*, batch: int = SWEEP_BATCH, now: datetime | None = None) -> int:
-    """Beat's sweep: claims up to `batch` due rows (retries, pending rows whose task was
-    lost, sends whose worker died past the lease) under `select_for_update(skip_locked=True)`
-    so parallel sweeps split the work, then sends them after commit on a small thread pool.
-    Returns how many were sent."""
-    now = now or timezone.now()
-    due = WebhookDelivery.objects.filter(status__in=CLAIMABLE, next_attempt_at__lte=now).order_by(
-        "next_attempt_at"
+def _circuit_record(*, endpoint_id: int, result: AttemptResult, now: datetime) -> None:
+    """The circuit breaker's bookkeeping for one attempt: a delivered answer closes the
+    circuit; a transient failure counts, and the one that reaches the threshold (or any
+    failure past it, in half open) opens the circuit for BLAZZ_WEBHOOK_CIRCUIT_OPEN_SECONDS.
+    Other answers (4xx: the receiver is up and answering) leave it as it is."""
+    code = result.status_code
+    endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id)
+    if code is not None and 200 <= code < 300:
+        endpoint.filter(Q(consecutive_failures__gt=0) | Q(circuit_open_until__isnull=False)).update(
+            consecutive_failures=0, circuit_open_until=None
+        )
+    elif result.transient:
+        open_until = now + timedelta(seconds=settings.BLAZZ_WEBHOOK_CIRCUIT_OPEN_SECONDS)
+        endpoint.update(
+            consecutive_failures=F("consecutive_failures") + 1,
+            # SET sees the row before the update: reaching the threshold with this failure.
+            circuit_open_until=Case(
+                When(
+                    consecutive_failures__gte=settings.BLAZZ_WEBHOOK_CIRCUIT_FAILURES - 1,
+                    then=Value(open_until),
+                ),
+                default=F("circuit_open_until"),
+            ),
+        )
+
+
+def _due_endpoint_ids(*, now: datetime, limit: int) -> list[int]:
+    """Endpoints with a due delivery and a closed (or half-open) circuit, the longest waiting
+    first. One row per endpoint, so a backlog on one cannot hide the others from the sweep."""
+    due = WebhookDelivery.objects.filter(
+        endpoint=OuterRef("pk"), status__in=CLAIMABLE, next_attempt_at__lte=now
     )
-    return _claim_and_send(due[:batch])
+    oldest_due = Subquery(due.order_by("next_attempt_at").values("next_attempt_at")[:1])
+    return list(
+        WebhookEndpoint.objects.filter(Exists(due))
+        .exclude(circuit_open_until__gt=now)
+        .annotate(oldest_due=oldest_due)
+        .order_by("oldest_due", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def webhook_deliveries_due(*, batch: int = SWEEP_BATCH, now: datetime | None = None) -> int:
+    """Beat's sweep: for up to SWEEP_ENDPOINTS endpoints with due rows (retries, pending rows
+    whose task was lost or that waited for a free slot, sends whose worker died past the
+    lease), claims what each endpoint's concurrency limit allows, at most `batch` in all,
+    then sends them on a thread pool, each slot draining its endpoint. Returns how many
+    were sent."""
+    now = now or timezone.now()
+    claimed: list[int] = []
+    for endpoint_id in _due_endpoint_ids(now=now, limit=SWEEP_ENDPOINTS):
+        if len(claimed) >= batch:
+            break
+        claimed += _endpoint_claim(endpoint_id=endpoint_id, candidate_ids=None, now=now)[
+            : batch - len(claimed)
+        ]
+    return _send_claimed(claimed)
 
 
 def webhook_deliveries_attempt(*, delivery_ids: list[int]) -> int:
-    """Sends these deliveries (a chunk of one batch of events) on a small thread pool. Rows
-    another worker claimed, or that are no longer due, are skipped: a duplicate task sends
-    nothing twice. Returns how many were sent."""
-    due = WebhookDelivery.objects.filter(
-        id__in=delivery_ids, status__in=CLAIMABLE, next_attempt_at__lte=timezone.now()
-    ).order_by("id")
-    return _claim_and_send(due)
+    """Sends these deliveries (a chunk of one batch of events) on a thread pool, as many per
+    endpoint as its concurrency limit allows, each slot then draining its endpoint. Rows
+    another worker claimed, that are no longer due, or that must wait for a free slot are
+    left to the slot that holds it, or the sweep: a duplicate task sends nothing twice.
+    Returns how many were sent."""
+    now = timezone.now()
+    by_endpoint: dict[int, list[int]] = defaultdict(list)
+    for delivery_id, endpoint_id in WebhookDelivery.objects.filter(id__in=delivery_ids).values_list(
+        "id", "endpoint_id"
+    ):
+        by_endpoint[endpoint_id].append(delivery_id)
+    claimed: list[int] = []
+    for endpoint_id, ids in sorted(by_endpoint.items()):
+        claimed += _endpoint_claim(endpoint_id=endpoint_id, candidate_ids=ids, now=now)
+    return _send_claimed(claimed)
 
 
-def _claim_and_send(candidates) -> int:
-    with transaction.atomic():
-        ids = list(candidates.select_for_update(skip_locked=True).values_list("id", flat=True))
-        if not ids:
-            return 0
-        WebhookDelivery.objects.filter(id__in=ids).update(
-            status=WebhookDelivery.Status.SENDING,
-            attempts=F("attempts") + 1,
-            next_attempt_at=timezone.now() + CLAIM_LEASE,
-        )
+def _send_claimed(ids: list[int]) -> int:
+    if not ids:
+        return 0
     deliveries = list(WebhookDelivery.objects.select_related("endpoint").filter(id__in=ids))
-    with ThreadPoolExecutor(max_workers=min(SWEEP_THREADS, len(deliveries))) as pool:
-        list(pool.map(_attempt_claimed_closing, deliveries))
-    return len(deliveries)
+    # One thread per claimed delivery (at most a batch): a delivery waiting for a thread
+    # behind another endpoint's hanging request would be held up by it.
+    with ThreadPoolExecutor(max_workers=len(deliveries)) as pool:
+        return sum(pool.map(_attempt_and_drain_closing, deliveries))
 
 
-def _attempt_claimed_closing(delivery: WebhookDelivery) -> str | None:
+def _attempt_and_drain_closing(delivery: WebhookDelivery) -> int:
+    """One claimed delivery, then its slot drains the endpoint. Returns how many were sent."""
     from django.db import connection
 
     try:
-        return _attempt_claimed(delivery)
+        _attempt_claimed(delivery)
+        return 1 + _drain(delivery.endpoint_id)
     finally:
         connection.close()  # each pool thread opened its own connection
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from accounts.models import Workspace
 from accounts.tenancy import scoped
 from messaging.models import WebhookEndpoint
 from messaging.webhook_signing import webhook_secret_generate
-from messaging.webhooks.errors import WebhookError
+from messaging.webhooks.errors import WebhookEndpointQuotaExceeded, WebhookError
 from messaging.webhooks.events import WEBHOOK_EVENT_TYPES
 from messaging.webhooks.targets import webhook_url_check
 
@@ -34,30 +36,58 @@ def webhook_endpoint_create(
     idempotency_key: str | None = None,
 ) -> tuple[WebhookEndpoint, str]:
     """Creates an endpoint with a new `whsec_` secret and returns it with the secret (which
-    the caller shows once). An empty `events` list subscribes to every event type."""
+    the caller shows once; it is stored encrypted). An empty `events` list subscribes to
+    every event type. Refuses with WebhookEndpointQuotaExceeded when the workspace already
+    has BLAZZ_QUOTA_WEBHOOK_ENDPOINTS endpoints: each one is deliveries in flight on the
+    shared webhook workers, so the count is bounded per tenant."""
     webhook_url_check(url)
+    events = _clean_events(events)
     secret = webhook_secret_generate()
-    endpoint = WebhookEndpoint.objects.create(
-        workspace=workspace,
-        url=url,
-        events=_clean_events(events),
-        is_active=is_active,
-        secret=secret,
-        idempotency_key=idempotency_key,
-    )
+    with transaction.atomic():
+        # Two creates at once must not both pass the count: they queue on the workspace's row.
+        # (FOR NO KEY UPDATE: rows that merely reference the workspace are not held up.)
+        Workspace.objects.select_for_update(no_key=True).filter(pk=workspace.pk).values_list("pk").first()
+        _quota_check(workspace)
+        endpoint = WebhookEndpoint.objects.create(
+            workspace=workspace,
+            url=url,
+            events=events,
+            is_active=is_active,
+            secret=secret,
+            idempotency_key=idempotency_key,
+        )
     return endpoint, secret
+
+
+def webhook_endpoint_quota(*, workspace) -> dict[str, int]:
+    """What the UI and API show: endpoints used and allowed."""
+    return {
+        "used": scoped(WebhookEndpoint, workspace).count(),
+        "limit": settings.BLAZZ_QUOTA_WEBHOOK_ENDPOINTS,
+    }
+
+
+def _quota_check(workspace) -> None:
+    quota = webhook_endpoint_quota(workspace=workspace)
+    if quota["used"] >= quota["limit"]:
+        raise WebhookEndpointQuotaExceeded(
+            f"This workspace has {quota['used']} webhook endpoints, the most allowed "
+            f"({quota['limit']}). Delete one, or subscribe an existing endpoint to more events."
+        )
 
 
 def webhook_endpoint_create_idempotent(
     *, workspace, idempotency_key: str | None, **fields
-) -> tuple[WebhookEndpoint, str, bool]:
+) -> tuple[WebhookEndpoint, str | None, bool]:
     """`webhook_endpoint_create` for the API: returns (endpoint, secret, created). The same
-    Idempotency-Key returns the first endpoint with its secret and creates nothing, so a
-    create retried after a lost answer still tells the integrator the secret in use."""
+    Idempotency-Key returns the first endpoint and creates nothing, with secret None: a
+    secret is shown once, at create or rotate, never again (a replayed request, or anyone
+    holding an old key and an old Idempotency-Key, must not read the secret in use). An
+    integrator whose first answer was lost rotates the secret to learn a new one."""
     if idempotency_key is not None:
         existing = scoped(WebhookEndpoint, workspace).filter(idempotency_key=idempotency_key).first()
         if existing is not None:
-            return existing, existing.secret, False
+            return existing, None, False
     try:
         with transaction.atomic():
             endpoint, secret = webhook_endpoint_create(
@@ -68,7 +98,7 @@ def webhook_endpoint_create_idempotent(
             raise
         # A concurrent request with the same key won the insert: answer with its endpoint.
         existing = WebhookEndpoint.objects.get(workspace=workspace, idempotency_key=idempotency_key)
-        return existing, existing.secret, False
+        return existing, None, False
     return endpoint, secret, True
 
 
@@ -97,10 +127,12 @@ def webhook_endpoint_update(
 
 
 def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> str:
-    """A new secret, effective for the next attempt (retries included)."""
-    endpoint.secret = webhook_secret_generate()
-    endpoint.save(update_fields=["secret"])
-    return endpoint.secret
+    """A new secret, effective for the next attempt (retries included). Returned here only
+    (the caller shows it once); stored encrypted."""
+    secret = webhook_secret_generate()
+    endpoint.secret = secret
+    endpoint.save(update_fields=["secret_encrypted"])
+    return secret
 
 
 def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:

@@ -13,3 +13,7 @@ class WebhookUrlRefused(WebhookError):
 
 class WebhookDeliveryNotRedeliverable(WebhookError):
     pass
+
+
+class WebhookEndpointQuotaExceeded(WebhookError):
+    """The workspace has as many endpoints as BLAZZ_QUOTA_WEBHOOK_ENDPOINTS allows."""

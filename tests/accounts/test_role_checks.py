@@ -29,6 +29,7 @@ MANAGERS_ONLY = {
     "webhooks:webhook_list",
     "webhooks:webhook_toggle",
     "webhooks:webhook_delete",
+    "webhooks:webhook_rotate_secret",
     "webhooks:webhook_deliveries",
     "webhooks:webhook_redeliver",
     "campaigns:campaign_new",

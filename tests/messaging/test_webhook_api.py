@@ -136,5 +136,47 @@ def test_it_creates_one_endpoint_per_idempotency_key(api, workspace_a):
 
     assert (first.status_code, again.status_code, other.status_code) == (201, 200, 201)
     assert again.json()["uuid"] == first.json()["uuid"]
-    assert again.json()["secret"] == first.json()["secret"]  # the retry still learns the secret in use
     assert WebhookEndpoint.objects.filter(workspace=workspace_a).count() == 2
+
+
+def test_a_replayed_create_does_not_show_the_secret_again(api, workspace_a):
+    """Issue 16: a secret is shown once. Before, a replay with the same Idempotency-Key
+    answered the secret in use, even after it had been rotated."""
+    body = {"url": "https://hooks.example/in"}
+    first = api.post("/api/v1/webhooks", body, HTTP_IDEMPOTENCY_KEY="hook-1").json()
+    rotated = api.post(f"/api/v1/webhooks/{first['uuid']}/rotate-secret").json()["secret"]
+
+    replay = api.post("/api/v1/webhooks", body, HTTP_IDEMPOTENCY_KEY="hook-1")
+
+    assert replay.status_code == 200 and replay.json()["uuid"] == first["uuid"]
+    assert replay.json()["secret"] is None
+    assert "rotate" in replay.json()["secret_note"]
+    assert first["secret"].encode() not in replay.content and rotated.encode() not in replay.content
+
+
+def test_it_refuses_endpoints_past_the_workspace_quota(api, workspace_a, workspace_b, settings):
+    settings.BLAZZ_QUOTA_WEBHOOK_ENDPOINTS = 2
+    for n in range(2):
+        assert api.post("/api/v1/webhooks", {"url": f"https://hooks.example/{n}"}).status_code == 201
+
+    refused = api.post("/api/v1/webhooks", {"url": "https://hooks.example/3"})
+
+    assert refused.status_code == 403
+    error = refused.json()["error"]
+    assert error["code"] == "quota_exceeded" and "(2)" in error["message"]
+    assert WebhookEndpoint.objects.filter(workspace=workspace_a).count() == 2
+    # Another workspace's quota is its own.
+    webhook_endpoint_create(workspace=workspace_b, url="https://b.example/")
+
+
+def test_it_shows_a_backed_off_endpoint(api, workspace_a):
+    from django.utils import timezone
+
+    endpoint, _ = webhook_endpoint_create(workspace=workspace_a, url="https://a.example/")
+    until = timezone.now() + timezone.timedelta(seconds=60)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=5, circuit_open_until=until)
+
+    body = api.get(f"/api/v1/webhooks/{endpoint.uuid}").json()
+
+    assert body["consecutive_failures"] == 5
+    assert body["circuit_open_until"].startswith(until.strftime("%Y-%m-%dT%H:%M:%S"))

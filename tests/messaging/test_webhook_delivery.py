@@ -140,7 +140,8 @@ def test_it_gives_up_at_once_on_a_client_error(workspace_a, code):
 
 
 @pytest.mark.django_db
-def test_it_gives_up_after_the_last_attempt(workspace_a):
+def test_it_gives_up_after_the_last_attempt(workspace_a, settings):
+    settings.BLAZZ_WEBHOOK_CIRCUIT_FAILURES = MAX_ATTEMPTS + 1  # the schedule alone, no backing off
     with Receiver(default=503) as receiver:
         delivery = record_one(workspace_a, receiver.url)
         statuses = []
@@ -166,7 +167,8 @@ def test_it_sends_a_concurrently_claimed_delivery_once(workspace_a):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_sweeps_due_deliveries_once(workspace_a):
+def test_it_sweeps_due_deliveries_once(workspace_a, settings):
+    settings.BLAZZ_WEBHOOK_ENDPOINT_CONCURRENCY = 10  # once-ness here, not the limit
     with Receiver(default=200) as receiver:
         _endpoint, _ = webhook_endpoint_create(workspace=workspace_a, url=receiver.url)
         ids = [

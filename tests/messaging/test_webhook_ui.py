@@ -72,3 +72,25 @@ def test_it_refuses_agents(workspace_a):
     carol = UserFactory(username="carol@example.com")
     MembershipFactory(user=carol, workspace=workspace_a, role=Membership.Role.AGENT)
     assert logged_in_client(carol, workspace_a).get(reverse("webhooks:webhook_list")).status_code == 403
+
+
+def test_it_shows_the_quota_and_refuses_past_it_on_the_form(alice_client, workspace_a, settings):
+    settings.BLAZZ_QUOTA_WEBHOOK_ENDPOINTS = 1
+    alice_client.post(reverse("webhooks:webhook_list"), {"url": "https://hooks.example/1"})
+
+    response = alice_client.post(reverse("webhooks:webhook_list"), {"url": "https://hooks.example/2"})
+
+    assert b"the most allowed (1)" in response.content
+    assert b"1 of 1 endpoints used" in response.content
+    assert WebhookEndpoint.objects.filter(workspace=workspace_a).count() == 1
+
+
+def test_it_shows_an_endpoint_that_is_backed_off(alice_client, workspace_a):
+    from django.utils import timezone
+
+    endpoint, _ = webhook_endpoint_create(workspace=workspace_a, url="https://hooks.example/in")
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        consecutive_failures=5, circuit_open_until=timezone.now() + timezone.timedelta(minutes=1)
+    )
+    page = alice_client.get(reverse("webhooks:webhook_list")).content.decode()
+    assert 'data-testid="webhook-backed-off"' in page and "after 5 failures in a row" in page

@@ -15,6 +15,8 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    # time.monotonic() when the request's body had arrived (before any scripted delay).
+    at: float = 0.0
 
 
 @dataclass
@@ -22,14 +24,15 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    body: bytes = b"ok"
 
 
 class Receiver:
     """`replies` are used in order; when they run out, every request gets `default`."""
 
-    def __init__(self, *replies: Reply | int, port: int = 0, default: int = 200) -> None:
+    def __init__(self, *replies: Reply | int, port: int = 0, default: Reply | int = 200) -> None:
         self.replies = [r if isinstance(r, Reply) else Reply(r) for r in replies]
-        self.default = default
+        self.default = default if isinstance(default, Reply) else Reply(default)
         self.requests: list[Received] = []
         self._lock = threading.Lock()
         receiver = self
@@ -39,17 +42,19 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 with receiver._lock:
                     receiver.requests.append(
-                        Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                        Received(
+                            self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic()
+                        )
                     )
-                    reply = receiver.replies.pop(0) if receiver.replies else Reply(receiver.default)
+                    reply = receiver.replies.pop(0) if receiver.replies else receiver.default
                 if reply.delay:
                     time.sleep(reply.delay)
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
-                self.send_header("content-length", "2")
+                self.send_header("content-length", str(len(reply.body)))
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(reply.body)
 
             def log_message(self, *args) -> None:
                 pass
