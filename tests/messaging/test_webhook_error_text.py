@@ -70,8 +70,8 @@ def test_the_migration_scrubs_receiver_text_stored_before(workspace_a):
     from tests.factories import WebhookDeliveryFactory, WebhookEndpointFactory
 
     before, after = (
-        [("messaging", "0009_webhook_secret_encrypted_circuit")],
-        [("messaging", "0010_webhook_errors_scrubbed")],
+        [("messaging", "0011_webhook_secret_encrypted_circuit")],
+        [("messaging", "0012_webhook_errors_scrubbed")],
     )
     executor = MigrationExecutor(connection)
     executor.migrate(before)

@@ -14,8 +14,8 @@ from messaging.models import WebhookEndpoint
 from messaging.webhooks import webhook_endpoint_create, webhook_endpoint_rotate_secret
 from tests.factories import UserFactory
 
-BEFORE = [("messaging", "0008_send_sweep_periodic_task")]
-AFTER = [("messaging", "0009_webhook_secret_encrypted_circuit")]
+BEFORE = [("messaging", "0010_conversations_notes_quick_replies")]
+AFTER = [("messaging", "0011_webhook_secret_encrypted_circuit")]
 
 
 def stored_columns(endpoint_pk: int) -> str:

@@ -25,7 +25,7 @@ def decrypt_secrets(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("messaging", "0008_send_sweep_periodic_task"),
+        ("messaging", "0010_conversations_notes_quick_replies"),
     ]
 
     operations = [

@@ -35,6 +35,6 @@ def scrub_receiver_text(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("messaging", "0009_webhook_secret_encrypted_circuit")]
+    dependencies = [("messaging", "0011_webhook_secret_encrypted_circuit")]
 
     operations = [migrations.RunPython(scrub_receiver_text, migrations.RunPython.noop)]
