@@ -98,6 +98,7 @@ class CampaignLog(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "campaign recipient"
         ordering = ["scheduled_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["campaign", "contact"], name="campaign_log_one_per_recipient")

@@ -96,6 +96,7 @@ class WhatsAppSession(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
+        verbose_name = "WhatsApp number"
         ordering = ["-created_at"]
         constraints = [
             # F3: one connected, live session per phone and workspace; disconnected and

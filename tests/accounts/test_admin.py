@@ -1,6 +1,7 @@
 """Staff can open every model in the admin: list, search, add and change pages render."""
 
 import pytest
+from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
@@ -61,3 +62,18 @@ def test_it_shows_soft_deleted_sessions_to_staff(staff_client):
     response = staff_client.get(reverse("admin:sessions_app_whatsappsession_changelist"))
     assert b"gone-session" in response.content
     # The UI hides it from the workspace's own list.
+
+
+def test_admin_labels_read_as_english():
+    """Issue 19: the admin said "Whats app sessions" and "Webhook deliverys"."""
+    labels = {
+        model._meta.label: (str(model._meta.verbose_name), str(model._meta.verbose_name_plural))
+        for model in apps.get_models()
+        if model._meta.app_label in PROJECT_APPS
+    }
+    assert labels["sessions_app.WhatsAppSession"] == ("WhatsApp number", "WhatsApp numbers")
+    assert labels["messaging.WebhookDelivery"][1] == "webhook deliveries"
+    assert labels["messaging.Chat"] == ("message", "messages")
+    for label, (singular, plural) in labels.items():
+        assert "whats app" not in plural.lower(), label
+        assert not plural.endswith(("ys", "ss")) or plural.endswith(("days", "keys")), (label, plural)
