@@ -53,6 +53,7 @@ class SessionSerializer(serializers.ModelSerializer):
             "session_id",
             "status",
             "phone_number",
+            "display_name",
             "is_primary",
             "worker",
             "qr_expires_at",
@@ -61,6 +62,15 @@ class SessionSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+
+class SessionUpdateSerializer(InputSerializer):
+    display_name = serializers.CharField(
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=200,
+        help_text='What the team calls this number ("Sales"), at most 80 characters; blank clears it.',
+    )
 
 
 class SessionQrSerializer(serializers.Serializer):
@@ -105,6 +115,7 @@ _SESSION_UUID = OpenApiParameter(
 
 class SessionServiceErrorsMixin(ServiceErrorsMixin):
     service_errors = (
+        ServiceError(services.InvalidSessionField, 400, "invalid"),
         ServiceError(services.QrAttemptsExceeded, 429, "qr_attempts_exceeded", retry_after=True),
         ServiceError(services.NoWorkerCapacity, 503, "no_capacity"),
         ServiceError(services.FairShareExceeded, 503, "fair_share"),
@@ -210,10 +221,22 @@ class SessionListView(SessionServiceErrorsMixin, generics.ListAPIView):
         parameters=[_SESSION_UUID],
         responses={204: OpenApiResponse(description="Deleted."), 404: _NOT_FOUND, 409: _CONFLICT},
     ),
+    patch=extend_schema(
+        summary="Name a number",
+        parameters=[_SESSION_UUID],
+        request=SessionUpdateSerializer,
+        responses={200: SessionSerializer, 400: OpenApiResponse(ErrorSerializer), 404: _NOT_FOUND},
+    ),
 )
 class SessionDetailView(SessionObjectMixin, APIView):
     def get(self, request, session_uuid):
         return Response(SessionSerializer(self.get_session()).data)
+
+    def patch(self, request, session_uuid):
+        body = SessionUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        session = services.session_rename(session=self.get_session(), **body.validated_data)
+        return Response(SessionSerializer(session).data)
 
     def delete(self, request, session_uuid):
         services.session_delete(session=self.get_session())

@@ -64,6 +64,8 @@ class WhatsAppSession(models.Model):
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="wa_sessions")
     session_id = models.CharField(max_length=64, unique=True)
     phone_number = PhoneNumberField(null=True, blank=True)
+    # What the team calls this number ("Sales", "Support"), shown beside the phone everywhere.
+    display_name = models.CharField(max_length=80, blank=True)
     provider_type = models.CharField(max_length=10, choices=Provider.choices, default=Provider.WEBJS)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.STARTING, db_index=True)
     qr_code = models.TextField(blank=True)

@@ -24,4 +24,5 @@ urlpatterns = [
         name="session_refresh_qr",
     ),
     path("<uuid:session_uuid>/link-code/", views.SessionLinkCodeView.as_view(), name="session_link_code"),
+    path("<uuid:session_uuid>/rename/", views.SessionRenameView.as_view(), name="session_rename"),
 ]

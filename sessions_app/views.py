@@ -40,7 +40,8 @@ _FORM_KEY = re.compile(r"^[0-9a-f]{32}$")
 
 
 def display_name(session: WhatsAppSession) -> str:
-    return str(session.phone_number) if session.phone_number else session.session_id
+    number = str(session.phone_number) if session.phone_number else session.session_id
+    return f"{number} ({session.display_name})" if session.display_name else number
 
 
 class LiveNumbersMixin:
@@ -188,4 +189,18 @@ class SessionLinkCodeView(WorkspaceManagerMixin, View):
             messages.error(request, str(exc))
         else:
             messages.success(request, "Asked WhatsApp for a pairing code; it appears here in a moment.")
+        return HttpResponseRedirect(reverse("sessions_app:session_detail", args=[session.uuid]))
+
+
+class SessionRenameView(WorkspaceManagerMixin, View):
+    """Names the number for the team ("Sales"); blank clears the name."""
+
+    def post(self, request, session_uuid):
+        session = session_get_or_404(workspace=request.workspace, session_uuid=session_uuid)
+        try:
+            services.session_rename(session=session, display_name=request.POST.get("display_name", ""))
+        except services.SessionServiceError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Saved the name." if session.display_name else "Cleared the name.")
         return HttpResponseRedirect(reverse("sessions_app:session_detail", args=[session.uuid]))

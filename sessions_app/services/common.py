@@ -34,6 +34,12 @@ class QrAttemptsExceeded(SessionServiceError):
         )
 
 
+class InvalidSessionField(SessionServiceError):
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class NoWorkerCapacity(SessionServiceError):
     def __init__(self) -> None:
         super().__init__("No session worker has free capacity right now; the number was not started.")
@@ -69,6 +75,7 @@ def session_payload(session: WhatsAppSession) -> dict[str, Any]:
         "session_id": session.session_id,
         "status": session.status,
         "phone_number": str(session.phone_number) if session.phone_number else None,
+        "display_name": session.display_name,
         "is_primary": session.is_primary,
         "worker": session.assigned_worker.name if session.assigned_worker_id else None,
     }

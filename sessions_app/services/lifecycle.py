@@ -19,6 +19,7 @@ from sessions_app.models import SessionEvent, SessionSnapshot, WhatsAppSession
 from sessions_app.routing import route_invalidate
 from sessions_app.services.common import (
     ACTIVE_STATUSES,
+    InvalidSessionField,
     NoWorkerCapacity,
     QrAttemptsExceeded,
     SessionServiceError,
@@ -177,6 +178,25 @@ def session_set_primary(*, session: WhatsAppSession) -> WhatsAppSession:
     WhatsAppSession.objects.filter(pk=session.pk).update(is_primary=True)
     session.refresh_from_db()
     session_publish(session, "session.primary")
+    return session
+
+
+DISPLAY_NAME_MAX_CHARS = 80
+
+
+def session_rename(*, session: WhatsAppSession, display_name: Any) -> WhatsAppSession:
+    """Names the number for the team ("Sales"); blank clears the name."""
+    if not isinstance(display_name, str):
+        raise InvalidSessionField("The name must be text.", field="display_name")
+    display_name = " ".join(display_name.split())
+    if "\x00" in display_name or len(display_name) > DISPLAY_NAME_MAX_CHARS:
+        raise InvalidSessionField(
+            f"A number's name is at most {DISPLAY_NAME_MAX_CHARS} characters, without NUL.",
+            field="display_name",
+        )
+    WhatsAppSession.objects.filter(pk=session.pk).update(display_name=display_name, updated_at=timezone.now())
+    session.display_name = display_name
+    session_publish(session, "session.renamed")
     return session
 
 

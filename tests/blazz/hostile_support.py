@@ -222,6 +222,13 @@ OPERATIONS = {
         ),
         Operation("POST", "/api/v1/sessions", lambda w: "/api/v1/sessions", idempotency_key_max=255),
         Operation(
+            "PATCH",
+            "/api/v1/sessions/{session_uuid}",
+            lambda w: f"/api/v1/sessions/{w.connected.uuid}",
+            lambda w: {"display_name": "Sales"},
+            text_field="display_name",
+        ),
+        Operation(
             "POST",
             "/api/v1/sessions/{session_uuid}/link-code",
             lambda w: f"/api/v1/sessions/{w.scanning.uuid}/link-code",
