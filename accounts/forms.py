@@ -1,6 +1,7 @@
 import zoneinfo
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import validate_password
 
 
@@ -32,3 +33,12 @@ class WorkspaceForm(forms.Form):
 
 class ApiKeyForm(forms.Form):
     name = forms.CharField(max_length=50, help_text="What uses this key, e.g. 'CRM sync'.")
+
+
+class EmailLoginForm(AuthenticationForm):
+    """Accounts are e-mail addresses (the username is the e-mail), so the form says so."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "Email"
+        self.fields["username"].widget.attrs.update({"autocomplete": "email", "inputmode": "email"})

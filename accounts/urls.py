@@ -2,13 +2,18 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts import views
+from accounts.forms import EmailLoginForm
 
 app_name = "accounts"
 urlpatterns = [
     path("signup/", views.SignupView.as_view(), name="signup"),
     path("signup/sent/", views.SignupSentView.as_view(), name="signup_sent"),
     path("signup/confirm/<str:token>/", views.SignupConfirmView.as_view(), name="signup_confirm"),
-    path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="accounts/login.html", authentication_form=EmailLoginForm),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("workspaces/new/", views.WorkspaceCreateView.as_view(), name="workspace_create"),
     path(

@@ -131,6 +131,9 @@ class WorkspaceSwitchView(LoginRequiredMixin, View):
         return redirect("dashboard")
 
 
+NEW_API_KEY_SESSION_KEY = "blazz_new_api_key"
+
+
 class ApiKeyListView(WorkspaceManagerMixin, FormView):
     template_name = "accounts/api_keys.html"
     form_class = ApiKeyForm
@@ -141,13 +144,17 @@ class ApiKeyListView(WorkspaceManagerMixin, FormView):
         return context
 
     def form_valid(self, form):
-        api_key, full_key = services.api_key_create(
+        _, full_key = services.api_key_create(
             workspace=self.request.workspace, name=form.cleaned_data["name"], created_by=self.request.user
         )
-        # Rendered once, never stored: the page says so.
-        return self.render_to_response(
-            self.get_context_data(form=ApiKeyForm(), new_key=full_key, new_api_key=api_key)
-        )
+        # Redirect after the POST (a reload must not make a second key); the full key rides in
+        # the session for exactly one page view, then exists only with the integrator.
+        self.request.session[NEW_API_KEY_SESSION_KEY] = full_key
+        return HttpResponseRedirect(reverse("accounts:api_keys"))
+
+    def get(self, request, *args, **kwargs):
+        new_key = request.session.pop(NEW_API_KEY_SESSION_KEY, None)
+        return self.render_to_response(self.get_context_data(new_key=new_key))
 
 
 class ApiKeyRevokeView(WorkspaceManagerMixin, View):

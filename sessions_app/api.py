@@ -233,9 +233,10 @@ class SessionDetailView(SessionObjectMixin, APIView):
         return Response(SessionSerializer(self.get_session()).data)
 
     def patch(self, request, session_uuid):
+        session = self.get_session()  # another workspace's number is a 404 whatever the body
         body = SessionUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        session = services.session_rename(session=self.get_session(), **body.validated_data)
+        session = services.session_rename(session=session, **body.validated_data)
         return Response(SessionSerializer(session).data)
 
     def delete(self, request, session_uuid):

@@ -58,11 +58,14 @@ def test_it_refuses_missing_or_forged_keys(workspace_a, alice, header):
 
 def test_it_shows_a_new_key_once_and_lists_only_its_prefix(alice_client, workspace_a):
     created = alice_client.post("/api-keys/", {"name": "zapier"})
-    assert created.status_code == 200
-    full_key = created.context["new_key"]
-    assert full_key.encode() in created.content
+    # Redirect after the POST: reloading the page that shows the key makes no second key.
+    assert created.status_code == 302 and created.url == "/api-keys/"
+    shown = alice_client.get("/api-keys/")
+    full_key = shown.context["new_key"]
+    assert full_key and full_key.encode() in shown.content
     listing = alice_client.get("/api-keys/")
     assert full_key.encode() not in listing.content
+    assert ApiKey.objects.filter(workspace=workspace_a).count() == 1
     assert ApiKey.objects.get(workspace=workspace_a).prefix.encode() in listing.content
 
 
@@ -71,3 +74,9 @@ def test_it_revokes_a_key_from_the_ui(alice_client, workspace_a, alice):
     response = alice_client.post(f"/api-keys/{api_key.uuid}/revoke/")
     assert response.status_code == 302
     assert api_client(full_key).get("/api/v1/workspace").status_code == 401
+
+
+def test_the_login_form_asks_for_an_email(client):
+    page = client.get("/login/").content.decode()
+    assert '<label for="id_username">Email:</label>' in page
+    assert "Username" not in page
