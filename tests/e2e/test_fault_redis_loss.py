@@ -77,6 +77,9 @@ def test_no_message_is_lost_or_doubled_when_redis_is_flushed_and_restarted(
     print("\nredis flush + restart: " + json.dumps(result))
     assert result["lost"] == 0 and result["duplicated"] == 0, (result, worker.log())
     assert result["sends_accepted"] == traffic.count and result["pending"] == 0
+    # A 5xx means "not accepted": no retry with the same key found a message already made
+    # (200 is the API's answer to a replayed key; 201 a new message).
+    assert 200 not in result["send_api_answers"], result
 
 
 def stop_redis_with_a_send_in_flight(own_redis, traffic, first: int, database_url) -> int:
