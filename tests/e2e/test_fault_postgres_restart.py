@@ -128,3 +128,22 @@ def test_no_message_is_lost_or_doubled_when_postgres_crashes_and_comes_back(
             "SELECT count(*) FROM sessions_app_whatsappsession WHERE assigned_worker_id IS NOT NULL"
         ).fetchone()[0]
     assert (worker_status, still_assigned) == ("dead", 0), worker.log()
+
+
+def test_a_worker_stopped_while_postgres_is_down_still_closes_its_browsers(
+    own_postgres, deployment, sim, start_worker
+):
+    """A warm shutdown (a deploy, a reboot) during the outage: the snapshot cannot be stored,
+    but every browser is closed by the worker itself; the start_worker fixture fails the test
+    if any Chromium or chromedriver process of it survives."""
+    key = provision({**os.environ, **deployment.env})["api_key"]
+    web = deployment.start_web()
+    worker = start_worker("wa_fault_pg_stop", env=deployment.env)
+    connect_number(ApiClient(web.url, key), sim, "+5511987650113", log=worker.log)
+
+    own_postgres.crash()
+    worker.stop()
+    own_postgres.start()
+
+    log = worker.log_path.read_text(errors="replace")
+    assert "closed browser of" in log and "Signal handler" not in log, worker.log()
