@@ -62,6 +62,12 @@ def deployment(own_postgres, tmp_path):
     redis_server.stop()
 
 
+def sweeps_run(deployment) -> int:
+    """How many send sweeps the general worker finished (Beat sent them)."""
+    log = (deployment.tmp_path / "general.log").read_text(errors="replace")
+    return sum("chats_sweep_pending" in line and "succeeded" in line for line in log.splitlines())
+
+
 def healthz(url: str) -> int:
     try:
         with urllib.request.urlopen(url + "/healthz", timeout=10) as response:  # nosec B310 (loopback)
@@ -117,6 +123,26 @@ def test_no_message_is_lost_or_doubled_when_postgres_crashes_and_comes_back(
         timeout=60,
         what="a send after recovery",
         log=worker.log,
+    )
+
+    def stored_inbound_after_recovery() -> bool:
+        with psycopg.connect(database_url) as conn:
+            return (
+                conn.execute(
+                    "SELECT count(*) FROM messaging_chat WHERE direction = 'inbound' AND body = 'depois'"
+                ).fetchone()[0]
+                == 1
+            )
+
+    wait_until(
+        stored_inbound_after_recovery, timeout=60, what="an inbound message after recovery", log=worker.log
+    )
+    sweeps_so_far = sweeps_run(deployment)
+    wait_until(
+        lambda: sweeps_run(deployment) >= sweeps_so_far + 2,
+        timeout=60,
+        what="Beat's sweep to run again",
+        log=deployment.celery[-1].log,
     )
     # A warm shutdown after the outage still releases the worker's numbers and marks it stopped.
     worker.stop()
