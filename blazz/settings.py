@@ -125,6 +125,9 @@ ASGI_APPLICATION = "blazz.asgi.application"
 
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/blazz")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
+# A kept connection (DB_CONN_MAX_AGE > 0) that a database restart broke is checked and
+# replaced before its first use in a request, task or worker tick, instead of failing it.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: the broker, the cache (routing cache, throttles) and the channel layer each get

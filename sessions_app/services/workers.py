@@ -61,10 +61,15 @@ def lease_expiry():
     return timezone.now() + timedelta(seconds=settings.BLAZZ_SESSION_LEASE_SECONDS)
 
 
-def enqueue_on_session_worker(action: str, session_pk: int, **kwargs: Any) -> None:
+def enqueue_on_session_worker(action: str, session_pk: int, *, robust: bool = False, **kwargs: Any) -> None:
     """After commit, sends `sessions_app.tasks.<action>` to the queue of the session's
     worker (resolved through the routing cache). Tasks are looked up by name so services
-    never import the task layer."""
+    never import the task layer.
+
+    `robust`: the work lives in a table a Beat sweep rereads (a send), so this message is
+    only a wake-up call. When Redis cannot take it, the error is logged and the caller's
+    committed work stands, instead of failing a request whose row already exists (a client
+    told 500 would send again)."""
 
     def send() -> None:
         queue = session_queue(session_pk)
@@ -76,7 +81,7 @@ def enqueue_on_session_worker(action: str, session_pk: int, **kwargs: Any) -> No
             f"sessions_app.tasks.{action}", kwargs={"session_pk": session_pk, **kwargs}, queue=queue
         )
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=robust)
 
 
 @transaction.atomic

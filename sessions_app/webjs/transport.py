@@ -8,4 +8,5 @@ from sessions_app.services import enqueue_on_session_worker
 
 class WebJsTransport:
     def send(self, *, session_pk: int, chat_pk: int) -> None:
-        enqueue_on_session_worker("session_send", session_pk, chat_pk=chat_pk)
+        # The Chat row is the send; messaging's sweep wakes it again if this call is lost.
+        enqueue_on_session_worker("session_send", session_pk, chat_pk=chat_pk, robust=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
+from django.db import close_old_connections
 
 from sessions_app.webjs.host import SessionHost
 
@@ -63,4 +64,8 @@ def start_session_host(sender=None, **kwargs) -> None:
 def stop_session_host(sender=None, **kwargs) -> None:
     if _host is not None:
         logger.info("session worker %s shutting down: snapshotting and closing browsers", _host.worker_name)
+        # This thread's connection was opened at start; a database restart since then broke
+        # it. Dropped here (health-checked, CONN_HEALTH_CHECKS) so the snapshots and releases
+        # below run on a working one.
+        close_old_connections()
         _host.shutdown(deadline_s=settings.BLAZZ_BROWSER_STOP_DEADLINE)

@@ -4,16 +4,13 @@ broker, cache and channel layer are a redis-server this test owns, stops and sta
 on Redis (F4, F5): every message is stored exactly once, and every webhook delivery row is
 written even while its task could not be queued (Beat's sweep sends those)."""
 
-import shutil
-import subprocess
 import time
 
 import pytest
-import redis
 
 from messaging.models import Chat, WebhookDelivery
 from sessions_app.models import WhatsAppSession, WorkerInstance
-from tests.blazz.test_healthz import free_port
+from tests.e2e.faults import RestartableRedis
 from tests.e2e.workers import wait_until
 from tests.factories import (
     WebhookEndpointFactory,
@@ -25,38 +22,6 @@ from tests.factories import (
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 NUMBER, CUSTOMER = "+5511987650097", "+14155550197"
 PER_PHASE = 15
-
-
-class RestartableRedis:
-    def __init__(self, directory) -> None:
-        self.port = free_port()
-        self.directory = directory
-        self.process: subprocess.Popen | None = None
-
-    def url(self, db: int) -> str:
-        return f"redis://127.0.0.1:{self.port}/{db}"
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server must be installed on this machine"
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            cwd=self.directory,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(self._answers, timeout=10, interval=0.05, what="redis-server up")
-
-    def _answers(self) -> bool:
-        try:
-            return redis.Redis.from_url(self.url(0)).ping()
-        except redis.ConnectionError:
-            return False
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import psutil
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
 from blazz.celery import session_queue_name
@@ -125,7 +125,11 @@ class SessionHost(ProfilesMixin):
             except Exception:
                 logger.exception("could not stop session %s cleanly", pk)
         if self.worker is not None:
-            services.worker_mark_stopped(worker=self.worker)
+            try:
+                services.worker_mark_stopped(worker=self.worker)
+            except DatabaseError:
+                # Reconciliation declares the worker dead by its stale heartbeat instead.
+                logger.exception("could not mark worker %s stopped", self.worker_name)
         for thread in self._threads:
             thread.join(timeout=deadline_s or 5)
         if self._reaper is not None and self._reaper.poll() is None:
@@ -234,7 +238,12 @@ class SessionHost(ProfilesMixin):
         if live is not None:
             with live.lock:
                 if snapshot:
-                    self._snapshot(live)
+                    try:
+                        self._snapshot(live)
+                    except DatabaseError:
+                        # The database is down: the last stored snapshot stays, and the
+                        # browser is closed all the same (left to the reaper, its driver leaks).
+                        logger.exception("could not snapshot %s before closing it", live.session_id)
                 report = live.browser.stop(settings.BLAZZ_BROWSER_STOP_DEADLINE)
                 logger.info(
                     "closed browser of %s (%s) in %.2fs forced=%s killed=%s",
