@@ -60,7 +60,17 @@ class ContactSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Contact
-        fields = ["uuid", "phone", "wa_lid", "wa_id", "name", "metadata", "created_at", "updated_at"]
+        fields = [
+            "uuid",
+            "phone",
+            "wa_lid",
+            "wa_id",
+            "name",
+            "profile_name",
+            "metadata",
+            "created_at",
+            "updated_at",
+        ]
 
 
 class ContactCreateSerializer(InputSerializer):

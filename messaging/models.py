@@ -28,6 +28,9 @@ class Contact(models.Model):
     # stored and answered under that id rather than dropped. Null for every parseable number.
     wa_id = models.CharField("WhatsApp id", max_length=64, null=True, blank=True)
     name = models.CharField(max_length=200, blank=True)
+    # The name the customer gave themselves in WhatsApp (the push name each of their messages
+    # carries), kept current by ingestion; shown until a person sets `name`.
+    profile_name = models.CharField(max_length=200, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     # When someone last opened this conversation in the shared inbox: inbound messages after
     # it are unread. One mark per workspace (the inbox is shared), null = never opened.
@@ -57,6 +60,12 @@ class Contact(models.Model):
     @property
     def phone_e164(self) -> str | None:
         return self.phone.as_e164 if self.phone else None
+
+    @property
+    def label(self) -> str:
+        """What the UI calls this contact: the name a person set, else the WhatsApp profile
+        name, else where WhatsApp reaches it."""
+        return self.name or self.profile_name or self.address
 
     @property
     def address(self) -> str:

@@ -54,6 +54,7 @@ def chat_payload(chat: Chat, *, session: WhatsAppSession, contact: Contact) -> d
             "wa_lid": contact.wa_lid,
             "wa_id": contact.wa_id,
             "name": contact.name,
+            "profile_name": contact.profile_name,
         },
         "session": {"uuid": str(session.uuid), "phone_number": str(session.phone_number or "")},
         "created_at": chat.created_at.isoformat() if chat.created_at else None,

@@ -9,7 +9,7 @@ from typing import Any
 from django.utils import timezone
 
 from blazz.realtime import publish_many_to_workspace, publish_to_workspace
-from messaging.models import Chat
+from messaging.models import Chat, Contact
 from messaging.services.common import chat_payload, contact_sessions_bump, from_unix, webhook_record
 from messaging.services.contacts import SenderIdentity, contacts_for_senders, inbound_sender_identity
 from messaging.services.conversations import conversations_auto_assign
@@ -50,6 +50,7 @@ def inbound_messages_ingest(*, session_pk: int, messages: list[dict[str, Any]]) 
     if not fresh:
         return []
     contacts = contacts_for_senders(workspace=session.workspace, senders={senders[m["id"]] for m in fresh})
+    _profile_names_update(contacts=contacts, named={senders[m["id"]]: m.get("push_name") for m in fresh})
     now = timezone.now()
     rows = [
         Chat(
@@ -88,6 +89,27 @@ def inbound_messages_ingest(*, session_pk: int, messages: list[dict[str, Any]]) 
         workspace_uuid=session.workspace.uuid, events=[("message.received", p) for p in payloads]
     )
     return stored
+
+
+PROFILE_NAME_MAX_CHARS = 200  # the column
+
+
+def _profile_names_update(
+    *, contacts: dict[SenderIdentity, Contact], named: dict[SenderIdentity, Any]
+) -> None:
+    """Keeps each sender's WhatsApp profile name (the latest of the batch) on its contact;
+    one UPDATE per contact whose name changed, none in the common case."""
+    latest: dict[int, str] = {}
+    for sender, push_name in named.items():
+        if isinstance(push_name, str):
+            clean = " ".join(push_name.replace("\x00", "").split())[:PROFILE_NAME_MAX_CHARS]
+            if clean:
+                latest[contacts[sender].pk] = clean
+    for contact in {c.pk: c for c in contacts.values()}.values():
+        name = latest.get(contact.pk)
+        if name and contact.profile_name != name:
+            Contact.objects.filter(pk=contact.pk).update(profile_name=name)
+            contact.profile_name = name
 
 
 # What the page tells of a media message; the bytes themselves are not fetched yet.
