@@ -1,7 +1,7 @@
 from django.contrib import admin
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
-from accounts.models import ApiKey, Membership, Workspace
+from accounts.models import ApiKey, Invitation, Membership, Workspace
 
 
 class MembershipInline(admin.TabularInline):
@@ -40,3 +40,27 @@ class ApiKeyAdmin(APIKeyModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), "uuid", "last_used_at", "revoked_at"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invitations are created from the Team page (the link exists only in the e-mail)."""
+
+    list_display = ["email", "workspace", "role", "created_at", "expires_at", "accepted_at", "revoked_at"]
+    list_filter = ["role"]
+    search_fields = ["email", "workspace__name"]
+    fields = [
+        "workspace",
+        "email",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "accepted_by",
+        "revoked_at",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False

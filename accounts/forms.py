@@ -42,3 +42,21 @@ class EmailLoginForm(AuthenticationForm):
         super().__init__(*args, **kwargs)
         self.fields["username"].label = "Email"
         self.fields["username"].widget.attrs.update({"autocomplete": "email", "inputmode": "email"})
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(max_length=150, label="Email")
+    role = forms.ChoiceField(
+        choices=[("agent", "Agent: answers conversations"), ("admin", "Admin: also manages")]
+    )
+
+
+class InvitationAccountForm(forms.Form):
+    password = forms.CharField(
+        widget=forms.PasswordInput, min_length=8, max_length=128, label="Choose a password"
+    )
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        validate_password(password)
+        return password

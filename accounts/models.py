@@ -60,3 +60,31 @@ class ApiKey(AbstractAPIKey):
         verbose_name = "API key"
         verbose_name_plural = "API keys"
         ordering = ["-created"]
+
+
+class Invitation(models.Model):
+    """An e-mailed, expiring invitation to join a workspace with a role. Only a hash of the
+    link's token is stored: the link exists in the e-mail and nowhere else."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(max_length=150)
+    role = models.CharField(max_length=10, choices=Membership.Role.choices, default=Membership.Role.AGENT)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["workspace", "email"])]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.workspace} ({self.role})"

@@ -5,6 +5,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from smtplib import SMTPException
 
 from django.conf import settings
@@ -18,7 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts.models import ApiKey, Membership, Workspace
+from accounts.models import ApiKey, Invitation, Membership, Workspace
 from accounts.selectors import membership_get
 from blazz.realtime import publish_access_changed
 
@@ -217,3 +218,174 @@ def api_key_touch(*, api_key: ApiKey) -> None:
         return
     ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
     api_key.last_used_at = now
+
+
+# --- Team: invitations, roles, removal ----------------------------------------------------------
+
+
+class InvitationRefused(AccountsError):
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvitationInvalid(AccountsError):
+    pass
+
+
+class MembershipChangeRefused(AccountsError):
+    pass
+
+
+INVITABLE_ROLES = (Membership.Role.ADMIN, Membership.Role.AGENT)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def invitation_create(
+    *,
+    workspace: Workspace,
+    email: str,
+    role: str,
+    invited_by: AbstractBaseUser,
+    accept_url: Callable[[str], str],
+) -> Invitation:
+    """Mails `email` a link (valid BLAZZ_INVITATION_DAYS) to join `workspace` as `role`. A
+    pending invitation of the same address is replaced, so only the newest link works."""
+    email = _normalized_email(email or "")
+    if "@" not in email:
+        raise InvitationRefused("Give the teammate's e-mail address.", field="email")
+    if role not in INVITABLE_ROLES:
+        raise InvitationRefused("Invite as an admin or an agent.", field="role")
+    if Membership.objects.filter(workspace=workspace, user__username__iexact=email).exists():
+        raise InvitationRefused(f"{email} is already a member of this workspace.", field="email")
+    now = timezone.now()
+    Invitation.objects.filter(
+        workspace=workspace, email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=now)
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        workspace=workspace,
+        email=email,
+        role=role,
+        token_hash=_token_hash(token),
+        invited_by=invited_by,
+        expires_at=now + timedelta(days=settings.BLAZZ_INVITATION_DAYS),
+    )
+    inviter = invited_by.get_full_name() or invited_by.get_username()
+    context = {
+        "workspace": workspace.name,
+        "inviter": inviter,
+        "role": invitation.get_role_display().lower(),
+        "accept_url": accept_url(token),
+        "days": settings.BLAZZ_INVITATION_DAYS,
+    }
+    transaction.on_commit(lambda: _mail(email, "accounts/email/invitation.txt", context))
+    return invitation
+
+
+def invitation_for_token(*, token: str) -> Invitation | None:
+    """The still-valid invitation a link is for (not expired, used or revoked), or None."""
+    return (
+        Invitation.objects.select_related("workspace")
+        .filter(
+            token_hash=_token_hash(token),
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .first()
+    )
+
+
+def invitation_account_exists(*, invitation: Invitation) -> bool:
+    return get_user_model().objects.filter(username__iexact=invitation.email).exists()
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user: AbstractBaseUser) -> Membership:
+    """`user` (logged in as the invited address) joins the workspace with the invited role.
+    The link works once; a member already in the workspace keeps the higher of the roles."""
+    invitation = Invitation.objects.select_for_update().filter(token_hash=_token_hash(token)).first()
+    if invitation is None or invitation_for_token(token=token) is None:
+        raise InvitationInvalid(
+            "This invitation has expired, was replaced or was already used. Ask for a new one."
+        )
+    if _normalized_email(user.get_username()) != invitation.email:
+        raise InvitationInvalid(
+            f"This invitation is for {invitation.email}; you are logged in as {user.get_username()}. "
+            "Log out and open the link again."
+        )
+    membership = Membership.objects.filter(workspace=invitation.workspace, user=user).first()
+    if membership is None:
+        membership = Membership.objects.create(
+            workspace=invitation.workspace, user=user, role=invitation.role
+        )
+    Invitation.objects.filter(pk=invitation.pk).update(accepted_at=timezone.now(), accepted_by=user)
+    return membership
+
+
+@transaction.atomic
+def invitation_accept_with_new_account(*, token: str, password: str) -> tuple[AbstractBaseUser, Membership]:
+    """Creates the invited address's account (the link proves the mailbox) and joins."""
+    invitation = invitation_for_token(token=token)
+    if invitation is None:
+        raise InvitationInvalid(
+            "This invitation has expired, was replaced or was already used. Ask for a new one."
+        )
+    if invitation_account_exists(invitation=invitation):
+        raise InvitationInvalid(
+            "An account with this e-mail already exists: log in, then open the link again."
+        )
+    user = get_user_model().objects.create_user(
+        username=invitation.email, email=invitation.email, password=password
+    )
+    return user, invitation_accept(token=token, user=user)
+
+
+def invitation_revoke(*, invitation: Invitation) -> None:
+    Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def _may_change(*, actor: Membership, target: Membership) -> None:
+    if target.role == Membership.Role.OWNER and actor.role != Membership.Role.OWNER:
+        raise MembershipChangeRefused("Only an owner can change or remove an owner.")
+
+
+def _other_owners(membership: Membership) -> bool:
+    return (
+        Membership.objects.filter(workspace_id=membership.workspace_id, role=Membership.Role.OWNER)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
+@transaction.atomic
+def membership_change_role(*, actor: Membership, membership: Membership, role: str) -> Membership:
+    """A manager changes a member's role; the member's open pages follow (accounts.signals)."""
+    if role not in Membership.Role.values:
+        raise MembershipChangeRefused("Pick owner, admin or agent.")
+    if role == Membership.Role.OWNER and actor.role != Membership.Role.OWNER:
+        raise MembershipChangeRefused("Only an owner can make someone an owner.")
+    _may_change(actor=actor, target=membership)
+    if (
+        membership.role == Membership.Role.OWNER
+        and role != Membership.Role.OWNER
+        and not _other_owners(membership)
+    ):
+        raise MembershipChangeRefused("A workspace keeps at least one owner; make someone else owner first.")
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove_by(*, actor: Membership, membership: Membership) -> None:
+    """A manager removes a member (their access, open sockets included, ends at once)."""
+    _may_change(actor=actor, target=membership)
+    if membership.role == Membership.Role.OWNER and not _other_owners(membership):
+        raise MembershipChangeRefused("A workspace keeps at least one owner.")
+    membership_remove(membership=membership)

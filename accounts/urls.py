@@ -21,6 +21,14 @@ urlpatterns = [
         views.WorkspaceSwitchView.as_view(),
         name="workspace_switch",
     ),
+    path("team/", views.TeamView.as_view(), name="team"),
+    path("team/members/<int:user_id>/", views.TeamMemberView.as_view(), name="team_member"),
+    path(
+        "team/invitations/<uuid:invitation_uuid>/revoke/",
+        views.InvitationRevokeView.as_view(),
+        name="invitation_revoke",
+    ),
+    path("invitations/<str:token>/", views.InvitationAcceptView.as_view(), name="invitation_accept"),
     path("api-keys/", views.ApiKeyListView.as_view(), name="api_keys"),
     path("api-keys/<uuid:key_uuid>/revoke/", views.ApiKeyRevokeView.as_view(), name="api_key_revoke"),
 ]

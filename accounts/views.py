@@ -5,15 +5,23 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from accounts import services
-from accounts.forms import ApiKeyForm, SignupConfirmForm, SignupForm, WorkspaceForm
+from accounts.forms import (
+    ApiKeyForm,
+    InvitationAccountForm,
+    InvitationForm,
+    SignupConfirmForm,
+    SignupForm,
+    WorkspaceForm,
+)
 from accounts.mixins import WorkspaceManagerMixin
-from accounts.models import ApiKey, Workspace
+from accounts.models import ApiKey, Invitation, Membership, Workspace
 from accounts.selectors import SESSION_WORKSPACE_KEY, api_keys_of_workspace
 from accounts.tenancy import get_scoped_or_404
 from accounts.throttles import SignupRateThrottle
@@ -163,3 +171,112 @@ class ApiKeyRevokeView(WorkspaceManagerMixin, View):
         services.api_key_revoke(api_key=api_key)
         messages.success(request, f"Key “{api_key.name}” ({api_key.prefix}…) revoked.")
         return HttpResponseRedirect(reverse("accounts:api_keys"))
+
+
+# --- Team ------------------------------------------------------------------------------------
+
+
+class TeamView(WorkspaceManagerMixin, FormView):
+    """Members with their roles, pending invitations, and the invite form (owners and admins)."""
+
+    template_name = "accounts/team.html"
+    form_class = InvitationForm
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        workspace = self.request.workspace
+        context.update(
+            memberships=workspace.memberships.select_related("user").order_by("role", "user__username"),
+            invitations=workspace.invitations.filter(
+                accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+            ),
+            roles=Membership.Role.choices,
+        )
+        return context
+
+    def form_valid(self, form):
+        try:
+            invitation = services.invitation_create(
+                workspace=self.request.workspace,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                invited_by=self.request.user,
+                accept_url=lambda token: self.request.build_absolute_uri(
+                    reverse("accounts:invitation_accept", args=[token])
+                ),
+            )
+        except services.AccountsError as exc:
+            form.add_error(getattr(exc, "field", None), str(exc))
+            return self.form_invalid(form)
+        messages.success(self.request, f"Invitation sent to {invitation.email}.")
+        return redirect("accounts:team")
+
+
+class TeamMemberView(WorkspaceManagerMixin, View):
+    """POST `role` changes a member's role; POST `remove` removes them."""
+
+    def post(self, request, user_id):
+        membership = get_object_or_404(Membership, workspace=request.workspace, user_id=user_id)
+        try:
+            if "remove" in request.POST:
+                services.membership_remove_by(actor=request.membership, membership=membership)
+                messages.success(request, f"{membership.user.get_username()} no longer has access.")
+            else:
+                services.membership_change_role(
+                    actor=request.membership, membership=membership, role=request.POST.get("role", "")
+                )
+                messages.success(request, f"{membership.user.get_username()} is now {membership.role}.")
+        except services.AccountsError as exc:
+            messages.error(request, str(exc))
+        if membership.user_id == request.user.pk and "remove" in request.POST:
+            return redirect("dashboard")
+        return redirect("accounts:team")
+
+
+class InvitationRevokeView(WorkspaceManagerMixin, View):
+    def post(self, request, invitation_uuid):
+        invitation = get_scoped_or_404(Invitation, request.workspace, uuid=invitation_uuid)
+        services.invitation_revoke(invitation=invitation)
+        messages.success(request, f"The invitation of {invitation.email} no longer works.")
+        return redirect("accounts:team")
+
+
+class InvitationAcceptView(View):
+    """The link of an invitation e-mail. Logged in as the invited address: a Join button. Not
+    logged in and new to Blazz: choose a password. An existing account: log in first."""
+
+    template_name = "accounts/invitation_accept.html"
+
+    def _render(self, request, token, *, form=None, status=200):
+        invitation = services.invitation_for_token(token=token)
+        context = {"invitation": invitation, "token": token, "form": form or InvitationAccountForm()}
+        if invitation is not None:
+            context["account_exists"] = services.invitation_account_exists(invitation=invitation)
+            context["login_url"] = f"{reverse('accounts:login')}?next={request.path}"
+        return render(request, self.template_name, context, status=status if invitation else 404)
+
+    def get(self, request, token):
+        return self._render(request, token)
+
+    def post(self, request, token):
+        if request.user.is_authenticated:
+            try:
+                membership = services.invitation_accept(token=token, user=request.user)
+            except services.AccountsError as exc:
+                messages.error(request, str(exc))
+                return self._render(request, token, status=400)
+        else:
+            form = InvitationAccountForm(request.POST)
+            if not form.is_valid():
+                return self._render(request, token, form=form, status=400)
+            try:
+                user, membership = services.invitation_accept_with_new_account(
+                    token=token, password=form.cleaned_data["password"]
+                )
+            except services.AccountsError as exc:
+                form.add_error(None, str(exc))
+                return self._render(request, token, form=form, status=400)
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        request.session[SESSION_WORKSPACE_KEY] = membership.workspace_id
+        messages.success(request, f"Welcome to {membership.workspace.name}.")
+        return redirect("dashboard")

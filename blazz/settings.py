@@ -181,6 +181,8 @@ AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"  # a 429 page that say
 BLAZZ_SIGNUP_RATE = env.str("BLAZZ_SIGNUP_RATE", default="5/h")
 # How long a sign-up's confirmation link stays valid.
 BLAZZ_SIGNUP_CONFIRM_HOURS = env.int("BLAZZ_SIGNUP_CONFIRM_HOURS", default=48)
+# How long a teammate's invitation link works.
+BLAZZ_INVITATION_DAYS = env.int("BLAZZ_INVITATION_DAYS", default=7)
 # An open websocket re-reads its login and membership on every access change announced to
 # it and, in case an announcement was lost, before relaying once this many seconds have passed.
 BLAZZ_WS_ACCESS_RECHECK_SECONDS = env.float("BLAZZ_WS_ACCESS_RECHECK_SECONDS", default=30)

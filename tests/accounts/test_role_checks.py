@@ -15,6 +15,9 @@ from tests.accounts.test_tenant_isolation import EXCLUDED_PREFIXES, OBJECT_FOR_K
 pytestmark = pytest.mark.django_db
 
 MANAGERS_ONLY = {
+    "accounts:team",
+    "accounts:team_member",
+    "accounts:invitation_revoke",
     "sessions_app:session_rename",
     "accounts:api_keys",
     "accounts:api_key_revoke",

@@ -2,13 +2,17 @@
 from the resolver, so a new endpoint is covered (or this test fails asking for a factory)."""
 
 import itertools
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.models import Invitation
 from accounts.services import api_key_create
 from tests.conftest import logged_in_client
 from tests.factories import (
@@ -51,6 +55,17 @@ OBJECT_FOR_KWARG: dict[str, Callable] = {
             ),
         ).uuid
     ),
+    "user_id": lambda ws, user: user.pk,
+    # E-mailed links (sign-up confirmation, invitations): pages that answer any token.
+    "token": lambda ws, user: "no-such-token",
+    "invitation_uuid": lambda ws, user: (
+        Invitation.objects.create(
+            workspace=ws,
+            email=f"{SECRET.lower()}@example.com",
+            token_hash=uuid.uuid4().hex,
+            expires_at=timezone.now() + timedelta(days=1),
+        ).uuid
+    ),
     "quick_reply_uuid": lambda ws, user: QuickReplyFactory(workspace=ws, shortcut="secret", body=SECRET).uuid,
     "chat_uuid": lambda ws, user: (
         ChatFactory(
@@ -72,6 +87,7 @@ EXCLUDED_PREFIXES = (
     "accounts:login",
     "accounts:logout",
     "accounts:signup",
+    "accounts:invitation_accept",  # the token is the authority, not a workspace (test_team.py)
 )
 
 
