@@ -13,6 +13,7 @@ from django.views.generic import TemplateView
 
 from accounts.mixins import WorkspaceMemberMixin
 from accounts.tenancy import scoped
+from health.first_run import first_run_steps
 from health.selectors import health_report
 from health.usage import workspace_usage
 from messaging.models import Contact
@@ -66,4 +67,8 @@ class DashboardView(WorkspaceMemberMixin, TemplateView):
         context["connected_count"] = connected_numbers(workspace=workspace).count()
         context["contact_count"] = scoped(Contact, workspace).count()
         context["usage"] = workspace_usage(workspace=workspace)
+        steps = first_run_steps(workspace=workspace)
+        can_manage = self.request.membership is not None and self.request.membership.can_manage
+        context["first_run"] = [s for s in steps if can_manage or not s.managers_only]
+        context["first_run_left"] = sum(not s.done for s in context["first_run"])
         return context

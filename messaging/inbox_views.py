@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
-from accounts.mixins import WorkspaceMemberMixin
+from accounts.mixins import WorkspaceManagerMixin, WorkspaceMemberMixin
 from messaging.models import ContactSession, QuickReply
 from messaging.selectors import (
     InboxView,
@@ -41,7 +41,11 @@ from messaging.services import (
     note_add,
     quick_reply_render,
 )
-from messaging.services.conversations import member_display_name
+from messaging.services.conversations import (
+    inbox_auto_assign_enabled,
+    inbox_auto_assign_set,
+    member_display_name,
+)
 from sessions_app.selectors import number_by_uuid
 
 LIST_SIZE = 100
@@ -92,6 +96,7 @@ class TeamInboxView(WorkspaceMemberMixin, TemplateView):
             statuses=ContactSession.Status.choices,
             numbers=inbox_numbers(workspace=workspace).order_by("phone_number"),
             number=number,
+            auto_assign=inbox_auto_assign_enabled(workspace=workspace),
         )
         selected = self.kwargs.get("conversation_uuid")
         if selected is not None:
@@ -250,3 +255,20 @@ class QuickReplyTextView(WorkspaceMemberMixin, View):
         except MessagingError as exc:
             return JsonResponse({"error": str(exc)}, status=400)
         return JsonResponse({"shortcut": quick_reply.shortcut, "text": text})
+
+
+class InboxSettingsAction(WorkspaceManagerMixin, View):
+    """POST `auto_assign` on/off: new conversations go to the member with the fewest open ones."""
+
+    def post(self, request):
+        enabled = request.POST.get("auto_assign") == "on"
+        inbox_auto_assign_set(workspace=request.workspace, enabled=enabled)
+        messages.success(
+            request,
+            "New conversations are now assigned automatically."
+            if enabled
+            else "New conversations now wait in Unassigned.",
+        )
+        query = request.POST.get("filters", "")
+        url = reverse("messaging:inbox")
+        return redirect(f"{url}?{query}" if query else url)

@@ -5,6 +5,7 @@ from messaging import inbox_views, views
 app_name = "messaging"
 urlpatterns = [
     path("inbox/", inbox_views.TeamInboxView.as_view(), name="inbox"),
+    path("inbox/settings", inbox_views.InboxSettingsAction.as_view(), name="inbox_settings"),
     path("inbox/c/<uuid:conversation_uuid>/", inbox_views.TeamInboxView.as_view(), name="inbox_conversation"),
     path(
         "inbox/c/<uuid:conversation_uuid>/reply",

@@ -106,6 +106,19 @@ def conversation_mark_unread(*, conversation: ContactSession) -> None:
     _publish(conversation)
 
 
+def inbox_auto_assign_enabled(*, workspace: Workspace) -> bool:
+    return bool((workspace.settings or {}).get(AUTO_ASSIGN_SETTING))
+
+
+@transaction.atomic
+def inbox_auto_assign_set(*, workspace: Workspace, enabled: bool) -> None:
+    """Turns auto-assignment of new conversations on or off for the workspace."""
+    locked = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    locked.settings = {**(locked.settings or {}), AUTO_ASSIGN_SETTING: bool(enabled)}
+    locked.save(update_fields=["settings"])
+    workspace.settings = locked.settings
+
+
 def conversations_auto_assign(*, workspace: Workspace, conversation_ids: list[int]) -> int:
     """Inside ingestion's transaction: when the workspace turned auto-assignment on, each
     unassigned conversation among `conversation_ids` goes to the member with the fewest open

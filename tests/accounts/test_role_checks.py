@@ -15,6 +15,7 @@ from tests.accounts.test_tenant_isolation import EXCLUDED_PREFIXES, OBJECT_FOR_K
 pytestmark = pytest.mark.django_db
 
 MANAGERS_ONLY = {
+    "messaging:inbox_settings",
     "accounts:team",
     "accounts:team_member",
     "accounts:invitation_revoke",

@@ -206,3 +206,14 @@ def test_another_workspaces_conversation_is_a_404(alice_client, workspace_b):
         == 404
     )
     assert ContactSession.objects.get(pk=foreign.pk).status == "open"
+
+
+def test_a_manager_turns_auto_assignment_on_and_agents_cannot(alice_client, carol_client, workspace_a):
+    assert alice_client.post(reverse("messaging:inbox_settings"), {"auto_assign": "on"}).status_code == 302
+    workspace_a.refresh_from_db()
+    assert workspace_a.settings["inbox_auto_assign"] is True
+    assert "Auto-assign is on" in alice_client.get(reverse("messaging:inbox")).content.decode()
+    assert carol_client.post(reverse("messaging:inbox_settings"), {"auto_assign": "off"}).status_code == 403
+    alice_client.post(reverse("messaging:inbox_settings"), {"auto_assign": "off"})
+    workspace_a.refresh_from_db()
+    assert workspace_a.settings["inbox_auto_assign"] is False
