@@ -30,6 +30,7 @@ from messaging.services import (
     NoConnectedNumber,
     chat_send,
     contact_create,
+    contact_erase,
     contact_update,
 )
 from sessions_app.selectors import number_by_uuid
@@ -351,6 +352,13 @@ class ContactListView(MessagingErrorsMixin, generics.ListAPIView):
             404: _NOT_FOUND,
         },
     ),
+    delete=extend_schema(
+        summary="Erase a contact",
+        description="Deletes the contact with its messages, conversations, notes and campaign recipient "
+        "entries (an erasure request). The contact is made again if they write in.",
+        parameters=[_CONTACT_UUID],
+        responses={204: OpenApiResponse(description="Erased."), 404: _NOT_FOUND},
+    ),
 )
 class ContactDetailView(MessagingErrorsMixin, generics.RetrieveAPIView):
     serializer_class = ContactSerializer
@@ -364,6 +372,10 @@ class ContactDetailView(MessagingErrorsMixin, generics.RetrieveAPIView):
         body.is_valid(raise_exception=True)
         contact = contact_update(contact=contact, **body.validated_data)
         return Response(ContactSerializer(contact).data)
+
+    def delete(self, request, *args, **kwargs):
+        contact_erase(contact=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema_view(

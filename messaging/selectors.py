@@ -3,6 +3,8 @@ takes the workspace and scopes through `accounts.tenancy`, so no caller can forg
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -26,7 +28,11 @@ def contacts_search(*, workspace: Workspace, query: str = "") -> QuerySet[Contac
     contacts = scoped(Contact, workspace)
     query = query.strip()
     if query:
-        contacts = contacts.filter(Q(name__icontains=query) | Q(phone__icontains=query))
+        matches = Q(name__icontains=query) | Q(profile_name__icontains=query) | Q(phone__icontains=query)
+        digits = _digits(query)
+        if len(digits) >= 3:  # a phone typed in any format: "+55 21 97777-0001", "(21) 97777-0001"
+            matches |= Q(phone__contains=digits) | Q(wa_id__startswith=digits)
+        contacts = contacts.filter(matches)
     return contacts.order_by("name", "phone")
 
 
@@ -274,3 +280,42 @@ def reply_number_warning(*, conversation: ContactSession, sending_number: WhatsA
 
 def quick_replies_of(*, workspace: Workspace) -> QuerySet[QuickReply]:
     return scoped(QuickReply, workspace).order_by("shortcut")
+
+
+def contact_footprint(*, contact: Contact) -> dict[str, int]:
+    """What erasing `contact` would delete, for the confirmation page."""
+    return {
+        "messages": Chat.objects.filter(contact=contact).count(),
+        "conversations": ContactSession.objects.filter(contact=contact).count(),
+        "campaign_recipients": sum(
+            relation.related_model._base_manager.filter(**{relation.field.name: contact}).count()
+            for relation in Contact._meta.related_objects
+            if relation.related_model._meta.label == "campaigns.CampaignLog"
+        ),
+    }
+
+
+CONTACT_EXPORT_COLUMNS = (
+    "phone",
+    "name",
+    "whatsapp_name",
+    "whatsapp_id",
+    "whatsapp_lid",
+    "metadata",
+    "created_at",
+)
+
+
+def contacts_export_rows(*, workspace: Workspace) -> Iterator[tuple[str, ...]]:
+    """The header, then one row per contact, read in chunks (a big workspace never sits in memory)."""
+    yield CONTACT_EXPORT_COLUMNS
+    for contact in scoped(Contact, workspace).order_by("id").iterator(chunk_size=2000):
+        yield (
+            contact.phone_e164 or "",
+            contact.name,
+            contact.profile_name,
+            contact.wa_id or "",
+            contact.wa_lid or "",
+            json.dumps(contact.metadata, ensure_ascii=False, sort_keys=True) if contact.metadata else "",
+            contact.created_at.isoformat(),
+        )

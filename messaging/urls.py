@@ -46,5 +46,7 @@ urlpatterns = [
     path("inbox/<uuid:contact_uuid>/reply", views.ConversationReplyView.as_view(), name="conversation_reply"),
     path("inbox/<uuid:contact_uuid>/read", views.ConversationReadView.as_view(), name="conversation_read"),
     path("contacts/", views.ContactListView.as_view(), name="contact_list"),
+    path("contacts/export.csv", views.ContactExportView.as_view(), name="contact_export"),
+    path("contacts/<uuid:contact_uuid>/delete/", views.ContactDeleteView.as_view(), name="contact_delete"),
     path("contacts/<uuid:contact_uuid>/", views.ContactDetailView.as_view(), name="contact_detail"),
 ]

@@ -10,27 +10,37 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
 
-from accounts.mixins import WorkspaceMemberMixin
+from accounts.mixins import WorkspaceManagerMixin, WorkspaceMemberMixin
 from accounts.tenancy import get_scoped_or_404
 from blazz.json_documents import JsonDocumentFormField
+from messaging.contacts_csv import csv_lines
 from messaging.inbox import conversation_mark_read
 from messaging.models import Contact
 from messaging.selectors import (
     connected_numbers,
+    contact_footprint,
     contact_get_or_404,
     contact_last_number,
+    contacts_export_rows,
     contacts_search,
     conversation_get,
     inbox_conversations,
     inbox_numbers,
     reply_number,
 )
-from messaging.services import InvalidContact, MessagingError, chat_send, contact_create, contact_update
+from messaging.services import (
+    InvalidContact,
+    MessagingError,
+    chat_send,
+    contact_create,
+    contact_erase,
+    contact_update,
+)
 from sessions_app.models import WhatsAppSession
 from sessions_app.selectors import number_by_uuid
 
@@ -68,14 +78,21 @@ class ContactListView(WorkspaceMemberMixin, ListView):
         form = ContactAddForm(request.POST)
         if form.is_valid():
             try:
-                contact, created = contact_create(workspace=request.workspace, **form.cleaned_data)
+                contact, created = contact_create(
+                    workspace=request.workspace, merge_existing=False, **form.cleaned_data
+                )
             except InvalidContact as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, str(exc))
             else:
                 if created:
                     messages.success(request, f"Added {contact}.")
                 else:
-                    messages.info(request, f"{contact.phone} was already a contact; here it is.")
+                    messages.info(
+                        request,
+                        f"{contact.address} is already a contact"
+                        + (f" ({contact.label})" if contact.label != contact.address else "")
+                        + "; nothing was changed. Edit it here.",
+                    )
                 return redirect("messaging:contact_detail", contact_uuid=contact.uuid)
         self.object_list = self.get_queryset()
         return self.render_to_response(self.get_context_data(form=form), status=400)
@@ -210,3 +227,36 @@ class ConversationReplyView(WorkspaceMemberMixin, View):
         if not created:
             messages.info(request, "This reply was already sent.")
         return back
+
+
+class ContactDeleteView(WorkspaceManagerMixin, TemplateView):
+    """GET says what would be erased; POST with `confirm` erases it (owners and admins)."""
+
+    template_name = "messaging/contact_delete.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        contact = contact_get_or_404(
+            workspace=self.request.workspace, contact_uuid=self.kwargs["contact_uuid"]
+        )
+        context.update(contact=contact, counts=contact_footprint(contact=contact))
+        return context
+
+    def post(self, request, contact_uuid):
+        contact = contact_get_or_404(workspace=request.workspace, contact_uuid=contact_uuid)
+        if request.POST.get("confirm") != "yes":
+            messages.error(request, "Tick the box to confirm: this erases their messages.")
+            return redirect("messaging:contact_delete", contact_uuid=contact.uuid)
+        deleted = contact_erase(contact=contact)
+        messages.success(request, f"Deleted {contact.label} and {deleted.get('Chat', 0)} message(s).")
+        return redirect("messaging:contact_list")
+
+
+class ContactExportView(WorkspaceManagerMixin, View):
+    """The workspace's contacts as CSV, streamed (owners and admins: it is every number)."""
+
+    def get(self, request):
+        rows = contacts_export_rows(workspace=request.workspace)
+        response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="contacts.csv"'
+        return response

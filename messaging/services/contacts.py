@@ -154,13 +154,15 @@ def contact_upsert(
 
 
 def contact_create(
-    *, workspace: Workspace, phone: Any, name: Any = "", metadata: Any = None
+    *, workspace: Workspace, phone: Any, name: Any = "", metadata: Any = None, merge_existing: bool = True
 ) -> tuple[Contact, bool]:
     """Adds the workspace's contact for `phone`, or returns the one it has (and False).
 
     The phone number is the contact's natural key (unique per workspace), so a retried or
-    concurrent create never makes a second row; for an existing contact a non-blank name
-    replaces the old one and metadata keys are merged in, as when a message arrives."""
+    concurrent create never makes a second row. For an existing contact the API's create
+    (documented as such) replaces the name with a non-blank one and merges metadata keys in;
+    with `merge_existing=False` (a person adding a contact in the UI) it is left as it is and
+    the caller says so, so typing a known number never renames someone silently."""
     if not isinstance(phone, str):
         raise InvalidContact("The phone number must be text.", field="phone")
     try:
@@ -177,8 +179,8 @@ def contact_create(
         contact, created = Contact.objects.get_or_create(
             workspace=workspace, phone=e164, defaults={"name": clean_name, "metadata": clean_metadata}
         )
-        if created:
-            return contact, True
+        if created or not merge_existing:
+            return contact, created
         contact = Contact.objects.select_for_update().get(pk=contact.pk)
         merged = _contact_metadata_clean({**contact.metadata, **clean_metadata})
         if (clean_name and clean_name != contact.name) or merged != contact.metadata:
@@ -186,6 +188,14 @@ def contact_create(
             contact.metadata = merged
             contact.save(update_fields=["name", "metadata", "updated_at"])
     return contact, False
+
+
+@transaction.atomic
+def contact_erase(*, contact: Contact) -> dict[str, int]:
+    """Deletes the contact and everything about it: messages, conversations and their notes,
+    campaign recipients (an erasure request). Returns what was deleted, by model."""
+    _, deleted = Contact.objects.filter(pk=contact.pk).delete()
+    return {label.split(".")[-1]: count for label, count in deleted.items()}
 
 
 _UNCHANGED: Any = object()
