@@ -181,6 +181,10 @@ AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"  # a 429 page that say
 BLAZZ_SIGNUP_RATE = env.str("BLAZZ_SIGNUP_RATE", default="5/h")
 # How long a sign-up's confirmation link stays valid.
 BLAZZ_SIGNUP_CONFIRM_HOURS = env.int("BLAZZ_SIGNUP_CONFIRM_HOURS", default=48)
+# CSV contact imports: rows per transaction, and how long an unfinished import may go without
+# progress before Beat wakes it again (its Celery message was lost or its worker died).
+BLAZZ_CONTACT_IMPORT_BATCH = env.int("BLAZZ_CONTACT_IMPORT_BATCH", default=500)
+BLAZZ_CONTACT_IMPORT_STALE_SECONDS = env.int("BLAZZ_CONTACT_IMPORT_STALE_SECONDS", default=60)
 # How long a teammate's invitation link works.
 BLAZZ_INVITATION_DAYS = env.int("BLAZZ_INVITATION_DAYS", default=7)
 # An open websocket re-reads its login and membership on every access change announced to
@@ -229,9 +233,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=102
 BLAZZ_MAX_REQUEST_BODY_BYTES = env.int(
     "BLAZZ_MAX_REQUEST_BODY_BYTES", default=DATA_UPLOAD_MAX_MEMORY_SIZE + 64 * 1024
 )
+# The contacts CSV upload takes files up to 10 MiB (messaging.services.contact_imports).
 BLAZZ_MAX_REQUEST_BODY_BYTES_BY_PATH = {
-    prefix: int(limit)
-    for prefix, limit in env.dict("BLAZZ_MAX_REQUEST_BODY_BYTES_BY_PATH", default={}).items()
+    "/contacts/import/": 10 * 1024 * 1024 + 64 * 1024,
+    **{
+        prefix: int(limit)
+        for prefix, limit in env.dict("BLAZZ_MAX_REQUEST_BODY_BYTES_BY_PATH", default={}).items()
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Blazz API",
@@ -287,6 +295,7 @@ CELERY_TASK_ROUTES = {
     "sessions_app.tasks.sessions_liveness_check": {"queue": "maintenance"},
     "sessions_app.tasks.sessions_snapshot_refresh": {"queue": "maintenance"},
     "messaging.tasks.chats_sweep_pending": {"queue": "maintenance"},
+    "messaging.tasks.contact_imports_sweep": {"queue": "maintenance"},
 }
 
 # --- Session workers and browsers (DESIGN sections 2 and 6) ------------------------------

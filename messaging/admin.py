@@ -4,6 +4,7 @@ from messaging import webhooks
 from messaging.models import (
     Chat,
     Contact,
+    ContactImport,
     ContactSession,
     ConversationNote,
     QuickReply,
@@ -214,6 +215,44 @@ class WebhookAttemptAdmin(admin.ModelAdmin):
     search_fields = ["delivery__event_id", "error"]
     readonly_fields = ["delivery", "number", "at", "status_code", "error", "duration_ms"]
     list_select_related = ["delivery__endpoint"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(ContactImport)
+class ContactImportAdmin(admin.ModelAdmin):
+    """Imports run by themselves (a task per batch, swept by Beat); staff read them here."""
+
+    list_display = [
+        "filename",
+        "workspace",
+        "status",
+        "processed",
+        "total",
+        "created_count",
+        "error_count",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["filename", "workspace__name"]
+    exclude = ["rows"]
+    readonly_fields = [
+        "uuid",
+        "workspace",
+        "created_by",
+        "filename",
+        "status",
+        "total",
+        "processed",
+        "created_count",
+        "existing_count",
+        "error_count",
+        "errors",
+        "created_at",
+        "updated_at",
+        "completed_at",
+    ]
 
     def has_add_permission(self, request) -> bool:
         return False

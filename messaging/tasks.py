@@ -31,3 +31,15 @@ def chats_sweep_pending() -> dict[str, int]:
 def deliver_webhooks_due() -> int:
     """Every 5 s from Beat (data migration 0004): retries that came due and stragglers."""
     return webhooks.webhook_deliveries_due()
+
+
+@shared_task(name="messaging.tasks.contact_import_run")
+def contact_import_run(*, import_pk: int) -> int:
+    # A wake-up only: the ContactImport row is the work, each batch committed with its progress.
+    return services.contact_import_run(import_pk=import_pk)
+
+
+@shared_task(name="messaging.tasks.contact_imports_sweep")
+def contact_imports_sweep() -> int:
+    """Every 30 s from Beat (data migration): imports whose wake-up was lost."""
+    return len(services.contact_imports_sweep())

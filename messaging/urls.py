@@ -47,6 +47,10 @@ urlpatterns = [
     path("inbox/<uuid:contact_uuid>/read", views.ConversationReadView.as_view(), name="conversation_read"),
     path("contacts/", views.ContactListView.as_view(), name="contact_list"),
     path("contacts/export.csv", views.ContactExportView.as_view(), name="contact_export"),
+    path("contacts/import/", views.ContactImportView.as_view(), name="contact_import_new"),
+    path(
+        "contacts/imports/<uuid:import_uuid>/", views.ContactImportDetailView.as_view(), name="contact_import"
+    ),
     path("contacts/<uuid:contact_uuid>/delete/", views.ContactDeleteView.as_view(), name="contact_delete"),
     path("contacts/<uuid:contact_uuid>/", views.ContactDetailView.as_view(), name="contact_detail"),
 ]

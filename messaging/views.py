@@ -20,7 +20,7 @@ from accounts.tenancy import get_scoped_or_404
 from blazz.json_documents import JsonDocumentFormField
 from messaging.contacts_csv import csv_lines
 from messaging.inbox import conversation_mark_read
-from messaging.models import Contact
+from messaging.models import Contact, ContactImport
 from messaging.selectors import (
     connected_numbers,
     contact_footprint,
@@ -39,8 +39,10 @@ from messaging.services import (
     chat_send,
     contact_create,
     contact_erase,
+    contact_import_create,
     contact_update,
 )
+from messaging.services.contact_imports import MAX_FILE_BYTES as MAX_IMPORT_FILE_BYTES
 from sessions_app.models import WhatsAppSession
 from sessions_app.selectors import number_by_uuid
 
@@ -72,6 +74,8 @@ class ContactListView(WorkspaceMemberMixin, ListView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.setdefault("form", ContactAddForm())
+        context["import_form"] = ContactImportForm()
+        context["imports"] = ContactImport.objects.filter(workspace=self.request.workspace)[:5]
         return context
 
     def post(self, request):
@@ -260,3 +264,41 @@ class ContactExportView(WorkspaceManagerMixin, View):
         response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="contacts.csv"'
         return response
+
+
+class ContactImportForm(forms.Form):
+    file = forms.FileField(help_text="CSV with a header line: phone, name, and any other column as a detail.")
+
+
+class ContactImportView(WorkspaceManagerMixin, View):
+    """POST a CSV: parsed at once (a bad file is refused with the reason), imported in the
+    background; the import's page shows its progress live."""
+
+    def post(self, request):
+        form = ContactImportForm(request.POST, request.FILES)
+        if not form.is_valid():
+            messages.error(request, "Choose a CSV file to import.")
+            return redirect("messaging:contact_list")
+        upload = form.cleaned_data["file"]
+        if upload.size > MAX_IMPORT_FILE_BYTES:
+            messages.error(request, f"The file is over {MAX_IMPORT_FILE_BYTES // 1024 // 1024} MB; split it.")
+            return redirect("messaging:contact_list")
+        try:
+            job = contact_import_create(
+                workspace=request.workspace, data=upload.read(), filename=upload.name, created_by=request.user
+            )
+        except InvalidContact as exc:
+            messages.error(request, str(exc))
+            return redirect("messaging:contact_list")
+        return redirect("messaging:contact_import", import_uuid=job.uuid)
+
+
+class ContactImportDetailView(WorkspaceManagerMixin, TemplateView):
+    template_name = "messaging/contact_import.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["job"] = get_scoped_or_404(
+            ContactImport, self.request.workspace, uuid=self.kwargs["import_uuid"]
+        )
+        return context

@@ -9,6 +9,14 @@ from messaging.services.common import (
     NoConnectedNumber,
     chat_payload,
 )
+from messaging.services.contact_imports import (
+    ContactImportRefused,
+    contact_import_create,
+    contact_import_payload,
+    contact_import_run,
+    contact_import_step,
+    contact_imports_sweep,
+)
 from messaging.services.contacts import (
     CONTACT_METADATA_MAX_BYTES,
     CONTACT_METADATA_MAX_KEYS,
@@ -58,6 +66,7 @@ __all__ = [
     "CONTACT_METADATA_MAX_KEYS",
     "CONTACT_NAME_MAX_CHARS",
     "LID_JID",
+    "ContactImportRefused",
     "ContactsQuotaExceeded",
     "EnsuredContacts",
     "InvalidContact",
@@ -80,6 +89,11 @@ __all__ = [
     "chats_sweep_pending",
     "contact_create",
     "contact_erase",
+    "contact_import_create",
+    "contact_import_payload",
+    "contact_import_run",
+    "contact_import_step",
+    "contact_imports_sweep",
     "contact_update",
     "contact_upsert",
     "contacts_count",

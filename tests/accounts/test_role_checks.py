@@ -15,6 +15,8 @@ from tests.accounts.test_tenant_isolation import EXCLUDED_PREFIXES, OBJECT_FOR_K
 pytestmark = pytest.mark.django_db
 
 MANAGERS_ONLY = {
+    "messaging:contact_import_new",
+    "messaging:contact_import",
     "messaging:contact_delete",
     "messaging:contact_export",
     "messaging:inbox_settings",

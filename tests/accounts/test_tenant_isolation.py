@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Invitation
 from accounts.services import api_key_create
+from messaging.models import ContactImport
 from tests.conftest import logged_in_client
 from tests.factories import (
     CampaignFactory,
@@ -66,6 +67,7 @@ OBJECT_FOR_KWARG: dict[str, Callable] = {
             expires_at=timezone.now() + timedelta(days=1),
         ).uuid
     ),
+    "import_uuid": lambda ws, user: ContactImport.objects.create(workspace=ws, filename=SECRET).uuid,
     "quick_reply_uuid": lambda ws, user: QuickReplyFactory(workspace=ws, shortcut="secret", body=SECRET).uuid,
     "chat_uuid": lambda ws, user: (
         ChatFactory(
