@@ -29,6 +29,7 @@ def test_it_adds_a_number_and_answers_201(alice_api, workspace_a, live_worker):
         "session_id",
         "status",
         "phone_number",
+        "display_name",
         "is_primary",
         "worker",
         "qr_expires_at",
