@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from accounts.tenancy import get_scoped_or_404, scoped
+from blazz.templating import TemplateError, render
 from campaigns.models import Campaign, CampaignLog, RecipientImport
 from campaigns.pacing import HOUR, MINUTE, DailyCaps, NumberActivity, Window, daily_capacity, zone
 from messaging.models import Chat, Contact, ContactSession
@@ -343,3 +344,44 @@ def campaign_logs(*, campaign: Campaign, status: str | None = None) -> QuerySet[
 
 def campaign_failed_logs(*, campaign: Campaign, limit: int = 100) -> list[CampaignLog]:
     return list(campaign_logs(campaign=campaign, status=Status.FAILED).order_by("-updated_at", "-id")[:limit])
+
+
+# --- Before starting ------------------------------------------------------------------------------
+
+PREVIEW_SIZE = 3
+
+
+@dataclass(frozen=True)
+class StartPreview:
+    """What starting the campaign now would do (issue 19: Start had no confirmation)."""
+
+    recipients: int
+    numbers: int
+    daily_capacity: int  # messages a day over the sending numbers, by their age
+    remaining_today: int
+    days: int | None  # sending days needed at that pace; None when no number can send
+    samples: list[tuple[Contact, str | None, str | None]]  # contact, text, or why it cannot be made
+
+
+def campaign_start_preview(*, campaign: Campaign, now: datetime | None = None) -> StartPreview:
+    now = now or timezone.now()
+    contacts = audience_contacts(workspace=campaign.workspace, audience=campaign.audience)
+    recipients = contacts.count()
+    numbers = list(sending_numbers(campaign=campaign))
+    profiles = number_profiles(sessions=numbers, now=now, window=campaign_window(campaign)).values()
+    capacity = sum(p.daily_cap for p in profiles)
+    remaining = sum(p.remaining_today for p in profiles)
+    days = None
+    if capacity:
+        left = max(0, recipients - remaining)
+        days = 1 + -(-left // capacity) if left else 1
+    samples = []
+    for contact in contacts.order_by("id")[:PREVIEW_SIZE]:
+        try:
+            text = render(
+                campaign.body, name=contact.name, phone=contact.phone_e164 or "", metadata=contact.metadata
+            )
+            samples.append((contact, text, None))
+        except TemplateError as exc:
+            samples.append((contact, None, str(exc)))
+    return StartPreview(recipients, len(numbers), capacity, remaining, days, samples)

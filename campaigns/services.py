@@ -22,7 +22,7 @@ from accounts.models import Workspace
 from accounts.tenancy import scoped
 from blazz.phones import InvalidPhoneNumber, normalize_phone
 from blazz.realtime import publish_to_workspace
-from blazz.templating import TemplateError, variables_in
+from blazz.templating import TemplateError, render, variables_in
 from campaigns import selectors
 from campaigns.errors import CampaignError as CampaignError  # re-exported: callers catch it here
 from campaigns.errors import (
@@ -37,8 +37,10 @@ from campaigns.planning import campaign_launch, campaign_redistribute, campaign_
 from campaigns.recipient_imports import recipient_import_create, recipient_imports_supersede
 from messaging.models import Chat, Contact
 from messaging.services import (
+    MessagingError,
     chat_claim_for_send,
     chat_mark_failed,
+    chat_send,
     contacts_count,
     contacts_ensure,
     message_body_problem,
@@ -496,3 +498,21 @@ def _publish_progress(campaign: Campaign) -> None:
         event="campaign.progress",
         payload=selectors.progress_payload(campaign, progress),
     )
+
+
+def campaign_test_send(*, campaign: Campaign, contact: Contact, sent_by=None) -> Chat:
+    """Sends the campaign's text, filled in for `contact` (one of the workspace's own), once,
+    now, as a normal message: what a recipient would get, before anyone gets it."""
+    if contact.workspace_id != campaign.workspace_id:
+        raise CampaignInvalid("Pick one of this workspace's contacts.", field="contact")
+    try:
+        text = render(
+            campaign.body, name=contact.name, phone=contact.phone_e164 or "", metadata=contact.metadata
+        )
+    except TemplateError as exc:
+        raise CampaignInvalid(f"{contact.label}: {exc}", field="contact") from exc
+    try:
+        chat, _ = chat_send(workspace=campaign.workspace, to=contact.address, body=text, sent_by=sent_by)
+    except MessagingError as exc:
+        raise CampaignInvalid(str(exc), field="contact") from exc
+    return chat

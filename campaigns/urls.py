@@ -8,6 +8,11 @@ urlpatterns = [
     path("new", views.CampaignCreateView.as_view(), name="campaign_new"),
     path("<uuid:campaign_uuid>/", views.CampaignDetailView.as_view(), name="campaign_detail"),
     path("<uuid:campaign_uuid>/edit", views.CampaignEditView.as_view(), name="campaign_edit"),
+    path(
+        "<uuid:campaign_uuid>/start/confirm",
+        views.CampaignStartConfirmView.as_view(),
+        name="campaign_start_confirm",
+    ),
 ]
 urlpatterns += [
     path(

@@ -21,6 +21,7 @@ from campaigns import selectors, services
 from campaigns.forms import CampaignForm
 from campaigns.models import Campaign
 from campaigns.pacing import zone
+from messaging.selectors import contact_by_address
 from sessions_app.models import WhatsAppSession
 
 
@@ -176,3 +177,38 @@ class CampaignActionView(WorkspaceManagerMixin, View):
             message = "Campaign scheduled: it starts at its start time."
         messages.success(request, message)
         return redirect("campaigns:campaign_detail", campaign_uuid=campaign.uuid)
+
+
+class CampaignStartConfirmView(WorkspaceManagerMixin, TemplateView):
+    """Before Start: how many recipients, from how many numbers, how long at the current
+    pacing, what the first recipients will read; and a test send to one of the workspace's
+    own contacts (POST)."""
+
+    template_name = "campaigns/campaign_start_confirm.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        campaign = selectors.campaign_get_or_404(
+            workspace=self.request.workspace, campaign_uuid=self.kwargs["campaign_uuid"]
+        )
+        context.update(
+            c=campaign,
+            preview=selectors.campaign_start_preview(campaign=campaign),
+            timezone_name=campaign.workspace.timezone,
+        )
+        return context
+
+    def post(self, request, campaign_uuid):
+        campaign = selectors.campaign_get_or_404(workspace=request.workspace, campaign_uuid=campaign_uuid)
+        contact = contact_by_address(workspace=request.workspace, address=request.POST.get("test_to", ""))
+        back = redirect("campaigns:campaign_start_confirm", campaign_uuid=campaign.uuid)
+        if contact is None:
+            messages.error(request, "No contact of this workspace has that number; add it to Contacts first.")
+            return back
+        try:
+            services.campaign_test_send(campaign=campaign, contact=contact, sent_by=request.user)
+        except services.CampaignError as exc:
+            messages.error(request, str(exc))
+            return back
+        messages.success(request, f"Test sent to {contact.label}; it is in the inbox like any message.")
+        return back

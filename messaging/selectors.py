@@ -16,6 +16,7 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subqu
 
 from accounts.models import Workspace
 from accounts.tenancy import get_scoped_or_404, scoped
+from blazz.phones import InvalidPhoneNumber, normalize_phone
 from messaging.models import Chat, Contact, ContactSession, ConversationNote, QuickReply
 from sessions_app.models import WhatsAppSession
 from sessions_app.selectors import connected_numbers
@@ -319,3 +320,18 @@ def contacts_export_rows(*, workspace: Workspace) -> Iterator[tuple[str, ...]]:
             json.dumps(contact.metadata, ensure_ascii=False, sort_keys=True) if contact.metadata else "",
             contact.created_at.isoformat(),
         )
+
+
+def contact_by_address(*, workspace: Workspace, address: str) -> Contact | None:
+    """The workspace's contact for a phone typed in any format (or a WhatsApp id), or None."""
+    text = (address or "").strip()
+    if not text:
+        return None
+    contacts = scoped(Contact, workspace)
+    found = contacts.filter(Q(wa_lid=text) | Q(wa_id=text)).first()
+    if found is not None:
+        return found
+    try:
+        return contacts.filter(phone=normalize_phone(text)).first()
+    except InvalidPhoneNumber:
+        return None

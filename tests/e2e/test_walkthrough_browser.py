@@ -301,6 +301,12 @@ def test_it_walks_an_admin_from_login_to_a_finished_campaign(
     campaign = Campaign.objects.get(workspace=workspace_a)
     assert campaign.status == Campaign.Status.DRAFT
     page.find_element(By.CSS_SELECTOR, "[data-testid=start]").click()
+    # Start asks first: how many recipients, how long, what they read.
+    wait(
+        page, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=start-confirmed]"), "the confirmation"
+    )
+    assert "3 recipients" in page.find_element(By.CSS_SELECTOR, "[data-testid=start-summary]").text
+    page.find_element(By.CSS_SELECTOR, "[data-testid=start-confirmed]").click()
     wait(page, lambda d: campaign_state(d)["status"] == "Running", "the campaign to run")
     assert campaign_state(page)["bar"] == 0 and campaign_state(page)["total"] == "3"
     watch_live(page)
