@@ -1,5 +1,6 @@
 import zoneinfo
 
+import phonenumbers
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import validate_password
@@ -60,3 +61,19 @@ class InvitationAccountForm(forms.Form):
         password = self.cleaned_data["password"]
         validate_password(password)
         return password
+
+
+def _country_choices() -> list[tuple[str, str]]:
+    regions = sorted(phonenumbers.SUPPORTED_REGIONS)
+    return [("", "None: numbers always need their country code")] + [
+        (code, f"{code} (+{phonenumbers.country_code_for_region(code)})") for code in regions
+    ]
+
+
+class WorkspaceSettingsForm(WorkspaceForm):
+    default_country = forms.ChoiceField(
+        choices=_country_choices,
+        required=False,
+        label="Default country",
+        help_text='Numbers typed without "+" and a country code are read as numbers of this country.',
+    )

@@ -10,6 +10,9 @@ class Workspace(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=140, unique=True)
     timezone = models.CharField(max_length=64, default="UTC")
+    # Where a number typed without "+" and a country code is from (ISO 3166 code, "BR");
+    # blank: every number needs its country code.
+    default_country = models.CharField(max_length=2, blank=True)
     settings = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -18,6 +21,11 @@ class Workspace(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def phone_region(self) -> str | None:
+        """The region phone parsing assumes for numbers typed without a country code."""
+        return self.default_country or None
 
 
 class Membership(models.Model):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from smtplib import SMTPException
 
+import phonenumbers
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import check_password, make_password
@@ -51,6 +52,22 @@ def workspace_create(*, name: str, owner: AbstractBaseUser, timezone_name: str =
     """Creates a workspace with `owner` as its owner member."""
     workspace = Workspace.objects.create(name=name.strip(), slug=_unique_slug(name), timezone=timezone_name)
     Membership.objects.create(user=owner, workspace=workspace, role=Membership.Role.OWNER)
+    return workspace
+
+
+def workspace_update(
+    *, workspace: Workspace, name: str, timezone_name: str, default_country: str
+) -> Workspace:
+    """Renames the workspace and sets its time zone (campaign windows and times) and default
+    country (numbers typed without a country code)."""
+    if default_country and default_country not in phonenumbers.SUPPORTED_REGIONS:
+        raise AccountsError(f"{default_country!r} is not a country phone numbers know.")
+    workspace.name, workspace.timezone, workspace.default_country = (
+        name.strip(),
+        timezone_name,
+        default_country,
+    )
+    workspace.save(update_fields=["name", "timezone", "default_country"])
     return workspace
 
 

@@ -22,6 +22,7 @@ urlpatterns = [
         name="workspace_switch",
     ),
     path("team/", views.TeamView.as_view(), name="team"),
+    path("workspace/settings/", views.WorkspaceSettingsView.as_view(), name="workspace_settings"),
     path("team/members/<int:user_id>/", views.TeamMemberView.as_view(), name="team_member"),
     path(
         "team/invitations/<uuid:invitation_uuid>/revoke/",

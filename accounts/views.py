@@ -19,6 +19,7 @@ from accounts.forms import (
     SignupConfirmForm,
     SignupForm,
     WorkspaceForm,
+    WorkspaceSettingsForm,
 )
 from accounts.mixins import WorkspaceManagerMixin
 from accounts.models import ApiKey, Invitation, Membership, Workspace
@@ -280,3 +281,32 @@ class InvitationAcceptView(View):
         request.session[SESSION_WORKSPACE_KEY] = membership.workspace_id
         messages.success(request, f"Welcome to {membership.workspace.name}.")
         return redirect("dashboard")
+
+
+class WorkspaceSettingsView(WorkspaceManagerMixin, FormView):
+    """The workspace's name, time zone and default country (owners and admins)."""
+
+    template_name = "accounts/workspace_settings.html"
+    form_class = WorkspaceSettingsForm
+
+    def get_initial(self):
+        workspace = self.request.workspace
+        return {
+            "name": workspace.name,
+            "timezone": workspace.timezone,
+            "default_country": workspace.default_country,
+        }
+
+    def form_valid(self, form):
+        try:
+            services.workspace_update(
+                workspace=self.request.workspace,
+                name=form.cleaned_data["name"],
+                timezone_name=form.cleaned_data["timezone"],
+                default_country=form.cleaned_data["default_country"],
+            )
+        except services.AccountsError as exc:
+            form.add_error(None, str(exc))
+            return self.form_invalid(form)
+        messages.success(self.request, "Saved.")
+        return redirect("accounts:workspace_settings")

@@ -54,9 +54,12 @@ class CampaignForm(forms.Form):
     window_start_hour = forms.TypedChoiceField(choices=HOURS[:24], coerce=int, initial=6)
     window_end_hour = forms.TypedChoiceField(choices=HOURS[1:], coerce=int, initial=22)
 
-    def __init__(self, *args: Any, numbers: list[tuple[str, str]] = (), **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, numbers: list[tuple[str, str]] = (), phone_region: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["sessions"].choices = list(numbers)
+        self.phone_region = phone_region
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -67,7 +70,7 @@ class CampaignForm(forms.Form):
             bad = []
             for phone in phones:
                 try:
-                    normalize_phone(phone)
+                    normalize_phone(phone, region=self.phone_region)
                 except InvalidPhoneNumber:
                     bad.append(phone)
             if bad:

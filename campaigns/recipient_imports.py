@@ -71,11 +71,11 @@ def recipient_imports_supersede(*, campaign: Campaign) -> int:
     ).update(status=ImportStatus.SUPERSEDED, phones=[], contact_uuids=[], updated_at=timezone.now())
 
 
-def _normalise(batch: list[str]) -> tuple[list[str], list[dict[str, str]]]:
+def _normalise(batch: list[str], region: str | None) -> tuple[list[str], list[dict[str, str]]]:
     valid, refused = [], []
     for raw in batch:
         try:
-            valid.append(normalize_phone(raw))
+            valid.append(normalize_phone(raw, region=region))
         except InvalidPhoneNumber as exc:
             refused.append({"phone": raw[:64], "error": str(exc)[:200]})
     return valid, refused
@@ -109,7 +109,7 @@ def recipient_import_step(*, import_pk: int) -> bool:
             job.save(update_fields=["status", "phones", "contact_uuids", "updated_at"])
             return False
         batch = job.phones[job.processed : job.processed + settings.BLAZZ_RECIPIENT_IMPORT_BATCH]
-        valid, refused = _normalise(batch)
+        valid, refused = _normalise(batch, campaign.workspace.phone_region)
         ensured = contacts_ensure(workspace=campaign.workspace, phones=valid)
         refused += [
             {"phone": phone, "error": "The workspace reached its contacts quota."}

@@ -140,7 +140,7 @@ def audience_clean(*, workspace: Workspace, audience: Any) -> tuple[dict[str, An
     normalised = []
     for phone in phones:
         try:
-            normalised.append(normalize_phone(str(phone)))
+            normalised.append(normalize_phone(str(phone), region=workspace.phone_region))
         except InvalidPhoneNumber as exc:
             raise CampaignInvalid(f"{phone!r}: {exc}", field="audience") from exc
     before = contacts_count(workspace=workspace)

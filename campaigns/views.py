@@ -92,6 +92,7 @@ class _CampaignFormMixin(WorkspaceManagerMixin):
             (str(s.uuid), f"{s.phone_number or s.session_id} ({s.get_status_display()})")
             for s in numbers.order_by("phone_number", "id")
         ]
+        kwargs["phone_region"] = self.request.workspace.phone_region
         return kwargs
 
     def dispatch(self, request, *args, **kwargs):

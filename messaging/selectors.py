@@ -332,6 +332,6 @@ def contact_by_address(*, workspace: Workspace, address: str) -> Contact | None:
     if found is not None:
         return found
     try:
-        return contacts.filter(phone=normalize_phone(text)).first()
+        return contacts.filter(phone=normalize_phone(text, region=workspace.phone_region)).first()
     except InvalidPhoneNumber:
         return None

@@ -119,14 +119,14 @@ def contact_import_enqueue(*, import_pk: int) -> None:
     transaction.on_commit(lambda: celery_app.send_task(RUN_TASK, kwargs={"import_pk": import_pk}))
 
 
-def _row_problem(phone: str, name: str) -> tuple[str | None, str | None]:
+def _row_problem(phone: str, name: str, region: str | None) -> tuple[str | None, str | None]:
     """(E.164, None) or (None, why the row is refused)."""
     if not phone:
         return None, "No phone number."
     if len(name) > CONTACT_NAME_MAX_CHARS or "\x00" in name:
         return None, f"The name is over {CONTACT_NAME_MAX_CHARS} characters."
     try:
-        return normalize_phone(phone), None
+        return normalize_phone(phone, region=region), None
     except InvalidPhoneNumber as exc:
         return None, str(exc)
 
@@ -141,7 +141,7 @@ def contact_import_step(*, import_pk: int) -> bool:
     errors: list[dict[str, Any]] = []
     wanted: dict[str, list[Any]] = {}
     for line, phone, name, metadata in batch:
-        e164, problem = _row_problem(str(phone), str(name))
+        e164, problem = _row_problem(str(phone), str(name), job.workspace.phone_region)
         if problem:
             errors.append({"line": line, "phone": str(phone)[:64], "error": problem[:200]})
         elif e164 in wanted:

@@ -166,7 +166,7 @@ def contact_create(
     if not isinstance(phone, str):
         raise InvalidContact("The phone number must be text.", field="phone")
     try:
-        e164 = normalize_phone(phone)
+        e164 = normalize_phone(phone, region=workspace.phone_region)
     except InvalidPhoneNumber as exc:
         raise InvalidContact(str(exc), field="phone") from exc
     clean_name = _contact_name_clean(name)

@@ -73,7 +73,7 @@ def _recipient_contact(*, workspace: Workspace, to: str) -> Contact:
             raise InvalidMessage("No contact of this workspace has that WhatsApp id.", field="to")
         return contact
     try:
-        phone = normalize_phone(to)
+        phone = normalize_phone(to, region=workspace.phone_region)
     except InvalidPhoneNumber as exc:
         # A customer whose number the phone library refuses wrote in under its raw WhatsApp
         # id; answering it is allowed, starting a conversation with an unknown one is not.

@@ -15,6 +15,7 @@ from tests.accounts.test_tenant_isolation import EXCLUDED_PREFIXES, OBJECT_FOR_K
 pytestmark = pytest.mark.django_db
 
 MANAGERS_ONLY = {
+    "accounts:workspace_settings",
     "campaigns:campaign_start_confirm",
     "messaging:contact_import_new",
     "messaging:contact_import",
