@@ -47,6 +47,11 @@
         } : null,
         after: function (fresh) {
           if (page !== "detail") return;
+          // A code that arrived before this page's socket listened comes with the re-read.
+          root.querySelectorAll("[data-link-code]").forEach(function (el) {
+            var box = el.closest("details");
+            if (box && el.textContent.trim() !== "—") box.open = true;
+          });
           var freshRoot = fresh.querySelector("[data-numbers]");
           var badge = freshRoot && freshRoot.querySelector('[data-field="status"]');
           if (badge) showPanel(badge.classList[1]);
@@ -104,7 +109,11 @@
     if (p.uuid !== sessionUuid) return;
     applyState(root, p);
     if (event === "session.link_code") {
-      root.querySelectorAll("[data-link-code]").forEach(function (el) { el.textContent = p.link_code; });
+      root.querySelectorAll("[data-link-code]").forEach(function (el) {
+        el.textContent = p.link_code;
+        var box = el.closest("details");
+        if (box) box.open = true; // the code is what the admin is waiting for: show it
+      });
       return;
     }
     if (event === "session.qr") {

@@ -210,3 +210,36 @@ def test_a_teammate_is_invited_and_joins_from_the_link(server, desktop, alice, w
         assert (
             Membership.objects.get(workspace=workspace_a, user__username="erin@example.com").role == "agent"
         )
+
+
+def test_the_pairing_code_appears_live(sim, start_worker, server, desktop, alice, workspace_a):
+    """Issue 19: the pairing code did not appear until a reload."""
+    from sessions_app import services as sessions
+    from sessions_app.models import WhatsAppSession
+    from tests.e2e.web import assert_not_reloaded, watch_live
+
+    worker = start_worker("wa_pair")
+    wait_until(lambda: WorkerInstance.objects.filter(name="wa_pair").exists(), what="worker", log=worker.log)
+    session = sessions.session_create(workspace=workspace_a)
+    wait_until(
+        lambda: WhatsAppSession.objects.get(pk=session.pk).status == "qr_scanning",
+        timeout=90,
+        what="the QR screen",
+        log=worker.log,
+    )
+    with page_of(desktop) as page:
+        log_in(page, server, alice, next_path=f"/numbers/{session.uuid}/")
+        page.find_element(By.CSS_SELECTOR, ".link-code summary").click()
+        page.find_element(By.CSS_SELECTOR, ".link-code input[name=phone_number]").send_keys("+5511987650092")
+        page.find_element(By.CSS_SELECTOR, ".link-code button").click()
+        wait(page, lambda d: "Asked WhatsApp for a pairing code" in d.page_source, "the request")
+        watch_live(page)
+        code = wait_until(
+            lambda: WhatsAppSession.objects.get(pk=session.pk).metadata.get("link_code", {}).get("code"),
+            timeout=60,
+            what="the code from the page",
+            log=worker.log,
+        )
+        wait(page, lambda d: text_of(d, "[data-link-code]").strip() == code, "the code on the open page")
+        assert page.execute_script("return document.querySelector('.link-code').open") is True
+        assert_not_reloaded(page)
