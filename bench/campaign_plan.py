@@ -80,8 +80,8 @@ def bench_world(recipients: int, numbers: int) -> Workspace:
         cursor.execute(
             f"""
             INSERT INTO {Contact._meta.db_table}
-                (uuid, workspace_id, phone, name, metadata, created_at, updated_at)
-            SELECT gen_random_uuid(), %s, '+5511' || lpad(i::text, 9, '0'), 'Person ' || i, '{{}}',
+                (uuid, workspace_id, phone, name, profile_name, metadata, created_at, updated_at)
+            SELECT gen_random_uuid(), %s, '+5511' || lpad(i::text, 9, '0'), 'Person ' || i, '', '{{}}',
                    now(), now()
             FROM generate_series(1, %s) AS i
             """,
@@ -90,8 +90,9 @@ def bench_world(recipients: int, numbers: int) -> Workspace:
         cursor.execute(
             f"""
             INSERT INTO {ContactSession._meta.db_table}
-                (contact_id, whatsapp_session_id, first_interaction_at, last_interaction_at, total_messages)
-            SELECT c.id, (%s::bigint[])[1 + (c.id / 20) %% %s], now(), now(), 1
+                (uuid, contact_id, whatsapp_session_id, first_interaction_at, last_interaction_at,
+                 total_messages, unread_count, status)
+            SELECT gen_random_uuid(), c.id, (%s::bigint[])[1 + (c.id / 20) %% %s], now(), now(), 1, 0, 'open'
             FROM {Contact._meta.db_table} c WHERE c.workspace_id = %s AND c.id %% 20 = 0
             """,
             [[s.pk for s in sessions], numbers, workspace.pk],

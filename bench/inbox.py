@@ -89,8 +89,8 @@ def bench_world(messages: int, contacts: int) -> tuple[Workspace, list]:
         cursor.execute(
             f"""
             INSERT INTO {Contact._meta.db_table}
-                (uuid, workspace_id, phone, name, metadata, created_at, updated_at)
-            SELECT gen_random_uuid(), %s, '+55219' || lpad(i::text, 8, '0'), 'Customer ' || i, '{{}}',
+                (uuid, workspace_id, phone, name, profile_name, metadata, created_at, updated_at)
+            SELECT gen_random_uuid(), %s, '+55219' || lpad(i::text, 8, '0'), 'Customer ' || i, '', '{{}}',
                    now(), now()
             FROM generate_series(1, %s) AS i
             """,
