@@ -22,6 +22,7 @@ from accounts.models import Membership
 from messaging.models import ContactSession, QuickReply
 from sessions_app.models import WorkerInstance
 from tests.e2e.test_connect_number import connect
+from tests.e2e.test_webhook_slow_receiver import procfile  # noqa: F401 (a fixture)
 from tests.e2e.web import (
     AsgiServer,
     asgi_server,
@@ -243,3 +244,66 @@ def test_the_pairing_code_appears_live(sim, start_worker, server, desktop, alice
         wait(page, lambda d: text_of(d, "[data-link-code]").strip() == code, "the code on the open page")
         assert page.execute_script("return document.querySelector('.link-code').open") is True
         assert_not_reloaded(page)
+
+
+def test_every_main_page_fits_a_phone(server, phone, alice, workspace_a):
+    """Issue 19: at 390 px every page was wider than the screen."""
+    with page_of(phone) as page:
+        log_in(page, server, alice, next_path="/")
+        too_wide = {}
+        for path in (
+            "/",
+            "/inbox/",
+            "/numbers/",
+            "/contacts/",
+            "/campaigns/",
+            "/campaigns/new",
+            "/team/",
+            "/workspace/settings/",
+            "/api-keys/",
+        ):
+            page.get(server.url + path)
+            width = page.execute_script("return document.documentElement.scrollWidth")
+            if width > 390:
+                too_wide[path] = width
+        assert too_wide == {}
+
+
+def test_a_thousand_contacts_import_in_the_background_with_three_bad_rows(
+    server,
+    desktop,
+    alice,
+    workspace_a,
+    procfile,  # noqa: F811 (the imported fixture)
+    tmp_path,
+):
+    from tests.messaging.test_contact_import import thousand_with_three_bad_rows
+
+    procfile("general")  # the real worker of the `default` queue, as the Procfile starts it
+    upload = tmp_path / "customers.csv"
+    upload.write_bytes(thousand_with_three_bad_rows())
+    with page_of(desktop) as page:
+        log_in(page, server, alice, next_path="/contacts/")
+        page.find_element(By.CSS_SELECTOR, "[data-testid=contact-import]").find_element(
+            By.XPATH, ".."
+        ).find_element(By.TAG_NAME, "summary").click()
+        page.find_element(By.CSS_SELECTOR, "[data-testid=contact-import] input[type=file]").send_keys(
+            str(upload)
+        )
+        page.find_element(By.CSS_SELECTOR, "[data-testid=contact-import] button").click()
+        wait(page, lambda d: "/contacts/imports/" in d.current_url, "the import's page")
+        wait(
+            page,
+            lambda d: "Done" in text_of(d, "[data-testid=import-status]"),
+            "the import to finish",
+            timeout=90,
+        )
+        assert "1000 of 1000 rows" in text_of(page, "[data-testid=import-status]")
+        lines = page.execute_script(
+            "var cells = document.querySelectorAll('[data-testid=import-errors] tbody tr td:first-child');"
+            "return Array.from(cells)"
+            ".map(function (td) { return td.textContent.trim(); });"
+        )
+        assert sorted(lines) == ["11", "501", "901"]
+        screenshot(page, "contact-import")
+    assert workspace_a.contacts.count() == 995
