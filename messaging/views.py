@@ -29,8 +29,6 @@ from messaging.selectors import (
     contacts_export_rows,
     contacts_search,
     conversation_get,
-    inbox_conversations,
-    inbox_numbers,
     reply_number,
 )
 from messaging.services import (
@@ -144,26 +142,6 @@ def _number_from_param(workspace, raw: str | None) -> WhatsAppSession | None:
     """The workspace's number named by a uuid form/query value; None when blank, malformed
     or not this workspace's (a stale or hand-edited link just shows every number)."""
     return number_by_uuid(workspace=workspace, value=raw)
-
-
-class InboxView(WorkspaceMemberMixin, ListView):
-    """Conversations per contact across all numbers, latest first, with unread counts."""
-
-    template_name = "messaging/inbox.html"
-    context_object_name = "conversations"
-    paginate_by = 50
-
-    def get_queryset(self):
-        self.number = _number_from_param(self.request.workspace, self.request.GET.get("number"))
-        return inbox_conversations(
-            workspace=self.request.workspace, session=self.number, query=self.request.GET.get("q", "")
-        )
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        context["numbers"] = inbox_numbers(workspace=self.request.workspace).order_by("phone_number")
-        context["number"] = self.number
-        return context
 
 
 class ConversationView(WorkspaceMemberMixin, TemplateView):
