@@ -12,7 +12,7 @@ class Workspace(models.Model):
     timezone = models.CharField(max_length=64, default="UTC")
     # Where a number typed without "+" and a country code is from (ISO 3166 code, "BR");
     # blank: every number needs its country code.
-    default_country = models.CharField(max_length=2, blank=True)
+    default_country = models.CharField(max_length=2, blank=True, db_default="")
     settings = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

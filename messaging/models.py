@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.functions import RandomUUID
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import models
@@ -30,7 +31,7 @@ class Contact(models.Model):
     name = models.CharField(max_length=200, blank=True)
     # The name the customer gave themselves in WhatsApp (the push name each of their messages
     # carries), kept current by ingestion; shown until a person sets `name`.
-    profile_name = models.CharField(max_length=200, blank=True)
+    profile_name = models.CharField(max_length=200, blank=True, db_default="")
     metadata = models.JSONField(default=dict, blank=True)
     # When someone last opened this conversation in the shared inbox: inbound messages after
     # it are unread. One mark per workspace (the inbox is shared), null = never opened.
@@ -132,6 +133,11 @@ class Chat(models.Model):
         return f"{self.direction} {self.contact_id}: {self.body[:40]}"
 
 
+# Columns added after the first release carry a database default as well (`db_default`):
+# during a rolling deploy the previous version's processes, and its raw SQL, still insert rows
+# without them.
+
+
 class ContactSession(models.Model):
     """A conversation: one contact on one of the workspace's numbers. It drives "reply from
     the same number", and it is what the team inbox lists, assigns and resolves: a customer
@@ -142,7 +148,7 @@ class ContactSession(models.Model):
         PENDING = "pending", "Pending"
         RESOLVED = "resolved", "Resolved"
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    uuid = models.UUIDField(default=uuid.uuid4, db_default=RandomUUID(), unique=True, editable=False)
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="session_links")
     whatsapp_session = models.ForeignKey(
         "sessions_app.WhatsAppSession", on_delete=models.CASCADE, related_name="contact_links"
@@ -152,7 +158,9 @@ class ContactSession(models.Model):
     # When the customer last wrote on this number: the inbox warns before a reply from another.
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     total_messages = models.PositiveIntegerField(default=0)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.OPEN, db_default=Status.OPEN
+    )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -162,7 +170,7 @@ class ContactSession(models.Model):
     )
     # Inbound messages nobody has opened yet; a counter kept by ingestion, so listing the inbox
     # never counts messages. "Mark unread" sets it back to at least one.
-    unread_count = models.PositiveIntegerField(default=0)
+    unread_count = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         verbose_name = "conversation"
@@ -197,7 +205,7 @@ class WebhookEndpoint(models.Model):
     # Circuit breaker (messaging.webhooks.delivery): failed attempts in a row (network errors,
     # timeouts, 429, 5xx); past the threshold no delivery of this endpoint is sent until
     # `circuit_open_until`, then one at a time until one succeeds.
-    consecutive_failures = models.PositiveIntegerField(default=0)
+    consecutive_failures = models.PositiveIntegerField(default=0, db_default=0)
     circuit_open_until = models.DateTimeField(null=True, blank=True)
     # The API's Idempotency-Key of the request that created it: a retried create returns it.
     idempotency_key = idempotency_key_field()

@@ -65,7 +65,7 @@ class WhatsAppSession(models.Model):
     session_id = models.CharField(max_length=64, unique=True)
     phone_number = PhoneNumberField(null=True, blank=True)
     # What the team calls this number ("Sales", "Support"), shown beside the phone everywhere.
-    display_name = models.CharField(max_length=80, blank=True)
+    display_name = models.CharField(max_length=80, blank=True, db_default="")
     provider_type = models.CharField(max_length=10, choices=Provider.choices, default=Provider.WEBJS)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.STARTING, db_index=True)
     qr_code = models.TextField(blank=True)
@@ -82,7 +82,9 @@ class WhatsAppSession(models.Model):
     # reconciliation, and a second request while one is pending is not sent at all (a burst
     # of restarts is one restart). Starts need no such record: a `starting` session its
     # worker does not host stops having its lease renewed, and reconciliation starts it again.
-    pending_verb = models.CharField(max_length=10, choices=Verb.choices, default="", blank=True)
+    pending_verb = models.CharField(
+        max_length=10, choices=Verb.choices, default="", db_default="", blank=True
+    )
     pending_verb_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     last_connected_at = models.DateTimeField(null=True, blank=True)

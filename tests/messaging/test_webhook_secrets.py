@@ -13,6 +13,7 @@ from blazz.encryption import decrypt_text
 from messaging.models import WebhookEndpoint
 from messaging.webhooks import webhook_endpoint_create, webhook_endpoint_rotate_secret
 from tests.factories import UserFactory
+from tests.migrations_support import migrated_to
 
 BEFORE = [("messaging", "0010_conversations_notes_quick_replies")]
 AFTER = [("messaging", "0011_webhook_secret_encrypted_circuit")]
@@ -50,24 +51,18 @@ def test_a_rotated_snapshot_key_still_opens_old_secrets(workspace_a, settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_encrypts_existing_secrets():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    apps = executor.loader.project_state(BEFORE).apps
-    Workspace = apps.get_model("accounts", "Workspace")
-    Endpoint = apps.get_model("messaging", "WebhookEndpoint")
-    workspace = Workspace.objects.create(name="Acme", slug="acme-secrets-migration")
-    old = Endpoint.objects.create(
-        workspace=workspace, url="https://a.example/", secret="whsec_b2xkLXNlY3JldA=="
-    )
+    with migrated_to(BEFORE) as executor:
+        apps = executor.loader.project_state(BEFORE).apps
+        Workspace = apps.get_model("accounts", "Workspace")
+        Endpoint = apps.get_model("messaging", "WebhookEndpoint")
+        workspace = Workspace.objects.create(name="Acme", slug="acme-secrets-migration")
+        old = Endpoint.objects.create(
+            workspace=workspace, url="https://a.example/", secret="whsec_b2xkLXNlY3JldA=="
+        )
 
-    executor = MigrationExecutor(connection)
-    executor.migrate(AFTER)
-    try:
+        MigrationExecutor(connection).migrate(AFTER)
         assert "whsec_b2xkLXNlY3JldA==" not in stored_columns(old.pk)
         assert WebhookEndpoint.objects.get(pk=old.pk).secret == "whsec_b2xkLXNlY3JldA=="
-    finally:
-        executor.loader.build_graph()
-        executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 @pytest.fixture
