@@ -27,6 +27,7 @@ from messaging.selectors import (
     conversation_thread,
     conversations_search,
     inbox_numbers,
+    last_inbound_number,
     quick_replies_of,
     reply_number,
     reply_number_warning,
@@ -113,6 +114,7 @@ class TeamInboxView(WorkspaceMemberMixin, TemplateView):
         # A reply goes out from this conversation's own number when it is connected.
         sending = conversation.whatsapp_session if conversation.whatsapp_session in numbers else None
         sending = sending or reply_number(workspace=workspace, contact=conversation.contact)
+        last_inbound = last_inbound_number(contact_id=conversation.contact_id)
         members = get_user_model().objects.filter(memberships__workspace=workspace).order_by("username")
         return {
             "conversation": conversation,
@@ -120,10 +122,12 @@ class TeamInboxView(WorkspaceMemberMixin, TemplateView):
             "thread": conversation_thread(conversation=conversation),
             "reply_numbers": numbers,
             "sending_number": sending,
-            "reply_warning": reply_number_warning(conversation=conversation, sending_number=sending)
+            "reply_warning": reply_number_warning(
+                conversation=conversation, sending_number=sending, last_inbound=last_inbound
+            )
             if sending
             else None,
-            "last_inbound_number": _last_inbound_number(conversation),
+            "last_inbound_number": last_inbound,
             "members": [(m.pk, member_display_name(m)) for m in members],
             "other_conversations": [
                 link
@@ -134,16 +138,6 @@ class TeamInboxView(WorkspaceMemberMixin, TemplateView):
             "reply_key": uuid.uuid4().hex,
             "assigned_to_someone_else": conversation.assignee_id not in (None, self.request.user.pk),
         }
-
-
-def _last_inbound_number(conversation: ContactSession):
-    last = (
-        ContactSession.objects.filter(contact_id=conversation.contact_id, last_inbound_at__isnull=False)
-        .select_related("whatsapp_session")
-        .order_by("-last_inbound_at")
-        .first()
-    )
-    return last.whatsapp_session if last else None
 
 
 class _ConversationAction(WorkspaceMemberMixin, View):

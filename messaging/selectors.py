@@ -262,19 +262,31 @@ def conversation_thread(
     return sorted(items, key=lambda item: item.at)
 
 
-def reply_number_warning(*, conversation: ContactSession, sending_number: WhatsAppSession) -> str | None:
-    """A warning when a reply would leave from another number than the one the customer last
-    wrote to (they would see it in another chat, from a number they may not know)."""
+def last_inbound_number(*, contact_id: int) -> WhatsAppSession | None:
+    """The number the customer last wrote to, over all their conversations."""
     last = (
-        ContactSession.objects.filter(contact_id=conversation.contact_id, last_inbound_at__isnull=False)
+        ContactSession.objects.filter(contact_id=contact_id, last_inbound_at__isnull=False)
         .select_related("whatsapp_session")
         .order_by("-last_inbound_at")
         .first()
     )
-    if last is None or last.whatsapp_session_id == sending_number.pk:
+    return last.whatsapp_session if last else None
+
+
+def reply_number_warning(
+    *,
+    conversation: ContactSession,
+    sending_number: WhatsAppSession,
+    last_inbound: WhatsAppSession | None = None,
+) -> str | None:
+    """A warning when a reply would leave from another number than the one the customer last
+    wrote to (they would see it in another chat, from a number they may not know).
+    `last_inbound`: that number, when the caller already read it."""
+    last = last_inbound or last_inbound_number(contact_id=conversation.contact_id)
+    if last is None or last.pk == sending_number.pk:
         return None
     return (
-        f"The customer last wrote to {last.whatsapp_session.phone_number}; this reply leaves from "
+        f"The customer last wrote to {last.phone_number}; this reply leaves from "
         f"{sending_number.phone_number} and appears in another chat on their phone."
     )
 
