@@ -173,9 +173,12 @@ def contact_import_step(*, import_pk: int) -> bool:
     job.processed += len(batch)
     done = job.processed >= job.total
     job.status = Status.COMPLETED if done else Status.RUNNING
+    fields = ["created_count", "existing_count", "error_count", "errors", "processed", "status", "updated_at"]
     if done:
         job.rows, job.completed_at = [], timezone.now()
-    job.save()
+        fields += ["rows", "completed_at"]
+    # The rows (up to 100,000) are written back only when emptied, not with every batch.
+    job.save(update_fields=fields)
     publish_to_workspace(
         workspace_uuid=job.workspace.uuid, event="contacts.import", payload=contact_import_payload(job)
     )
