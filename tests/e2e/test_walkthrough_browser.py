@@ -307,6 +307,8 @@ def test_it_walks_an_admin_from_login_to_a_finished_campaign(
     )
     assert "3 recipients" in page.find_element(By.CSS_SELECTOR, "[data-testid=start-summary]").text
     page.find_element(By.CSS_SELECTOR, "[data-testid=start-confirmed]").click()
+    # The POST goes back to the campaign's page: read its progress only once it is there.
+    wait(page, lambda d: d.current_url.endswith(f"/campaigns/{campaign.uuid}/"), "the campaign's page")
     wait(page, lambda d: campaign_state(d)["status"] == "Running", "the campaign to run")
     assert campaign_state(page)["bar"] == 0 and campaign_state(page)["total"] == "3"
     watch_live(page)
