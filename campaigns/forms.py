@@ -33,7 +33,10 @@ class CampaignForm(forms.Form):
         help_text="One number per line (or separated by commas). New numbers become contacts.",
     )
     audience_tag = forms.CharField(
-        required=False, max_length=100, help_text='Contacts whose metadata "tags" list holds this tag.'
+        required=False,
+        max_length=500,
+        label="Audience tags",
+        help_text="Contacts with this tag (several, separated by commas: contacts with all of them).",
     )
     audience_metadata = forms.CharField(
         required=False,
@@ -80,9 +83,9 @@ class CampaignForm(forms.Form):
             data["audience"] = {"kind": "list", "phones": phones}
         elif kind == "filter":
             metadata: dict[str, Any] = {}
-            tag = (data.get("audience_tag") or "").strip()
-            if tag:
-                metadata["tags"] = [tag]
+            tags = [t.strip() for t in (data.get("audience_tag") or "").split(",") if t.strip()]
+            if tags:
+                metadata["tags"] = tags
             for line in (data.get("audience_metadata") or "").splitlines():
                 if not line.strip():
                     continue
@@ -141,9 +144,7 @@ class CampaignForm(forms.Form):
         elif audience.get("kind") == "filter":
             metadata = dict(audience.get("metadata") or {})
             tags = metadata.pop("tags", None)
-            if isinstance(tags, list) and len(tags) == 1:
-                initial["audience_tag"] = tags[0]
-            elif tags is not None:
-                metadata["tags"] = tags
+            if isinstance(tags, list):
+                initial["audience_tag"] = ", ".join(str(tag) for tag in tags)
             initial["audience_metadata"] = "\n".join(f"{k}={v}" for k, v in metadata.items())
         return initial

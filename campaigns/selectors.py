@@ -49,14 +49,19 @@ def campaign_latest_import(*, campaign: Campaign) -> RecipientImport | None:
 def audience_contacts(*, workspace: Workspace, audience: dict[str, Any]) -> QuerySet[Contact]:
     """The contacts an (already cleaned) audience names, in the workspace only:
     `{"kind": "all"}`, `{"kind": "list", "contacts": [uuid, ...]}` or
-    `{"kind": "filter", "metadata": {...}}` (JSON containment: `{"tags": ["vip"]}` matches a
-    contact whose `tags` list holds "vip"; `{"city": "Recife"}` an exact value)."""
+    `{"kind": "filter", "metadata": {...}}` (`{"tags": ["vip"]}` matches a contact tagged
+    "vip", every tag listed; other keys by JSON containment: `{"city": "Recife"}` an exact
+    value)."""
     contacts = scoped(Contact, workspace)
     kind = (audience or {}).get("kind", "all")
     if kind == "list":
         return contacts.filter(uuid__in=audience.get("contacts") or [])
     if kind == "filter":
-        return contacts.filter(metadata__contains=audience.get("metadata") or {})
+        wanted = dict(audience.get("metadata") or {})
+        tags = wanted.pop("tags", None)
+        if tags:
+            contacts = contacts.filter(tags__contains=tags)
+        return contacts.filter(metadata__contains=wanted) if wanted else contacts
     return contacts
 
 

@@ -37,10 +37,12 @@ from campaigns.planning import campaign_launch, campaign_redistribute, campaign_
 from campaigns.recipient_imports import recipient_import_create, recipient_imports_supersede
 from messaging.models import Chat, Contact
 from messaging.services import (
+    InvalidContact,
     MessagingError,
     chat_claim_for_send,
     chat_mark_failed,
     chat_send,
+    contact_tags_clean,
     contacts_count,
     contacts_ensure,
     message_body_problem,
@@ -91,8 +93,8 @@ def audience_clean(*, workspace: Workspace, audience: Any) -> tuple[dict[str, An
       phones are stored as contacts (created if new) and kept as their uuids. A list of more
       than BLAZZ_RECIPIENT_IMPORT_SYNC_MAX phones is not imported here: they are returned for
       a background import (campaigns/recipient_imports.py);
-    - `{"kind": "filter", "metadata": {...}}`: contacts whose metadata contains this JSON
-      (tags: `{"tags": ["vip"]}` matches a contact whose `tags` list holds "vip").
+    - `{"kind": "filter", "metadata": {...}}`: contacts whose metadata contains this JSON;
+      its `"tags"` list names tags the contact must all have (`{"tags": ["vip"]}`).
     A list longer than the recipients quota is refused (CampaignQuotaExceeded)."""
     if audience in (None, {}):
         return {"kind": "all"}, []
@@ -107,6 +109,11 @@ def audience_clean(*, workspace: Workspace, audience: Any) -> tuple[dict[str, An
             raise CampaignInvalid(
                 'A filter audience needs metadata to match, e.g. {"tags": ["vip"]}.', field="audience"
             )
+        if "tags" in metadata:
+            try:
+                metadata = {**metadata, "tags": contact_tags_clean(metadata["tags"])}
+            except InvalidContact as refused:
+                raise CampaignInvalid(f"Audience: {refused}", field="audience") from None
         return {"kind": "filter", "metadata": metadata}, []
     if kind != "list":
         raise CampaignInvalid(f"Unknown audience kind {kind!r}: use all, list or filter.", field="audience")

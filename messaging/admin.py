@@ -16,7 +16,7 @@ from messaging.models import (
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
-    list_display = ["phone", "name", "workspace", "created_at"]
+    list_display = ["phone", "name", "tags", "workspace", "created_at"]
     list_filter = ["workspace"]
     search_fields = ["phone", "name", "uuid"]
     readonly_fields = ["uuid", "created_at", "updated_at"]

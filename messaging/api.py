@@ -68,6 +68,7 @@ class ContactSerializer(serializers.ModelSerializer):
             "wa_id",
             "name",
             "profile_name",
+            "tags",
             "metadata",
             "created_at",
             "updated_at",
@@ -79,16 +80,27 @@ class ContactCreateSerializer(InputSerializer):
         max_length=64, help_text="E.164 (`+5511987650103`); other formats a phone-number library parses work."
     )
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=200, allow_blank=True, trim_whitespace=False),
+        required=False,
+        help_text='Labels campaigns and the contact list filter on, e.g. `["vip", "wholesale"]`: stored in '
+        "lower case with spaces collapsed, each at most 50 characters, at most 30.",
+    )
     metadata = serializers.DictField(
         required=False,
-        help_text='What campaign filters match on, e.g. `{"city": "Recife", "tags": ["vip"]}`: '
-        "at most 50 keys and 16 KiB as JSON.",
+        help_text='Other facts campaign filters match on, e.g. `{"city": "Recife"}`: at most 50 keys and '
+        '16 KiB as JSON. A `"tags"` list here is taken as `tags` (how the first release kept them).',
     )
 
 
 class ContactUpdateSerializer(InputSerializer):
     name = serializers.CharField(
         max_length=200, required=False, allow_blank=True, help_text="Blank clears it."
+    )
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=200, allow_blank=True, trim_whitespace=False),
+        required=False,
+        help_text="Replaces the tags as a whole (an empty list removes them all).",
     )
     metadata = serializers.DictField(
         required=False, help_text="Replaces the metadata as a whole (so a key can be removed)."
@@ -291,6 +303,7 @@ class MessageDetailView(generics.RetrieveAPIView):
 # --- Contacts ------------------------------------------------------------------------------
 
 _CONTACT_QUERY = OpenApiParameter("q", OpenApiTypes.STR, description="Part of the contact's name or phone.")
+_CONTACT_TAG = OpenApiParameter("tag", OpenApiTypes.STR, description="Only contacts with this tag.")
 
 
 class ContactListView(MessagingErrorsMixin, generics.ListAPIView):
@@ -298,10 +311,12 @@ class ContactListView(MessagingErrorsMixin, generics.ListAPIView):
 
     def get_queryset(self):
         return contacts_search(
-            workspace=api_workspace(self.request), query=self.request.query_params.get("q", "")
+            workspace=api_workspace(self.request),
+            query=self.request.query_params.get("q", ""),
+            tag=self.request.query_params.get("tag", ""),
         )
 
-    @extend_schema(summary="List contacts", parameters=[_CONTACT_QUERY])
+    @extend_schema(summary="List contacts", parameters=[_CONTACT_QUERY, _CONTACT_TAG])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -309,8 +324,8 @@ class ContactListView(MessagingErrorsMixin, generics.ListAPIView):
         summary="Add a contact",
         description="The phone number is a contact's key in its workspace, so this is idempotent without "
         "an Idempotency-Key: posting a number the workspace already has returns that contact (200), with "
-        "a non-blank `name` replacing its name and `metadata` keys merged into its metadata; a retry never "
-        "makes a second contact.",
+        "a non-blank `name` replacing its name, `metadata` keys merged into its metadata and `tags` added "
+        "to its tags; a retry never makes a second contact.",
         request=ContactCreateSerializer,
         responses={
             201: OpenApiResponse(ContactSerializer, description="Added."),
@@ -340,7 +355,7 @@ class ContactListView(MessagingErrorsMixin, generics.ListAPIView):
         responses={200: ContactSerializer, 404: _NOT_FOUND},
     ),
     patch=extend_schema(
-        summary="Change a contact's name or metadata",
+        summary="Change a contact's name, tags or metadata",
         description="Only the fields given change. The phone number cannot change: it is the contact.",
         parameters=[_CONTACT_UUID],
         request=ContactUpdateSerializer,

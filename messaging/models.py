@@ -6,7 +6,7 @@ from django.contrib.postgres.functions import RandomUUID
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from phonenumber_field.modelfields import PhoneNumberField
 
 from blazz.encryption import decrypt_text, encrypt_text
@@ -33,6 +33,15 @@ class Contact(models.Model):
     # carries), kept current by ingestion; shown until a person sets `name`.
     profile_name = models.CharField(max_length=200, blank=True, db_default="")
     metadata = models.JSONField(default=dict, blank=True)
+    # Labels people put on a contact ("vip", "wholesale"): what campaign audiences and the
+    # contact list filter on. Cleaned by the contacts service (lower case, at most
+    # CONTACT_TAGS_MAX of CONTACT_TAG_MAX_CHARS each); indexed for containment queries.
+    tags = ArrayField(
+        models.CharField(max_length=50),
+        default=list,
+        blank=True,
+        db_default=Value([], output_field=ArrayField(models.CharField(max_length=50))),
+    )
     # When someone last opened this conversation in the shared inbox: inbound messages after
     # it are unread. One mark per workspace (the inbox is shared), null = never opened.
     inbox_read_at = models.DateTimeField(null=True, blank=True)
@@ -54,6 +63,7 @@ class Contact(models.Model):
                 name="contact_has_an_address",
             ),
         ]
+        indexes = [GinIndex(fields=["tags"], name="contact_tags")]
 
     def __str__(self) -> str:
         return f"{self.name or ''} {self.address}".strip()

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.postgres.search import SearchQuery, SearchVector
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Func, Max, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import Workspace
 from accounts.tenancy import get_scoped_or_404, scoped
@@ -25,8 +25,11 @@ from sessions_app.selectors import connected_numbers
 CONVERSATION_PAGE_SIZE = 200
 
 
-def contacts_search(*, workspace: Workspace, query: str = "") -> QuerySet[Contact]:
+def contacts_search(*, workspace: Workspace, query: str = "", tag: str = "") -> QuerySet[Contact]:
     contacts = scoped(Contact, workspace)
+    tag = " ".join(tag.split()).lower()
+    if tag:
+        contacts = contacts.filter(tags__contains=[tag])
     query = query.strip()
     if query:
         matches = Q(name__icontains=query) | Q(profile_name__icontains=query) | Q(phone__icontains=query)
@@ -35,6 +38,17 @@ def contacts_search(*, workspace: Workspace, query: str = "") -> QuerySet[Contac
             matches |= Q(phone__contains=digits) | Q(wa_id__startswith=digits)
         contacts = contacts.filter(matches)
     return contacts.order_by("name", "phone")
+
+
+def workspace_tags(*, workspace: Workspace) -> list[str]:
+    """Every tag the workspace's contacts carry, for the tag editor's suggestions and the
+    contact list's filter (one scan of a small column, unnest-distinct in PostgreSQL)."""
+    return sorted(
+        scoped(Contact, workspace)
+        .annotate(tag=Func(F("tags"), function="unnest"))
+        .values_list("tag", flat=True)
+        .distinct()
+    )
 
 
 def contact_get_or_404(*, workspace: Workspace, contact_uuid: UUID | str) -> Contact:
@@ -314,6 +328,7 @@ CONTACT_EXPORT_COLUMNS = (
     "whatsapp_name",
     "whatsapp_id",
     "whatsapp_lid",
+    "tags",
     "metadata",
     "created_at",
 )
@@ -329,6 +344,7 @@ def contacts_export_rows(*, workspace: Workspace) -> Iterator[tuple[str, ...]]:
             contact.profile_name,
             contact.wa_id or "",
             contact.wa_lid or "",
+            ", ".join(contact.tags),
             json.dumps(contact.metadata, ensure_ascii=False, sort_keys=True) if contact.metadata else "",
             contact.created_at.isoformat(),
         )

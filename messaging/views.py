@@ -5,6 +5,7 @@ A refusal is a form error or a flash message, never a 500."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -17,7 +18,6 @@ from django.views.generic import DetailView, ListView, TemplateView
 
 from accounts.mixins import WorkspaceManagerMixin, WorkspaceMemberMixin
 from accounts.tenancy import get_scoped_or_404
-from blazz.json_documents import JsonDocumentFormField
 from messaging.contacts_csv import csv_lines
 from messaging.inbox import conversation_mark_read
 from messaging.models import Contact, ContactImport
@@ -30,6 +30,7 @@ from messaging.selectors import (
     contacts_search,
     conversation_get,
     reply_number,
+    workspace_tags,
 )
 from messaging.services import (
     InvalidContact,
@@ -51,12 +52,62 @@ class ContactAddForm(forms.Form):
 
 
 class ContactEditForm(forms.Form):
+    """Name, tags (one text field the tag editor script turns into chips) and metadata as
+    key/value rows (`meta_key`, `meta_value`, `meta_kind` repeated). A value that is not text
+    (a number, a list) is shown and edited as JSON (`meta_kind` "json"), so saving the page
+    never turns 3 into "3"."""
+
     name = forms.CharField(max_length=200, required=False)
-    metadata = JsonDocumentFormField(
+    tags = forms.CharField(
         required=False,
-        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
-        help_text='A JSON object campaign filters match on, e.g. {"city": "Recife", "tags": ["vip"]}.',
+        max_length=2000,
+        widget=forms.TextInput(
+            attrs={"data-tag-editor": "", "list": "workspace-tags", "autocomplete": "off"}
+        ),
+        help_text="Separated by commas, e.g. vip, wholesale. Campaigns and the contact list filter on them.",
     )
+
+    def __init__(self, *args: Any, rows: list[tuple[str, str, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.is_bound:
+            keys, values, kinds = (self.data.getlist(f"meta_{part}") for part in ("key", "value", "kind"))
+            rows = list(zip(keys, values, kinds, strict=False))
+        self.metadata_rows = [*(rows or []), *[("", "", "text")] * METADATA_BLANK_ROWS]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        metadata: dict[str, Any] = {}
+        for key, value, kind in self.metadata_rows:
+            key = key.strip()
+            if not key:
+                if value.strip():
+                    self.add_error(None, f"The value {value.strip()[:30]!r} has no key; name it or clear it.")
+                continue
+            if key in metadata:
+                self.add_error(None, f"The key {key!r} appears twice.")
+                continue
+            if kind == "json":
+                try:
+                    metadata[key] = json.loads(value)
+                except (ValueError, RecursionError):  # RecursionError: nested past the decoder's depth
+                    self.add_error(None, f"The value of {key!r} is no longer valid JSON; fix or retype it.")
+            else:
+                metadata[key] = value
+        data["metadata"] = metadata
+        return data
+
+
+METADATA_BLANK_ROWS = 2
+
+
+def metadata_rows(metadata: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(key, value as typed, kind) per metadata key, for the key/value editor."""
+    return [
+        (key, value, "text")
+        if isinstance(value, str)
+        else (key, json.dumps(value, ensure_ascii=False), "json")
+        for key, value in metadata.items()
+    ]
 
 
 class ContactListView(WorkspaceMemberMixin, ListView):
@@ -67,12 +118,17 @@ class ContactListView(WorkspaceMemberMixin, ListView):
     paginate_by = 50
 
     def get_queryset(self):
-        return contacts_search(workspace=self.request.workspace, query=self.request.GET.get("q", ""))
+        return contacts_search(
+            workspace=self.request.workspace,
+            query=self.request.GET.get("q", ""),
+            tag=self.request.GET.get("tag", ""),
+        )
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.setdefault("form", ContactAddForm())
         context["import_form"] = ContactImportForm()
+        context["workspace_tags"] = workspace_tags(workspace=self.request.workspace)
         context["imports"] = ContactImport.objects.filter(workspace=self.request.workspace)[:5]
         return context
 
@@ -112,20 +168,25 @@ class ContactDetailView(WorkspaceMemberMixin, DetailView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.setdefault(
-            "form", ContactEditForm(initial={"name": self.object.name, "metadata": self.object.metadata})
+            "form",
+            ContactEditForm(
+                initial={"name": self.object.name, "tags": ", ".join(self.object.tags)},
+                rows=metadata_rows(self.object.metadata),
+            ),
         )
+        context["workspace_tags"] = workspace_tags(workspace=self.request.workspace)
         return context
 
     def post(self, request, contact_uuid):
         self.object = self.get_object()
         form = ContactEditForm(request.POST)
         if form.is_valid():
-            metadata = form.cleaned_data["metadata"]
             try:
                 contact_update(
                     contact=self.object,
                     name=form.cleaned_data["name"],
-                    metadata={} if metadata is None else metadata,
+                    tags=form.cleaned_data["tags"],
+                    metadata=form.cleaned_data["metadata"],
                 )
             except InvalidContact as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, str(exc))

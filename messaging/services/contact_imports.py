@@ -1,5 +1,6 @@
 """Contacts from a CSV file, in the background (issue 19). The upload is parsed at once (a
-header row with a `phone` column; `name` and any other column, which becomes a metadata key),
+header row with a `phone` column; `name`, `tags` (comma-separated) and any other column, which
+becomes a metadata key),
 so a malformed file is refused in the request; its rows then wait on a ContactImport row.
 `contact_import_step` takes the next batch of BLAZZ_CONTACT_IMPORT_BATCH rows under the row's
 lock and, in the same transaction, creates the new contacts (ON CONFLICT DO NOTHING, within
@@ -29,7 +30,7 @@ from blazz.phones import InvalidPhoneNumber, normalize_phone
 from blazz.realtime import publish_to_workspace
 from messaging.models import Contact, ContactImport
 from messaging.services.common import InvalidContact
-from messaging.services.contacts import CONTACT_NAME_MAX_CHARS, contacts_count
+from messaging.services.contacts import CONTACT_NAME_MAX_CHARS, contact_tags_clean, contacts_count
 
 logger = logging.getLogger(__name__)
 
@@ -142,12 +143,17 @@ def contact_import_step(*, import_pk: int) -> bool:
     wanted: dict[str, list[Any]] = {}
     for line, phone, name, metadata in batch:
         e164, problem = _row_problem(str(phone), str(name), job.workspace.phone_region)
+        metadata = dict(metadata)
+        try:
+            tags = contact_tags_clean(str(metadata.pop("tags", "")).replace(";", ","))
+        except InvalidContact as refused:
+            e164, problem = None, str(refused)
         if problem:
             errors.append({"line": line, "phone": str(phone)[:64], "error": problem[:200]})
         elif e164 in wanted:
             job.existing_count += 1  # the same number earlier in this batch (earlier batches: below)
         else:
-            wanted[e164] = [name, metadata]
+            wanted[e164] = [name, metadata, tags]
     existing = {
         p.as_e164
         for p in Contact.objects.filter(workspace=job.workspace, phone__in=list(wanted)).values_list(
@@ -185,21 +191,21 @@ def contact_import_step(*, import_pk: int) -> bool:
     return not done
 
 
-def _contacts_insert(*, workspace_id: int, rows: list[tuple[str, str, dict]]) -> int:
-    """Inserts (phone, name, metadata) contacts, skipping a phone that appeared meanwhile (an
+def _contacts_insert(*, workspace_id: int, rows: list[tuple[str, str, dict, list[str]]]) -> int:
+    """Inserts (phone, name, metadata, tags) contacts, skipping a phone that appeared meanwhile (an
     inbound message); returns how many were really inserted."""
     if not rows:
         return 0
     table = Contact._meta.db_table
-    values = ", ".join(["(gen_random_uuid(), %s, %s, %s, '', %s::jsonb, now(), now())"] * len(rows))
+    values = ", ".join(["(gen_random_uuid(), %s, %s, %s, '', %s::jsonb, %s, now(), now())"] * len(rows))
     params: list[Any] = []
-    for phone, name, metadata in rows:
-        params += [workspace_id, phone, name, json.dumps(metadata)]
+    for phone, name, metadata, tags in rows:
+        params += [workspace_id, phone, name, json.dumps(metadata), tags]
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO {table}
-                (uuid, workspace_id, phone, name, profile_name, metadata, created_at, updated_at)
+                (uuid, workspace_id, phone, name, profile_name, metadata, tags, created_at, updated_at)
             VALUES {values}
             ON CONFLICT DO NOTHING
             RETURNING id

@@ -21,10 +21,12 @@ from messaging.services.common import InvalidContact
 logger = logging.getLogger(__name__)
 
 CONTACT_NAME_MAX_CHARS = 200  # the column
-# Metadata is what campaign filters match on ({"city": "Recife", "tags": ["vip"]}); a
-# document, not a file store: bounded so one contact cannot bloat every audience query.
+# Metadata is what campaign filters match on besides tags ({"city": "Recife"}); a document,
+# not a file store: bounded so one contact cannot bloat every audience query.
 CONTACT_METADATA_MAX_BYTES = 16 * 1024
 CONTACT_METADATA_MAX_KEYS = 50
+CONTACT_TAG_MAX_CHARS = 50  # the column
+CONTACT_TAGS_MAX = 30
 
 
 def _contact_name_clean(name: Any) -> str:
@@ -60,6 +62,43 @@ def _contact_metadata_clean(metadata: Any) -> dict[str, Any]:
             f"Metadata is {size} bytes as JSON; the limit is {CONTACT_METADATA_MAX_BYTES}.", field="metadata"
         )
     return metadata
+
+
+def contact_tags_clean(tags: Any) -> list[str]:
+    """Tags as stored: spaces collapsed, lower case (so "VIP" and "vip " are one tag), each
+    kept once in the order first given. Accepts a list, or one text of comma-separated tags
+    (the tag editor's field and a CSV cell)."""
+    if isinstance(tags, str):
+        tags = tags.split(",")
+    if not isinstance(tags, list | tuple) or not all(isinstance(tag, str) for tag in tags):
+        raise InvalidContact('Tags must be a list of texts, e.g. ["vip", "wholesale"].', field="tags")
+    clean: list[str] = []
+    for raw in tags:
+        if "\x00" in raw:
+            raise InvalidContact("A tag must not contain NUL characters.", field="tags")
+        tag = " ".join(raw.split()).lower()
+        if not tag or tag in clean:
+            continue
+        if len(tag) > CONTACT_TAG_MAX_CHARS:
+            raise InvalidContact(
+                f'The tag "{tag[:20]}…" has {len(tag)} characters; the limit is {CONTACT_TAG_MAX_CHARS}.',
+                field="tags",
+            )
+        clean.append(tag)
+    if len(clean) > CONTACT_TAGS_MAX:
+        raise InvalidContact(
+            f"{len(clean)} tags; a contact can have at most {CONTACT_TAGS_MAX}.", field="tags"
+        )
+    return clean
+
+
+def _legacy_tags_split(metadata: dict[str, Any]) -> tuple[dict[str, Any], list[str] | None]:
+    """The first release kept tags as `metadata["tags"]`, and integrators still send them
+    there: such a list is taken as the contact's tags, never stored as metadata."""
+    if "tags" not in metadata:
+        return metadata, None
+    rest = {key: value for key, value in metadata.items() if key != "tags"}
+    return rest, contact_tags_clean(metadata["tags"])
 
 
 class ContactsQuotaExceeded(quotas.QuotaExceeded, InvalidContact):
@@ -132,13 +171,15 @@ def contact_upsert(
     *, workspace: Workspace, phone: str, name: str = "", metadata: dict[str, Any] | None = None
 ) -> Contact:
     """Creates or updates the workspace's contact for `phone` (any format a phone-number
-    library can parse; stored E.164). A blank name never overwrites a known one. A new
-    contact counts against the contacts quota (ContactsQuotaExceeded)."""
+    library can parse; stored E.164). A blank name never overwrites a known one; tags given
+    (`metadata["tags"]`) are added to the contact's. A new contact counts against the
+    contacts quota (ContactsQuotaExceeded)."""
     e164 = normalize_phone(phone)
+    metadata, tags = _legacy_tags_split(metadata or {})
     if not Contact.objects.filter(workspace=workspace, phone=e164).exists():
         contacts_quota_reserve(workspace=workspace, new=1)
     contact, created = Contact.objects.get_or_create(
-        workspace=workspace, phone=e164, defaults={"name": name, "metadata": metadata or {}}
+        workspace=workspace, phone=e164, defaults={"name": name, "metadata": metadata, "tags": tags or []}
     )
     if not created:
         changed = False
@@ -148,19 +189,30 @@ def contact_upsert(
             merged = {**contact.metadata, **metadata}
             if merged != contact.metadata:
                 contact.metadata, changed = merged, True
+        if tags:
+            added = contact_tags_clean([*contact.tags, *tags])
+            if added != contact.tags:
+                contact.tags, changed = added, True
         if changed:
-            contact.save(update_fields=["name", "metadata", "updated_at"])
+            contact.save(update_fields=["name", "metadata", "tags", "updated_at"])
     return contact
 
 
 def contact_create(
-    *, workspace: Workspace, phone: Any, name: Any = "", metadata: Any = None, merge_existing: bool = True
+    *,
+    workspace: Workspace,
+    phone: Any,
+    name: Any = "",
+    metadata: Any = None,
+    tags: Any = None,
+    merge_existing: bool = True,
 ) -> tuple[Contact, bool]:
     """Adds the workspace's contact for `phone`, or returns the one it has (and False).
 
     The phone number is the contact's natural key (unique per workspace), so a retried or
     concurrent create never makes a second row. For an existing contact the API's create
-    (documented as such) replaces the name with a non-blank one and merges metadata keys in;
+    (documented as such) replaces the name with a non-blank one, merges metadata keys in and
+    adds the tags given;
     with `merge_existing=False` (a person adding a contact in the UI) it is left as it is and
     the caller says so, so typing a known number never renames someone silently."""
     if not isinstance(phone, str):
@@ -170,23 +222,34 @@ def contact_create(
     except InvalidPhoneNumber as exc:
         raise InvalidContact(str(exc), field="phone") from exc
     clean_name = _contact_name_clean(name)
-    clean_metadata = _contact_metadata_clean({} if metadata is None else metadata)
+    clean_metadata, legacy_tags = _legacy_tags_split(
+        _contact_metadata_clean({} if metadata is None else metadata)
+    )
+    clean_tags = contact_tags_clean([*(legacy_tags or []), *contact_tags_clean([] if tags is None else tags)])
     with transaction.atomic():
         if not Contact.objects.filter(workspace=workspace, phone=e164).exists():
             contacts_quota_reserve(workspace=workspace, new=1)
         # get_or_create settles a concurrent create on the unique constraint: one row, and
         # only one of the callers is told it created it.
         contact, created = Contact.objects.get_or_create(
-            workspace=workspace, phone=e164, defaults={"name": clean_name, "metadata": clean_metadata}
+            workspace=workspace,
+            phone=e164,
+            defaults={"name": clean_name, "metadata": clean_metadata, "tags": clean_tags},
         )
         if created or not merge_existing:
             return contact, created
         contact = Contact.objects.select_for_update().get(pk=contact.pk)
         merged = _contact_metadata_clean({**contact.metadata, **clean_metadata})
-        if (clean_name and clean_name != contact.name) or merged != contact.metadata:
+        merged_tags = contact_tags_clean([*contact.tags, *clean_tags])
+        if (
+            (clean_name and clean_name != contact.name)
+            or merged != contact.metadata
+            or merged_tags != contact.tags
+        ):
             contact.name = clean_name or contact.name
             contact.metadata = merged
-            contact.save(update_fields=["name", "metadata", "updated_at"])
+            contact.tags = merged_tags
+            contact.save(update_fields=["name", "metadata", "tags", "updated_at"])
     return contact, False
 
 
@@ -201,14 +264,21 @@ def contact_erase(*, contact: Contact) -> dict[str, int]:
 _UNCHANGED: Any = object()
 
 
-def contact_update(*, contact: Contact, name: Any = _UNCHANGED, metadata: Any = _UNCHANGED) -> Contact:
-    """Sets what is given: `name` (blank clears it) and `metadata` (replaced as a whole, so a
-    key can be removed). The phone number is the contact's identity and never changes."""
+def contact_update(
+    *, contact: Contact, name: Any = _UNCHANGED, metadata: Any = _UNCHANGED, tags: Any = _UNCHANGED
+) -> Contact:
+    """Sets what is given: `name` (blank clears it), `metadata` and `tags` (each replaced as
+    a whole, so a key or a tag can be removed). The phone number is the contact's identity
+    and never changes."""
     changes = {}
     if name is not _UNCHANGED:
         changes["name"] = _contact_name_clean(name)
     if metadata is not _UNCHANGED:
-        changes["metadata"] = _contact_metadata_clean(metadata)
+        changes["metadata"], legacy_tags = _legacy_tags_split(_contact_metadata_clean(metadata))
+        if legacy_tags is not None and tags is _UNCHANGED:
+            changes["tags"] = legacy_tags
+    if tags is not _UNCHANGED:
+        changes["tags"] = contact_tags_clean(tags)
     # Assigned only once all of it is valid: a refusal leaves the caller's object as stored.
     for field, value in changes.items():
         setattr(contact, field, value)

@@ -220,7 +220,7 @@ def seeded(workspace_a, alice) -> str:
         metadata={"link_code": {"code": "ABCD1234", "phone_number": "+12015550103", "at": now.isoformat()}},
     )
     contact = ContactFactory(
-        workspace=workspace_a, phone="+12015550102", name="Dana", metadata={"city": "Recife", "tags": ["vip"]}
+        workspace=workspace_a, phone="+12015550102", name="Dana", metadata={"city": "Recife"}, tags=["vip"]
     )
     ContactSessionFactory(contact=contact, whatsapp_session=connected)
     inbound = ChatFactory(workspace=workspace_a, whatsapp_session=connected, contact=contact, body="hi")

@@ -78,8 +78,8 @@ def test_it_refuses_bad_drafts_with_a_clear_message():
 def test_it_picks_the_audience_all_a_list_or_a_tag():
     workspace = WorkspaceFactory()
     connected_number(workspace)
-    vip = ContactFactory(workspace=workspace, metadata={"tags": ["vip", "br"], "city": "Recife"})
-    ContactFactory(workspace=workspace, metadata={"tags": ["br"]})
+    vip = ContactFactory(workspace=workspace, tags=["vip", "br"], metadata={"city": "Recife"})
+    ContactFactory(workspace=workspace, tags=["br"])
     plain = ContactFactory(workspace=workspace)
     ContactFactory(workspace=WorkspaceFactory())  # another workspace's: never a recipient
 

@@ -29,7 +29,7 @@ def api(alice, workspace_a):
 
 def test_it_creates_edits_starts_and_reports_progress(api, workspace_a):
     number = connected_number(workspace_a)
-    make_contacts(workspace_a, 4, metadata={"tags": ["vip"]})
+    make_contacts(workspace_a, 4, tags=["vip"])
     ContactFactory(workspace=workspace_a, name="Not vip")
 
     created = api.post(

@@ -55,7 +55,31 @@ def test_adding_a_known_number_returns_that_contact_and_merges(alice_api, worksp
 
     assert again.status_code == 200, again.content
     assert again.json()["uuid"] == first.json()["uuid"]
-    assert stored(workspace_a) == [("+5511987650103", "Ana Lima", {"city": "Recife", "tags": ["vip"]})]
+    assert stored(workspace_a) == [("+5511987650103", "Ana Lima", {"city": "Recife"})]
+    # The first release's `metadata.tags` is read as tags, never kept as metadata.
+    assert again.json()["tags"] == ["vip"]
+
+
+def test_tags_are_cleaned_added_on_create_and_replaced_on_patch(alice_api, workspace_a):
+    created = alice_api.post(
+        "/api/v1/contacts",
+        {"phone": "+5511987650103", "tags": ["  VIP ", "Sao  Paulo", "vip"]},
+        format="json",
+    )
+    merged = alice_api.post(
+        "/api/v1/contacts", {"phone": "+5511987650103", "tags": ["wholesale"]}, format="json"
+    )
+    uuid = created.json()["uuid"]
+    replaced = alice_api.patch(f"/api/v1/contacts/{uuid}", {"tags": ["retail"]}, format="json")
+    refused = alice_api.patch(f"/api/v1/contacts/{uuid}", {"tags": ["x" * 51]}, format="json")
+
+    assert created.json()["tags"] == ["vip", "sao paulo"]
+    assert merged.json()["tags"] == ["vip", "sao paulo", "wholesale"]
+    assert replaced.json()["tags"] == ["retail"]
+    assert refused.status_code == 400 and refused.json()["error"]["field"] == "tags"
+    assert Contact.objects.get(uuid=uuid).tags == ["retail"]
+    listed = alice_api.get("/api/v1/contacts", {"tag": "Retail"}).json()["results"]
+    assert [c["uuid"] for c in listed] == [uuid]
 
 
 def test_a_retry_without_a_name_keeps_the_name(alice_api, workspace_a):
@@ -105,7 +129,7 @@ def test_a_merge_past_the_metadata_limit_changes_nothing(alice_api, workspace_a)
 
 
 def test_patch_changes_only_what_is_given(alice_api, workspace_a):
-    contact = ContactFactory(workspace=workspace_a, name="Ana", metadata={"city": "Recife", "tags": ["vip"]})
+    contact = ContactFactory(workspace=workspace_a, name="Ana", metadata={"city": "Recife"}, tags=["vip"])
 
     renamed = alice_api.patch(f"/api/v1/contacts/{contact.uuid}", {"name": "Ana Lima"}, format="json")
     replaced = alice_api.patch(
@@ -114,7 +138,7 @@ def test_patch_changes_only_what_is_given(alice_api, workspace_a):
 
     assert renamed.status_code == 200 and replaced.status_code == 200
     contact.refresh_from_db()
-    assert (contact.name, contact.metadata) == ("Ana Lima", {"city": "Olinda"})
+    assert (contact.name, contact.metadata, contact.tags) == ("Ana Lima", {"city": "Olinda"}, ["vip"])
     assert replaced.json()["metadata"] == {"city": "Olinda"}
 
 
@@ -140,17 +164,24 @@ def test_patch_refuses_bad_input_and_changes_nothing(alice_api, workspace_a, bod
     assert stored(workspace_a) == before
 
 
-def test_metadata_set_through_the_api_is_what_campaign_filters_match(alice_api, workspace_a):
+def test_tags_set_through_the_api_are_what_campaign_filters_match(alice_api, workspace_a):
     alice_api.post(
         "/api/v1/contacts", {"phone": "+5511987650103", "metadata": {"tags": ["vip", "sp"]}}, format="json"
     )
+    alice_api.post("/api/v1/contacts", {"phone": "+5511987650104", "tags": ["SP"]}, format="json")
     alice_api.post(
-        "/api/v1/contacts", {"phone": "+5511987650104", "metadata": {"tags": ["sp"]}}, format="json"
+        "/api/v1/contacts",
+        {"phone": "+5511987650105", "tags": ["sp"], "metadata": {"city": "Recife"}},
+        format="json",
     )
 
-    vip = audience_contacts(workspace=workspace_a, audience={"kind": "filter", "metadata": {"tags": ["vip"]}})
+    def matched(metadata):
+        contacts = audience_contacts(workspace=workspace_a, audience={"kind": "filter", "metadata": metadata})
+        return sorted(c.phone.as_e164 for c in contacts)
 
-    assert [c.phone.as_e164 for c in vip] == ["+5511987650103"]
+    assert matched({"tags": ["vip"]}) == ["+5511987650103"]
+    assert matched({"tags": ["sp"]}) == ["+5511987650103", "+5511987650104", "+5511987650105"]
+    assert matched({"tags": ["sp"], "city": "Recife"}) == ["+5511987650105"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -193,34 +224,58 @@ def test_the_contacts_page_shows_a_bad_number_and_stores_nothing(alice_client, w
     assert stored(workspace_a) == []
 
 
-def test_a_member_edits_name_and_metadata(carol_client, workspace_a):
-    contact = ContactFactory(workspace=workspace_a, name="Ana", metadata={"city": "Recife"})
+def edit_form(name="Ana", tags="", rows=()):
+    """The contact page's form as a browser posts it: key/value rows as repeated fields."""
+    return {
+        "name": name,
+        "tags": tags,
+        "meta_key": [key for key, _, _ in rows],
+        "meta_value": [value for _, value, _ in rows],
+        "meta_kind": [kind for _, _, kind in rows],
+    }
+
+
+def test_a_member_edits_name_tags_and_details(carol_client, workspace_a):
+    contact = ContactFactory(workspace=workspace_a, name="Ana", metadata={"city": "Recife", "visits": 3})
+    page = carol_client.get(f"/contacts/{contact.uuid}/").content.decode()
+    assert 'name="meta_key" value="visits"' in page and 'name="meta_value" value="3"' in page
 
     response = carol_client.post(
-        f"/contacts/{contact.uuid}/", {"name": "Ana Lima", "metadata": '{"tags": ["vip"]}'}
+        f"/contacts/{contact.uuid}/",
+        edit_form(
+            name="Ana Lima",
+            tags="VIP, wholesale",
+            rows=[("city", "", "text"), ("visits", "4", "json"), ("plan", "gold", "text"), ("", "", "text")],
+        ),
     )
 
     assert response.status_code == 302
     contact.refresh_from_db()
-    assert (contact.name, contact.metadata) == ("Ana Lima", {"tags": ["vip"]})
+    # A cleared value is kept as an empty text; a cleared key removes it; JSON stays JSON.
+    assert (contact.name, contact.tags) == ("Ana Lima", ["vip", "wholesale"])
+    assert contact.metadata == {"city": "", "visits": 4, "plan": "gold"}
 
 
 @pytest.mark.parametrize(
-    ("metadata", "shown"),
+    ("rows", "tags", "shown"),
     [
-        ('{"tags": ["vip"]', b"Enter a valid JSON"),
-        ('["vip"]', b"must be a JSON object"),
-        ('{"bad": "\\u0000"}', b"NUL"),
+        ([("", "orphan value", "text")], "", b"has no key"),
+        ([("city", "a", "text"), ("city", "b", "text")], "", b"appears twice"),
+        ([("visits", "[1,", "json")], "", b"no longer valid JSON"),
+        ([("bad", "\x00", "text")], "", b"NUL"),
         # So deep the JSON decoder itself gives up: a form error, not a 500.
-        ('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", b"nested deeper than"),
+        ([("a", "[" * 100_000 + "]" * 100_000, "json")], "", b"no longer valid JSON"),
+        ([], "x" * 60, b"the limit is 50"),
     ],
 )
-def test_the_contact_page_refuses_bad_metadata_and_changes_nothing(
-    alice_client, workspace_a, metadata, shown
+def test_the_contact_page_refuses_bad_details_and_changes_nothing(
+    alice_client, workspace_a, rows, tags, shown
 ):
     contact = ContactFactory(workspace=workspace_a, name="Ana", metadata={"city": "Recife"})
 
-    response = alice_client.post(f"/contacts/{contact.uuid}/", {"name": "Renamed", "metadata": metadata})
+    response = alice_client.post(
+        f"/contacts/{contact.uuid}/", edit_form(name="Renamed", tags=tags, rows=rows)
+    )
 
     assert response.status_code == 400
     assert shown in response.content

@@ -31,6 +31,25 @@ def thousand_with_three_bad_rows() -> bytes:
     return csv_of(rows)
 
 
+def test_a_tags_column_becomes_tags_and_a_bad_tag_is_a_row_error(workspace_a):
+    data = csv_of(
+        [
+            '+5521900010001,Ana,"VIP, Wholesale",Rio',
+            "+5521900010002,Bia,retail;sp,",
+            f"+5521900010003,Cy,{'t' * 51},",
+        ],
+        header="phone,name,tags,city",
+    )
+    job = services.contact_import_create(workspace=workspace_a, data=data)
+
+    services.contact_import_run(import_pk=job.pk)
+
+    job.refresh_from_db()
+    stored = {c.name: (c.tags, c.metadata) for c in Contact.objects.filter(workspace=workspace_a)}
+    assert stored == {"Ana": (["vip", "wholesale"], {"city": "Rio"}), "Bia": (["retail", "sp"], {})}
+    assert [(e["line"], "limit is 50" in e["error"]) for e in job.errors] == [(4, True)]
+
+
 def test_a_thousand_contacts_with_three_bad_rows(
     workspace_a, alice, settings, django_capture_on_commit_callbacks
 ):

@@ -87,7 +87,8 @@ def test_the_export_is_every_contact_and_defuses_spreadsheet_formulas(alice_clie
         workspace=workspace_a,
         phone="+5521977770001",
         name='=HYPERLINK("http://evil")',
-        metadata={"tags": ["vip"]},
+        metadata={"city": "Recife"},
+        tags=["vip", "=cmd"],
     )
     ContactFactory(
         workspace=workspace_a, phone=None, name="", wa_lid="49991743450909@lid", profile_name="Bia"
@@ -102,6 +103,7 @@ def test_the_export_is_every_contact_and_defuses_spreadsheet_formulas(alice_clie
         "whatsapp_name",
         "whatsapp_id",
         "whatsapp_lid",
+        "tags",
         "metadata",
         "created_at",
     ]
@@ -109,4 +111,4 @@ def test_the_export_is_every_contact_and_defuses_spreadsheet_formulas(alice_clie
         ["+5521977770001", '\'=HYPERLINK("http://evil")', ""],
         ["", "", "Bia"],
     ]
-    assert rows[1][5] == '{"tags": ["vip"]}' and rows[2][4] == "49991743450909@lid"
+    assert rows[1][5:7] == ["vip, =cmd", '{"city": "Recife"}'] and rows[2][4] == "49991743450909@lid"
