@@ -225,6 +225,9 @@ class Progress:
     success: int = 0
     failed: int = 0
     skipped: int = 0
+    # The same counts per number (its session's uuid), so a live page's per-number table
+    # moves in the same event as the totals and the two never disagree.
+    by_number: dict[str, Progress] = field(default_factory=dict)
 
     @property
     def done(self) -> int:
@@ -236,19 +239,24 @@ class Progress:
 
 
 def campaign_counts(*, campaign_ids: Iterable[int]) -> dict[int, Progress]:
-    """Logs per status for each campaign, in one query."""
+    """Logs per status for each campaign, and per number within it, in one query."""
     ids = list(campaign_ids)
     result = {pk: Progress() for pk in ids}
     rows = (
         CampaignLog.objects.filter(campaign_id__in=ids)
         .order_by()
-        .values("campaign_id", "status")
+        .values("campaign_id", "whatsapp_session__uuid", "status")
         .annotate(n=Count("id"))
     )
     for row in rows:
         progress = result[row["campaign_id"]]
-        setattr(progress, row["status"], row["n"])
-        progress.total += row["n"]
+        number = row["whatsapp_session__uuid"]
+        counted = [progress]
+        if number is not None:
+            counted.append(progress.by_number.setdefault(str(number), Progress()))
+        for share in counted:
+            setattr(share, row["status"], getattr(share, row["status"]) + row["n"])
+            share.total += row["n"]
     return result
 
 
@@ -268,6 +276,15 @@ def progress_payload(campaign: Campaign, progress: Progress) -> dict[str, Any]:
         "skipped": progress.skipped,
         "done": progress.done,
         "percent": percent,
+        "by_number": {
+            number: {
+                "total": share.total,
+                "success": share.success,
+                "failed": share.failed,
+                "waiting": share.pending + share.ongoing,
+            }
+            for number, share in progress.by_number.items()
+        },
     }
 
 

@@ -1,8 +1,8 @@
 // Live parts of the Campaigns pages (no framework). The workspace's websocket (live.js,
 // loaded first) carries its {"event", "payload"} messages; the dispatch tick publishes `campaign.progress`
 // (counts per status and % done) after each commit that moved a campaign's recipients, so
-// the bar and the counts follow the database. The per-number table, the failed list and
-// the buttons are re-read from the server (debounced) rather than rebuilt here. Events missed
+// the bar and the counts, totals and per number, follow the database. The rest of the
+// per-number table, the failed list and the buttons are re-read from the server (debounced). Events missed
 // while the socket was down are not replayed: on reconnect the page re-reads itself.
 (function () {
   "use strict";
@@ -36,6 +36,16 @@
     setField(scope, "percent", String(p.percent));
     COUNTS.forEach(function (name) {
       if (typeof p[name] === "number") setField(scope, name, p[name]);
+    });
+    // The per-number rows move in the same event as the totals, so they always agree; the
+    // slower region re-read below only adds what the event does not carry (throughput).
+    Object.keys(p.by_number || {}).forEach(function (number) {
+      var row = scope.querySelector('tr[data-number="' + number + '"]');
+      if (!row) return;
+      ["total", "success", "failed", "waiting"].forEach(function (name) {
+        var cell = row.querySelector('[data-number-field="' + name + '"]');
+        if (cell) cell.textContent = p.by_number[number][name];
+      });
     });
     return statusChanged;
   }
