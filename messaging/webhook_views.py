@@ -56,10 +56,23 @@ class WebhookListView(WorkspaceManagerMixin, FormView):
         except webhooks.WebhookError as exc:
             form.add_error("url", str(exc))
             return self.form_invalid(form)
-        # Rendered once: only this response ever shows the secret.
+        return _show_secret_once(self.request, endpoint=endpoint, secret=secret)
+
+    def get(self, request, *args, **kwargs):
+        shown = request.session.pop(NEW_SECRET_SESSION_KEY, None) or {}
         return self.render_to_response(
-            self.get_context_data(form=WebhookEndpointForm(), new_secret=secret, new_endpoint=endpoint)
+            self.get_context_data(new_secret=shown.get("secret"), new_secret_url=shown.get("url"))
         )
+
+
+# Redirect after the POST (a reload must neither make a second endpoint nor rotate again); the
+# secret rides in the session for exactly one page view, then exists only with the integrator.
+NEW_SECRET_SESSION_KEY = "blazz_new_webhook_secret"  # noqa: S105 # nosec B105 # a session key name
+
+
+def _show_secret_once(request, *, endpoint, secret: str) -> HttpResponseRedirect:
+    request.session[NEW_SECRET_SESSION_KEY] = {"secret": secret, "url": endpoint.url}
+    return HttpResponseRedirect(reverse("webhooks:webhook_list"))
 
 
 class WebhookToggleView(WebhookEndpointMixin, View):
@@ -75,10 +88,7 @@ class WebhookRotateSecretView(WebhookEndpointMixin, View):
     def post(self, request, webhook_uuid):
         endpoint = self.get_endpoint()
         secret = webhooks.webhook_endpoint_rotate_secret(endpoint=endpoint)
-        # Rendered once, as at creation: only this response ever shows the new secret.
-        page = WebhookListView(request=request, kwargs={})
-        context = page.get_context_data(form=WebhookEndpointForm(), new_secret=secret, new_endpoint=endpoint)
-        return page.render_to_response(context)
+        return _show_secret_once(request, endpoint=endpoint, secret=secret)
 
 
 class WebhookDeleteView(WebhookEndpointMixin, View):

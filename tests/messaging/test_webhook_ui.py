@@ -16,9 +16,12 @@ pytestmark = pytest.mark.django_db
 
 def test_it_creates_an_endpoint_showing_the_secret_once(alice_client, workspace_a):
     response = alice_client.post(
-        reverse("webhooks:webhook_list"), {"url": "https://hooks.example/in", "events": ["session.qr"]}
+        reverse("webhooks:webhook_list"),
+        {"url": "https://hooks.example/in", "events": ["session.qr"]},
+        follow=True,
     )
-    assert response.status_code == 200
+    # Redirected after the POST: reloading the page shown cannot make a second endpoint.
+    assert response.redirect_chain == [(reverse("webhooks:webhook_list"), 302)]
     endpoint = WebhookEndpoint.objects.get(workspace=workspace_a)
     assert endpoint.secret.encode() in response.content
     assert endpoint.events == ["session.qr"]
