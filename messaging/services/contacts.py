@@ -256,9 +256,16 @@ def contact_create(
 @transaction.atomic
 def contact_erase(*, contact: Contact) -> dict[str, int]:
     """Deletes the contact and everything about it: messages, conversations and their notes,
-    campaign recipients (an erasure request). Returns what was deleted, by model."""
+    campaign recipients, and what the webhook outbox holds about it (an erasure request).
+    Returns what was deleted, by model."""
+    from messaging.webhooks import webhook_payloads_erase_contact  # the outbox imports services
+
+    outbox = webhook_payloads_erase_contact(workspace_id=contact.workspace_id, contact_uuid=str(contact.uuid))
     _, deleted = Contact.objects.filter(pk=contact.pk).delete()
-    return {label.split(".")[-1]: count for label, count in deleted.items()}
+    counts = {label.split(".")[-1]: count for label, count in deleted.items()}
+    if outbox["dropped"] or outbox["redacted"]:
+        counts["WebhookDelivery"] = outbox["dropped"] + outbox["redacted"]
+    return counts
 
 
 _UNCHANGED: Any = object()

@@ -54,7 +54,12 @@ from messaging.webhooks.errors import (
     WebhookError,
     WebhookUrlRefused,
 )
-from messaging.webhooks.events import WEBHOOK_EVENT_TYPES, webhook_events_record, webhook_events_record_many
+from messaging.webhooks.events import (
+    WEBHOOK_EVENT_TYPES,
+    webhook_events_record,
+    webhook_events_record_many,
+    webhook_payloads_erase_contact,
+)
 from messaging.webhooks.selectors import (
     webhook_deliveries_of_endpoint,
     webhook_delivery_get_or_404,
@@ -99,6 +104,7 @@ __all__ = [
     "webhook_endpoints_of_workspace",
     "webhook_events_record",
     "webhook_events_record_many",
+    "webhook_payloads_erase_contact",
     "webhook_recent_failures",
     "webhook_url_check",
 ]

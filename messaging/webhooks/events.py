@@ -63,3 +63,20 @@ def webhook_events_record_many(*, workspace_id: int, event_type: str, payloads: 
     ids = [d.id for d in deliveries]
     transaction.on_commit(lambda: deliveries_enqueue(ids))
     return ids
+
+
+ERASED_PAYLOAD = {"erased": True}
+
+
+def webhook_payloads_erase_contact(*, workspace_id: int, contact_uuid: str) -> dict[str, int]:
+    """For an erasure request: the outbox forgets what it holds about the contact. Events
+    not yet delivered are dropped (never sent after the erasure); the rows of delivered or
+    dead ones stay for the endpoint's history with their payload replaced. Precondition:
+    inside the caller's transaction (the erasure's), so it is all or nothing."""
+    naming = WebhookDelivery.objects.filter(
+        endpoint__workspace_id=workspace_id, payload__contact__uuid=str(contact_uuid)
+    )
+    kept = (WebhookDelivery.Status.DELIVERED, WebhookDelivery.Status.DEAD)
+    dropped, _ = naming.exclude(status__in=kept).delete()
+    redacted = naming.filter(status__in=kept).update(payload=ERASED_PAYLOAD)
+    return {"dropped": dropped, "redacted": redacted}

@@ -4,11 +4,15 @@ open in a spreadsheet."""
 
 import csv
 import io
+import json
 
 import pytest
 
 from campaigns.models import CampaignLog
-from messaging.models import Chat, Contact, ContactSession, ConversationNote
+from messaging.models import Chat, Contact, ContactSession, ConversationNote, WebhookDelivery
+from messaging.services import contact_erase
+from messaging.services.common import chat_payload
+from messaging.webhooks import webhook_endpoint_create, webhook_events_record
 from tests.factories import (
     CampaignFactory,
     ChatFactory,
@@ -63,6 +67,31 @@ def test_erasing_a_contact_deletes_its_messages_conversations_notes_and_recipien
     assert not ContactSession.objects.filter(contact_id=contact.pk).exists()
     assert not ConversationNote.objects.exists() and not CampaignLog.objects.exists()
     assert Chat.objects.filter(contact=other).count() == 1  # nobody else's
+
+
+def test_erasing_a_contact_clears_what_the_webhook_outbox_holds_about_it(workspace_a):
+    webhook_endpoint_create(workspace=workspace_a, url="https://hooks.example/in")
+    number = WhatsAppSessionFactory(workspace=workspace_a)
+    contact = ContactFactory(workspace=workspace_a, name="Ana", phone="+5521977770001")
+    other = ContactFactory(workspace=workspace_a, name="Bia")
+
+    def record(about):
+        chat = ChatFactory(workspace=workspace_a, whatsapp_session=number, contact=about)
+        payload = chat_payload(chat, session=number, contact=about)
+        [delivery_id] = webhook_events_record(
+            workspace_id=workspace_a.id, event_type="message.received", payload=payload
+        )
+        return delivery_id
+
+    delivered, pending, bias = record(contact), record(contact), record(other)
+    WebhookDelivery.objects.filter(pk=delivered).update(status=WebhookDelivery.Status.DELIVERED)
+
+    contact_erase(contact=contact)
+
+    assert not WebhookDelivery.objects.filter(pk=pending).exists()  # never sent after the erasure
+    assert WebhookDelivery.objects.get(pk=delivered).payload == {"erased": True}
+    assert "+5521977770001" not in json.dumps(list(WebhookDelivery.objects.values_list("payload", flat=True)))
+    assert WebhookDelivery.objects.get(pk=bias).payload["contact"]["name"] == "Bia"  # nobody else's
 
 
 def test_the_api_erases_a_contact(alice_api, workspace_a, workspace_b):
