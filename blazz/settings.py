@@ -236,6 +236,7 @@ BLAZZ_MAX_REQUEST_BODY_BYTES = env.int(
 # The contacts CSV upload takes files up to 10 MiB (messaging.services.contact_imports).
 BLAZZ_MAX_REQUEST_BODY_BYTES_BY_PATH = {
     "/contacts/import/": 10 * 1024 * 1024 + 64 * 1024,
+    "/api/v1/contacts/imports": 10 * 1024 * 1024 + 64 * 1024,
     **{
         prefix: int(limit)
         for prefix, limit in env.dict("BLAZZ_MAX_REQUEST_BODY_BYTES_BY_PATH", default={}).items()

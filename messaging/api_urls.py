@@ -1,11 +1,21 @@
 from django.urls import path
 
-from messaging import api, chats_api, conversations_api
+from messaging import api, chats_api, contact_imports_api, conversations_api
 
 urlpatterns = [
     path("messages", api.MessageListView.as_view(), name="api-message-list"),
     path("messages/<uuid:chat_uuid>", api.MessageDetailView.as_view(), name="api-message-detail"),
     path("contacts", api.ContactListView.as_view(), name="api-contact-list"),
+    path(
+        "contacts/imports",
+        contact_imports_api.ContactImportListView.as_view(),
+        name="api-contact-import-list",
+    ),
+    path(
+        "contacts/imports/<uuid:import_uuid>",
+        contact_imports_api.ContactImportDetailView.as_view(),
+        name="api-contact-import-detail",
+    ),
     path("contacts/<uuid:contact_uuid>", api.ContactDetailView.as_view(), name="api-contact-detail"),
     path(
         "contacts/<uuid:contact_uuid>/sessions",

@@ -93,6 +93,12 @@ def contact_rows_parse(data: bytes) -> list[list[Any]]:
                 raise ContactImportRefused(
                     f"The file has over {MAX_ROWS:,} contacts; split it.", field="file"
                 )
+            if any("\x00" in cell for cell in cells):
+                # PostgreSQL text cannot hold NUL, and a CSV holding one is binary or UTF-16.
+                raise ContactImportRefused(
+                    f"Line {reader.line_num} contains a NUL character: save the file as UTF-8 CSV.",
+                    field="file",
+                )
             metadata = {key: _cell(cells, i) for i, key in extra if _cell(cells, i)}
             rows.append([reader.line_num, _cell(cells, phone_at), _cell(cells, name_at), metadata])
     except csv.Error as exc:

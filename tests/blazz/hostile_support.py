@@ -195,6 +195,12 @@ def _campaign_verb(verb: str, campaign: str) -> Operation:
     )
 
 
+# Write operations that take a file upload, not JSON: the JSON cases below do not apply, and
+# each has its own hostile-input tests in the module named here.
+MULTIPART_OPERATIONS = {
+    "POST /api/v1/contacts/imports": "tests/messaging/test_contact_import_api.py",
+}
+
 OPERATIONS = {
     op.name: op
     for op in [
