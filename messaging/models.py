@@ -7,6 +7,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.db.models import Q, Value
+from django.db.models.functions import Now
 from phonenumber_field.modelfields import PhoneNumberField
 
 from blazz.encryption import decrypt_text, encrypt_text
@@ -85,6 +86,33 @@ class Contact(models.Model):
         return self.phone_e164 or self.wa_lid or self.wa_id or ""
 
 
+class MediaFile(models.Model):
+    """The bytes of one photo, voice note, video, document or sticker, stored once per workspace
+    (issue 17): content-addressed by sha256, so a forwarded image that arrives twice is one
+    file; never shared across workspaces. `storage_name` is the name in Django's media storage
+    (the filesystem under BLAZZ_MEDIA_ROOT, or an S3-compatible bucket)."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, db_default=RandomUUID(), unique=True, editable=False)
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="media_files")
+    sha256 = models.CharField(max_length=64)
+    size = models.BigIntegerField()
+    # Sniffed from the bytes, never trusted from the page or the uploader.
+    mimetype = models.CharField(max_length=100)
+    storage_name = models.CharField(max_length=300)
+    thumbnail_name = models.CharField(max_length=300, blank=True, db_default="")
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "sha256"], name="media_file_unique_per_workspace")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mimetype} {self.size} B ({self.sha256[:12]})"
+
+
 class Chat(models.Model):
     """One message, inbound or outbound."""
 
@@ -108,7 +136,23 @@ class Chat(models.Model):
     wam_id = models.CharField(max_length=200, null=True, blank=True)
     direction = models.CharField(max_length=8, choices=Direction.choices)
     body = models.TextField(blank=True)
+    # What WhatsApp tells of a media message (type, mimetype, size, filename, duration, width,
+    # height, ptt, location, vcard; messaging.services.media documents the keys); the caption
+    # is `body`. The bytes are `media_file`, fetched after the row is stored: `media_status`
+    # pending -> ready (or failed, retried until media_next_attempt_at gives up).
     media = models.JSONField(null=True, blank=True)
+    media_file = models.ForeignKey(
+        MediaFile, null=True, blank=True, on_delete=models.SET_NULL, related_name="chats"
+    )
+
+    class MediaStatus(models.TextChoices):
+        PENDING = "pending", "Downloading"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    media_status = models.CharField(max_length=8, choices=MediaStatus.choices, null=True, blank=True)
+    media_attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    media_next_attempt_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
     idempotency_key = idempotency_key_field()
     error = models.TextField(blank=True)
@@ -137,6 +181,12 @@ class Chat(models.Model):
             # expression, so PostgreSQL answers from this index). 'simple': customers write in
             # any language, so words are matched as written, not stemmed for one of them.
             GinIndex(SearchVector("body", config="simple"), name="chat_body_search"),
+            # The media a session's worker still has to fetch from its page.
+            models.Index(
+                fields=["whatsapp_session", "media_next_attempt_at"],
+                name="chat_media_pending",
+                condition=Q(media_status="pending"),
+            ),
         ]
 
     def __str__(self) -> str:
