@@ -285,6 +285,8 @@ SPECTACULAR_SETTINGS = {
         "WorkerStatusEnum": "sessions_app.models.WorkerInstance.Status",
         "DirectionEnum": "messaging.models.Chat.Direction",
         "ConversationStatusEnum": "messaging.models.ContactSession.Status",
+        # What a file is sent as (messages' `type`, campaigns' `media_type`), issue 17.
+        "MediaTypeEnum": "messaging.media_send_api.FILE_KINDS",
     },
 }
 

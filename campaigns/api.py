@@ -25,11 +25,9 @@ from blazz.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
 from blazz.pagination import cursor_paginator
 from campaigns import selectors, services
 from campaigns.models import Campaign, CampaignLog, RecipientImport
+from messaging.media_send_api import FILE_KINDS
 from messaging.models import MediaFile
 from messaging.services.outbound import MEDIA_FILENAME_MAX_CHARS
-
-# What a campaign's attachment can be sent as (messaging.services.media.DOWNLOADABLE_KINDS).
-MEDIA_TYPES = ("image", "video", "audio", "ptt", "document", "sticker")
 
 # --- Serializers ---------------------------------------------------------------------------------
 
@@ -186,7 +184,7 @@ class CampaignWriteSerializer(InputSerializer):
         "`POST /api/v1/media` (uploaded once, sent to all). null removes it.",
     )
     media_type = serializers.ChoiceField(
-        choices=MEDIA_TYPES,
+        choices=FILE_KINDS,
         required=False,
         help_text="What the attachment is sent as (`ptt` = voice note). Default: from its bytes. Bytes "
         "that do not fit the type are sent as a document.",
