@@ -44,7 +44,7 @@ from messaging.services import (
     contact_erase,
     contact_update,
 )
-from messaging.services.outbound import chat_for_idempotency_key
+from messaging.services.outbound import chat_for_idempotency_key, media_send_precheck
 from sessions_app.selectors import number_by_uuid
 
 # --- Serializers ---------------------------------------------------------------------------
@@ -320,6 +320,11 @@ class MessageListView(MessagingErrorsMixin, generics.ListAPIView):
             # A retried upload or fetch: answered before its bytes are stored or fetched again.
             chat, created = earlier, False
         else:
+            caption = data.get("caption", data.get("body", ""))
+            if carries_file:
+                media_send_precheck(
+                    workspace=workspace, to=data["to"], caption=caption, kind=data.get("type")
+                )
             if upload:
                 media = outbound_media_from_upload(workspace=workspace, data=data)
             else:
@@ -327,7 +332,7 @@ class MessageListView(MessagingErrorsMixin, generics.ListAPIView):
             chat, created = chat_send(
                 workspace=workspace,
                 to=data["to"],
-                body=data.get("caption", data.get("body", "")),
+                body=caption,
                 session=session,
                 idempotency_key=key,
                 media=media,

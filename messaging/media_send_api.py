@@ -180,12 +180,12 @@ class MessageMediaInputMixin(serializers.Serializer):
                     raise serializers.ValidationError(
                         {name: f"`{name}` goes with a file (`media_url`, `media` or a multipart `file`)."}
                     )
+        if source is None and "caption" in data:
+            raise serializers.ValidationError({"caption": "A caption goes with media; send text as `body`."})
         if source is None and "body" not in data:
             raise serializers.ValidationError(
                 {"body": serializers.ErrorDetail("This field is required.", code="required")}
             )
-        if source is None and "caption" in data:
-            raise serializers.ValidationError({"caption": "A caption goes with media; send text as `body`."})
         return data
 
 

@@ -227,6 +227,26 @@ def _media_clean(
     return payload, file, Chat.MediaStatus.READY
 
 
+def media_send_precheck(*, workspace: Workspace, to: Any, caption: Any, kind: str | None) -> None:
+    """The refusals of chat_send that do not depend on the file, for a caller about to store or
+    fetch one (up to 100 MB) for a message: a bad recipient or caption is refused before the
+    bytes are read, and leaves no stored file behind. Creates nothing. `kind` None: not known
+    until the bytes are sniffed (the caption rules of those kinds apply later)."""
+    _validate_caption(caption)
+    if kind in _NO_CAPTION_KINDS and caption:
+        _media_clean(workspace=workspace, media=OutboundMedia(kind=kind), body=caption)  # raises
+    if isinstance(to, str) and LID_JID.fullmatch(to.strip()):
+        if not Contact.objects.filter(workspace=workspace, wa_lid=to.strip()).exists():
+            raise InvalidMessage("No contact of this workspace has that WhatsApp id.", field="to")
+        return
+    try:
+        normalize_phone(to, region=workspace.phone_region)
+    except InvalidPhoneNumber as exc:
+        raw_id = raw_whatsapp_id(to)
+        if not (raw_id and Contact.objects.filter(workspace=workspace, wa_id=raw_id).exists()):
+            raise InvalidMessage(str(exc), field="to") from exc
+
+
 def chat_for_idempotency_key(*, workspace: Workspace, idempotency_key: str | None) -> Chat | None:
     """The message an earlier request with this key made, if any: the API answers a retried
     media send with it before fetching or storing the file again."""

@@ -71,7 +71,7 @@ class MediaHost(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
 
-    def do_GET(self) -> None:  # noqa: N802 — http.server's name
+    def do_GET(self) -> None:  # http.server calls it by this name
         path = self.path
         if path == "/photo.png":
             self._answer(200, PNG, Content_Type="image/png")
