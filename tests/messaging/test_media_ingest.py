@@ -101,3 +101,89 @@ def test_it_keeps_the_pages_thumbnail_of_a_video(media_root, workspace_a):
     assert chat.media_file.mimetype == "video/mp4"
     assert chat.media_file.thumbnail_name.endswith(".thumb.jpg")
     assert media_payload(chat)["thumbnail_url"]
+
+
+def inbound(session, **message):
+    from django.db import transaction
+
+    from messaging.services import inbound_messages_ingest
+
+    with transaction.atomic():
+        return inbound_messages_ingest(session_pk=session.pk, messages=[message])
+
+
+def test_it_stores_a_media_message_pending_with_its_checked_metadata(workspace_a):
+    from tests.factories import WhatsAppSessionFactory
+
+    session = WhatsAppSessionFactory(workspace=workspace_a)
+    (chat,) = inbound(
+        session,
+        id="false_5511@c.us_IMG1",
+        phone="+5511987654321",
+        type="image",
+        body="look\x00 at this",
+        timestamp=1_700_000_000,
+        media={
+            "mimetype": "image/jpeg",
+            "size": 12345,
+            "width": 640.0,
+            "height": "480",  # not a number: dropped
+            "filename": "a" * 1000,
+            "view_once": True,
+            "duration": True,  # a bool is not a number
+            "evil": "dropped",
+        },
+    )
+    assert chat.body == "look at this"
+    assert chat.media == {
+        "type": "image",
+        "mimetype": "image/jpeg",
+        "size": 12345,
+        "width": 640,
+        "filename": "a" * 255,
+        "view_once": True,
+    }
+    assert chat.media_status == "pending"
+    assert chat.media_next_attempt_at is not None
+
+
+def test_it_stores_locations_and_contact_cards_without_bytes(workspace_a):
+    from tests.factories import WhatsAppSessionFactory
+
+    session = WhatsAppSessionFactory(workspace=workspace_a)
+    (place,) = inbound(
+        session,
+        id="false_5511@c.us_LOC1",
+        phone="+5511987654321",
+        type="location",
+        body="",
+        media={"lat": -23.55, "lng": 999, "name": "Office\x00", "address": "Av. Paulista"},
+    )
+    assert place.media == {"type": "location", "lat": -23.55, "name": "Office", "address": "Av. Paulista"}
+    assert place.media_status is None
+    (card,) = inbound(
+        session,
+        id="false_5511@c.us_VC1",
+        phone="+5511987654321",
+        type="multi_vcard",
+        body="",
+        media={"vcard": "BEGIN:VCARD\nFN:Ann\nEND:VCARD"},
+    )
+    assert card.media == {"type": "vcard", "vcard": "BEGIN:VCARD\nFN:Ann\nEND:VCARD"}
+    payload = media_payload(card)
+    assert payload["vcard"].startswith("BEGIN:VCARD") and payload["url"] is None
+    assert media_payload(place)["location"] == {
+        "lat": -23.55,
+        "lng": None,
+        "name": "Office",
+        "address": "Av. Paulista",
+    }
+
+
+def test_it_keeps_system_messages_as_before(workspace_a):
+    from tests.factories import WhatsAppSessionFactory
+
+    session = WhatsAppSessionFactory(workspace=workspace_a)
+    (chat,) = inbound(session, id="false_5511@c.us_E2E", phone="+5511987654321", type="e2e_notification")
+    assert chat.media == {"type": "e2e_notification"}
+    assert chat.media_status is None
