@@ -192,8 +192,9 @@ def media_file_store(
     """Stores bytes once per workspace (sha256), sniffing the mimetype from the bytes
     (a mismatch with `kind` stores application/octet-stream). Raises MediaRefused over the
     kind's size limit or the workspace quota. Idempotent: the same bytes return the same
-    MediaFile, also when two processes store them at the same moment (an advisory lock on
-    the content, and the unique (workspace, sha256) constraint behind it). Must not be called
+    MediaFile (with the mimetype of their first store), also when two processes store them at
+    the same moment (an advisory lock on the content, and the unique (workspace, sha256)
+    constraint behind it). A new image gets its thumbnail task queued after commit. Must not be called
     inside a transaction that other writers wait on: it may write to S3."""
     spooled = _spool(data, limit=media_size_limit(kind), kind=kind)
     try:
@@ -223,7 +224,7 @@ def media_file_store(
             # Content-addressed: storing the same name again (a row lost after the write)
             # overwrites the same bytes (allow_overwrite / file_overwrite in the storage).
             stored_name = media_storage().save(name, File(spooled.file, name=name))
-            media_file, _ = MediaFile.objects.get_or_create(
+            media_file, created = MediaFile.objects.get_or_create(
                 workspace=workspace,
                 sha256=spooled.sha256,
                 defaults={
@@ -234,6 +235,8 @@ def media_file_store(
                     "height": height,
                 },
             )
+            if created and _thumbnailable(mimetype):
+                _thumbnail_enqueue(media_file.pk)
             return media_file
     finally:
         spooled.file.close()
@@ -322,8 +325,6 @@ def inbound_media_bytes_store(*, chat_pk: int, data: bytes, thumbnail: bytes | N
 
         webhook_events_record(workspace_id=chat.workspace_id, event_type="media.ready", payload=payload)
         publish_to_workspace(workspace_uuid=chat.workspace.uuid, event="media.ready", payload=payload)
-        if not media_file.thumbnail_name and _thumbnailable(media_file.mimetype):
-            _thumbnail_enqueue(media_file.pk)
     return True
 
 

@@ -90,7 +90,7 @@ def test_a_tampered_link_is_refused(media_root, workspace_a, workspace_b, client
     mine = media_file_store(workspace=workspace_a, data=png_bytes(color=(1, 1, 1)), kind="image")
     theirs = media_file_store(workspace=workspace_b, data=png_bytes(color=(2, 2, 2)), kind="image")
     token = media_token(file_uuid=mine.uuid)
-    payload, rest = token.split(":", 1)
+    _payload, rest = token.split(":", 1)
     # The other file's uuid under the first one's signature.
     forged = signing.dumps({"f": str(theirs.uuid), "t": 0}, salt=LINK_SALT).split(":", 1)[0] + ":" + rest
     assert client.get(reverse("media-signed", kwargs={"token": forged})).status_code == 404
