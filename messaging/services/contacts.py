@@ -258,9 +258,8 @@ def contact_erase(*, contact: Contact) -> dict[str, int]:
     """Deletes the contact and everything about it: messages, conversations and their notes,
     campaign recipients, and what the webhook outbox holds about it (an erasure request).
     Returns what was deleted, by model."""
-    from messaging.webhooks import webhook_payloads_erase_contact  # the outbox imports services
-
     from messaging.services.media import media_files_delete
+    from messaging.webhooks import webhook_payloads_erase_contact  # the outbox imports services
 
     outbox = webhook_payloads_erase_contact(workspace_id=contact.workspace_id, contact_uuid=str(contact.uuid))
     media_file_pks = list(
