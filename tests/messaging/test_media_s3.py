@@ -34,7 +34,7 @@ def free_port() -> int:
 def s3_endpoint():
     port = free_port()
     server = Path(sys.executable).with_name("moto_server")
-    process = subprocess.Popen(  # noqa: S603 — our own venv's moto_server, fixed arguments
+    process = subprocess.Popen(
         [str(server), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
