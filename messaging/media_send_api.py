@@ -25,6 +25,7 @@ from messaging.services.media import (
     MediaRefused,
     OutboundMedia,
     media_file_store,
+    media_payload,
     media_size_limit,
 )
 from messaging.services.outbound import (
@@ -66,8 +67,16 @@ class ContactCardInputSerializer(InputSerializer):
     )
 
 
+class MessageLocationSerializer(serializers.Serializer):
+    lat = serializers.FloatField(allow_null=True)
+    lng = serializers.FloatField(allow_null=True)
+    name = serializers.CharField(allow_null=True)
+    address = serializers.CharField(allow_null=True)
+
+
 class MessageMediaSerializer(serializers.Serializer):
-    """The `media` object of a message (null for text)."""
+    """The `media` object of a message (null for text): messaging.services.media.media_payload,
+    the same object webhooks carry."""
 
     # Text, not an enum: the input's `type` enum is the file kinds only, and two enums named
     # `type` would collide in the schema.
@@ -75,27 +84,28 @@ class MessageMediaSerializer(serializers.Serializer):
         help_text="`image`, `video`, `audio`, `ptt` (a voice note), `document`, `sticker`, `location` "
         "or `vcard` (a contact card)."
     )
+    caption = serializers.CharField(help_text="The message's text (`body`); may be empty.")
+    ptt = serializers.BooleanField(help_text="A voice note.")
     status = serializers.CharField(
         allow_null=True,
-        required=False,
         help_text="Of the bytes: `pending` (still being fetched from WhatsApp), `ready`, `failed`; "
         "null for locations and contact cards.",
     )
     mimetype = serializers.CharField(required=False, help_text="Sniffed from the bytes.")
     size = serializers.IntegerField(required=False, help_text="Bytes.")
     filename = serializers.CharField(required=False)
-    caption = serializers.CharField(required=False, help_text="The message's text (`body`).")
-    url = serializers.CharField(
-        required=False, allow_null=True, help_text="`GET` it with the workspace's API key for the bytes."
-    )
     duration = serializers.IntegerField(required=False, help_text="Seconds (audio, voice notes, video).")
-    width = serializers.IntegerField(required=False)
-    height = serializers.IntegerField(required=False)
-    lat = serializers.FloatField(required=False)
-    lng = serializers.FloatField(required=False)
-    name = serializers.CharField(required=False, help_text="Of a location.")
-    address = serializers.CharField(required=False, help_text="Of a location.")
+    width = serializers.IntegerField(required=False, allow_null=True)
+    height = serializers.IntegerField(required=False, allow_null=True)
+    view_once = serializers.BooleanField(required=False)
+    error = serializers.CharField(required=False, help_text="Why fetching the bytes failed.")
+    location = MessageLocationSerializer(required=False)
     vcard = serializers.CharField(required=False, help_text="The contact card's vCard text.")
+    url = serializers.CharField(
+        allow_null=True, help_text="A signed link to the bytes that needs no API key; it expires."
+    )
+    api_url = serializers.CharField(allow_null=True, help_text="The bytes with the workspace's API key.")
+    thumbnail_url = serializers.CharField(allow_null=True, help_text="A signed link to a JPEG thumbnail.")
 
 
 @extend_schema_field(MessageMediaSerializer(allow_null=True))
@@ -106,24 +116,7 @@ class MessageMediaField(serializers.Field):
         super().__init__(source="*", read_only=True, **kwargs)
 
     def to_representation(self, chat: Chat) -> dict[str, Any] | None:
-        return message_media_payload(chat)
-
-
-def message_media_payload(chat: Chat) -> dict[str, Any] | None:
-    """The media object of a message. Stands in for the contract's `media_payload(chat)` (the
-    storage work's, shared with webhooks and the inbox) until that lands; the keys are those
-    of messaging.services.media's docstring plus status, caption and the API URL of the bytes."""
-    media = chat.media
-    if not media:
-        return None
-    payload: dict[str, Any] = {
-        key: value for key, value in media.items() if key != "requested_type" and value is not None
-    }
-    if chat.media_file_id is not None or media.get("type") in DOWNLOADABLE_KINDS:
-        payload["status"] = chat.media_status
-        payload["url"] = f"/api/v1/media/{chat.media_file.uuid}" if chat.media_file_id else None
-    payload["caption"] = chat.body
-    return payload
+        return media_payload(chat)
 
 
 class MessageMediaInputMixin(serializers.Serializer):
