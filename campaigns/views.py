@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.views import View
 from django.views.generic import ListView, TemplateView
@@ -127,9 +128,8 @@ def attachment_arguments(request, form: CampaignForm, *, editing: bool) -> dict[
     limit = media_size_limit(stored_as)
     try:
         if upload.size > limit:
-            raise MediaRefused(
-                f"The file is {upload.size / 1e6:.1f} MB; the limit for {stored_as} is {limit / 1e6:.0f} MB."
-            )
+            size, most = filesizeformat(upload.size), filesizeformat(limit)
+            raise MediaRefused(f"The file is {size}; the limit for {stored_as} is {most}.")
         media_file = media_file_store(
             workspace=request.workspace, data=upload, kind=stored_as, filename=upload.name or ""
         )
