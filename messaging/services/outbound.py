@@ -185,6 +185,13 @@ def vcard_build(*, name: str, phone: str) -> str:
     )
 
 
+def _caption_check(*, kind: str | None, caption: str) -> None:
+    if kind in _NO_CAPTION_KINDS and caption:
+        labels = {"ptt": "A voice note", "sticker": "A sticker", "location": "A location"}
+        label = labels.get(kind, "A contact card")
+        raise InvalidMessage(f"{label} has no caption; send the text as its own message.", field="caption")
+
+
 def _media_clean(
     *, workspace: Workspace, media: OutboundMedia, body: str
 ) -> tuple[dict[str, Any], MediaFile | None, str | None]:
@@ -193,11 +200,7 @@ def _media_clean(
     if not isinstance(media, OutboundMedia) or media.kind not in MEDIA_KINDS:
         raise InvalidMessage(f"The media type must be one of {', '.join(sorted(MEDIA_KINDS))}.", field="type")
     kind = media.kind
-    if kind in _NO_CAPTION_KINDS and body:
-        label = {"ptt": "A voice note", "sticker": "A sticker", "location": "A location"}.get(
-            kind, "A contact card"
-        )
-        raise InvalidMessage(f"{label} has no caption; send the text as its own message.", field="caption")
+    _caption_check(kind=kind, caption=body)
     if kind not in DOWNLOADABLE_KINDS:
         if media.file is not None:
             raise InvalidMessage(f"A {kind} message carries no file.", field="file")
@@ -232,9 +235,7 @@ def media_send_precheck(*, workspace: Workspace, to: Any, caption: Any, kind: st
     fetch one (up to 100 MB) for a message: a bad recipient or caption is refused before the
     bytes are read, and leaves no stored file behind. Creates nothing. `kind` None: not known
     until the bytes are sniffed (the caption rules of those kinds apply later)."""
-    _validate_caption(caption)
-    if kind in _NO_CAPTION_KINDS and caption:
-        _media_clean(workspace=workspace, media=OutboundMedia(kind=kind), body=caption)  # raises
+    _caption_check(kind=kind, caption=_validate_caption(caption))
     if isinstance(to, str) and LID_JID.fullmatch(to.strip()):
         if not Contact.objects.filter(workspace=workspace, wa_lid=to.strip()).exists():
             raise InvalidMessage("No contact of this workspace has that WhatsApp id.", field="to")

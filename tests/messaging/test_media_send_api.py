@@ -487,3 +487,60 @@ def test_an_upload_under_the_cap_is_read_while_json_of_that_size_is_refused(serv
 def test_other_paths_keep_the_small_cap_for_multipart(server):
     status, _ = exchange(server, head("/api/v1/contacts", FORM, 2_000_000), b"x" * 1024)
     assert status == 413
+
+
+# --- The cap's policy on its own -------------------------------------------------------------------
+
+
+def test_only_a_multipart_body_gets_the_upload_cap_and_only_on_the_upload_paths():
+    from blazz.body_limit import BodyLimits
+
+    limits = BodyLimits(
+        default=1000,
+        by_path_prefix={"/contacts/import/": 5000},
+        multipart_by_path_prefix={"/api/v1/messages": 100_000, "/contacts/": 2000},
+    )
+
+    assert limits.for_path("/api/v1/messages", "multipart/form-data; boundary=x") == 100_000
+    assert limits.for_path("/api/v1/messages", b"Multipart/Form-Data; boundary=x") == 100_000
+    assert limits.for_path("/api/v1/messages", "application/json") == 1000
+    assert limits.for_path("/api/v1/messages", None) == 1000
+    assert limits.for_path("/api/v1/messages", "multipart/mixed; boundary=x") == 1000
+    assert limits.for_path("/api/v1/contacts", "multipart/form-data") == 1000
+    # A path's own cap stays when it is larger than its multipart one.
+    assert limits.for_path("/contacts/import/", "multipart/form-data") == 5000
+    assert limits.largest == 100_000
+
+
+def test_the_middleware_reads_the_content_type_before_any_of_the_body():
+    import asyncio
+
+    from blazz.body_limit import BodyLimits, RequestBodyLimitMiddleware
+
+    async def app(scope, receive, send):
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    def status_for(content_type: bytes, length: int) -> tuple[int, int]:
+        middleware = RequestBodyLimitMiddleware(
+            app, BodyLimits(default=1000, multipart_by_path_prefix={"/api/v1/messages": 100_000})
+        )
+        calls, sent = 0, []
+
+        async def receive():
+            nonlocal calls
+            calls += 1
+            return {"type": "http.request", "body": b"x" * length, "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        headers = [(b"content-type", content_type), (b"content-length", str(length).encode())]
+        scope = {"type": "http", "method": "POST", "path": "/api/v1/messages", "headers": headers}
+        asyncio.run(middleware(scope, receive, send))
+        return sent[0]["status"], calls
+
+    assert status_for(b"application/json", 5000) == (413, 0)
+    assert status_for(b"multipart/form-data; boundary=x", 5000) == (200, 1)
+    assert status_for(b"multipart/form-data; boundary=x", 200_000) == (413, 0)
