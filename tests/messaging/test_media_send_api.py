@@ -544,3 +544,13 @@ def test_the_middleware_reads_the_content_type_before_any_of_the_body():
     assert status_for(b"application/json", 5000) == (413, 0)
     assert status_for(b"multipart/form-data; boundary=x", 5000) == (200, 1)
     assert status_for(b"multipart/form-data; boundary=x", 200_000) == (413, 0)
+
+
+def test_a_cap_below_the_document_limit_and_a_bare_allowed_host_are_check_errors(settings):
+    from blazz.checks import check_media_uploads
+
+    assert check_media_uploads(None) == []
+    settings.BLAZZ_MEDIA_UPLOAD_MAX_REQUEST_BYTES = settings.BLAZZ_MEDIA_MAX_DOCUMENT_BYTES
+    settings.BLAZZ_MEDIA_URL_ALLOWED_HOSTS = ["assets.internal", "assets.internal:8080"]
+
+    assert [error.id for error in check_media_uploads(None)] == ["blazz.E020", "blazz.E021"]
