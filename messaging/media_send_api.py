@@ -36,9 +36,10 @@ from messaging.services.outbound import (
     vcard_build,
 )
 
-# The kinds a file can be sent as, in the order the API documents them.
-FILE_KINDS = ("image", "video", "audio", "ptt", "document", "sticker")
-assert set(FILE_KINDS) == DOWNLOADABLE_KINDS
+# The kinds a file can be sent as (DOWNLOADABLE_KINDS), in the order the API documents them.
+FILE_KINDS = tuple(
+    kind for kind in ("image", "video", "audio", "ptt", "document", "sticker") if kind in DOWNLOADABLE_KINDS
+)
 # The JSON fields that each make a message a media message; at most one per request.
 MEDIA_SOURCES = ("media_url", "media", "location", "contact_card", "vcard")
 

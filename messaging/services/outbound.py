@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+import mimetypes
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -221,6 +222,9 @@ def _media_clean(
     sent_as = media_kind_for_file(kind=kind, mimetype=file.mimetype)
     payload: dict[str, Any] = {"type": sent_as, "mimetype": file.mimetype, "size": file.size}
     filename = media_filename_clean(media.filename)
+    if not filename and sent_as == "document":
+        # WhatsApp shows a document by its name; without one the recipient sees "Untitled".
+        filename = "document" + (mimetypes.guess_extension(file.mimetype) or "")
     if filename:
         payload["filename"] = filename
     if sent_as != kind:
