@@ -314,7 +314,17 @@ BLAZZ_BROWSER_LEAN = env.bool("BLAZZ_BROWSER_LEAN", default=True)
 # forces it off, for a host without unprivileged user namespaces (deploy/README.md).
 BLAZZ_BROWSER_NO_SANDBOX = env.bool("BLAZZ_BROWSER_NO_SANDBOX", default=False)
 BLAZZ_BROWSER_STOP_DEADLINE = env.float("BLAZZ_BROWSER_STOP_DEADLINE", default=10.0)
+# Page events are pushed to the worker over DevTools (issue 18): a page is drained when it
+# says it has events, after a batch window that turns a burst into one transaction; every
+# page again at the sweep (a lost wake-up); a page without a push connection at the tick.
+BLAZZ_HARVEST_PUSH = env.bool("BLAZZ_HARVEST_PUSH", default=True)
 BLAZZ_HARVEST_TICK_MS = env.int("BLAZZ_HARVEST_TICK_MS", default=500)
+BLAZZ_HARVEST_SWEEP_MS = env.int("BLAZZ_HARVEST_SWEEP_MS", default=2000)
+BLAZZ_HARVEST_BATCH_MS = env.int("BLAZZ_HARVEST_BATCH_MS", default=5)
+# Pages drained at once; each holds only its own page's lock.
+BLAZZ_HARVEST_POOL_SIZE = env.int("BLAZZ_HARVEST_POOL_SIZE", default=4)
+BLAZZ_HARVEST_BUSY_RETRY_MS = env.int("BLAZZ_HARVEST_BUSY_RETRY_MS", default=25)
+BLAZZ_PUSH_RETRY_SECONDS = env.int("BLAZZ_PUSH_RETRY_SECONDS", default=30)
 BLAZZ_WA_URL = env.str("BLAZZ_WA_URL", default="http://127.0.0.1:8765/")
 BLAZZ_WASIM_HOST = env.str("BLAZZ_WASIM_HOST", default="127.0.0.1")
 BLAZZ_WASIM_PORT = env.int("BLAZZ_WASIM_PORT", default=8765)

@@ -28,6 +28,7 @@ import socket
 import subprocess  # nosec B404 # type of the reaper's Popen only
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import psutil
@@ -42,6 +43,8 @@ from sessions_app.webjs.driver import reaper
 from sessions_app.webjs.driver.browser import Browser, kill_orphan_browsers
 from sessions_app.webjs.driver.errors import BridgeError, SendFailed, SendNotConfirmed, SendNotStarted
 from sessions_app.webjs.driver.page import open_whatsapp
+from sessions_app.webjs.driver.push import open_wake_channel, page_target_id
+from sessions_app.webjs.host.harvest import HarvestScheduler
 from sessions_app.webjs.host.live import LiveSession, PageOutcome, ProbeSkipped, SendOutcome, StartResult
 from sessions_app.webjs.host.profiles import ProfilesMixin
 from sessions_app.webjs.page_events import apply_page_events
@@ -65,6 +68,11 @@ class SessionHost(ProfilesMixin):
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._reaper: subprocess.Popen | None = None
+        self._harvests = HarvestScheduler(
+            pool_size=settings.BLAZZ_HARVEST_POOL_SIZE,
+            batch_window_s=settings.BLAZZ_HARVEST_BATCH_MS / 1000,
+            harvest=self._harvest_pooled,
+        )
 
     # --- process lifecycle ---------------------------------------------------------------
 
@@ -203,12 +211,19 @@ class SessionHost(ProfilesMixin):
         with self._registry_lock:
             shutting_down = self._stopping.is_set()
             if not shutting_down:
-                self._live[session_pk] = LiveSession(session_pk, session.session_id, browser, bridge)
+                self._live[session_pk] = LiveSession(
+                    session_pk,
+                    session.session_id,
+                    browser,
+                    bridge,
+                    page_target_id=page_target_id(browser.driver),
+                )
         if shutting_down:
             # shutdown() began while this browser was starting: it would never see it.
             browser.stop(settings.BLAZZ_BROWSER_STOP_DEADLINE)
             shutil.rmtree(profile, ignore_errors=True)
             return StartResult.SHUTTING_DOWN
+        self._push_open(self._live[session_pk])
         services.session_record(
             session_pk=session_pk, kind="restart", detail={"restored": restored, "reason": reason}
         )
@@ -236,6 +251,8 @@ class SessionHost(ProfilesMixin):
         with self._registry_lock:
             live = self._live.get(session_pk)
         if live is not None:
+            if live.push is not None:
+                live.push.close()
             with live.lock:
                 if snapshot:
                     try:
@@ -392,21 +409,79 @@ class SessionHost(ProfilesMixin):
     # --- background loops ----------------------------------------------------------------
 
     def _harvest_loop(self) -> None:
+        """Drains a page when it pushes a wake-up (issue 18); every page at the slow sweep; a
+        page without a push connection at the old polling tick."""
         tick = settings.BLAZZ_HARVEST_TICK_MS / 1000
+        sweep = settings.BLAZZ_HARVEST_SWEEP_MS / 1000
+        next_tick = next_sweep = time.monotonic()
         while not self._stopping.is_set():
-            began = time.monotonic()
             try:
-                close_old_connections()
-                self.harvest_once()
+                due = self._harvests.wait(min(next_tick, next_sweep) - time.monotonic())
+                now = time.monotonic()
+                with self._registry_lock:
+                    sessions = list(self._live.values())
+                if now >= next_sweep:
+                    next_sweep = now + sweep
+                    due |= {live.session_pk for live in sessions}
+                    for live in sessions:
+                        if live.push is None or not live.push.is_open:
+                            self._push_open(live)
+                if now >= next_tick:
+                    next_tick = now + tick
+                    due |= {
+                        live.session_pk for live in sessions if live.push is None or not live.push.is_open
+                    }
+                if due and not self._stopping.is_set():
+                    self._harvests.submit(due)
             except Exception:
-                logger.exception("harvest tick failed")
-            self._stopping.wait(max(0.0, tick - (time.monotonic() - began)))
+                logger.exception("harvest round failed")
+                self._stopping.wait(tick)
+        self._harvests.shutdown()
+
+    def _push_open(self, live: LiveSession) -> None:
+        """Opens (or reopens) the page's push connection; until it is open the page is polled.
+        A page whose connection cannot be opened is tried again after a while, not every sweep."""
+        now = time.monotonic()
+        if not settings.BLAZZ_HARVEST_PUSH or now < live.push_retry_at:
+            return
+        if live.push is not None:
+            live.push.close()
+        live.push = open_wake_channel(
+            live.browser.driver,
+            target_id=live.page_target_id,
+            on_wake=partial(self._harvests.wake, live.session_pk),
+            name=live.session_id,
+        )
+        if live.push is None:
+            live.push_retry_at = now + settings.BLAZZ_PUSH_RETRY_SECONDS
+        self._harvests.wake(live.session_pk)  # what the page queued before the connection
+
+    def _harvest_pooled(self, session_pk: int) -> None:
+        """One page, on a pool thread. A page busy with a send or a stop is drained a moment
+        later, never waited for: the pool stays free for the other pages."""
+        with self._registry_lock:
+            live = self._live.get(session_pk)
+        if live is None:
+            return
+        if not live.lock.acquire(blocking=False):
+            self._harvests.wake_later(session_pk, settings.BLAZZ_HARVEST_BUSY_RETRY_MS / 1000)
+            return
+        outcome = None
+        try:
+            close_old_connections()
+            outcome = self._harvest_session(live)
+        except Exception:
+            logger.exception("harvest of %s failed", live.session_id)
+        finally:
+            live.lock.release()
+        if outcome is not None:
+            self._act_on_page_outcome(live, outcome)
 
     def harvest_once(self) -> None:
+        """Drains every page now, one after another (tests and the shutdown path)."""
         with self._registry_lock:
             sessions = list(self._live.values())
         for live in sessions:
-            # A session busy with a send or a stop is harvested next tick, not waited for.
             if not live.lock.acquire(blocking=False):
                 continue
             outcome = None
@@ -445,6 +520,8 @@ class SessionHost(ProfilesMixin):
             live.last_error = str(exc)
             return PageOutcome.BROWSER_LOST if not live.browser.is_alive() else None
         events = harvest.get("events") or []
+        if live.push is not None and (harvest.get("state") or {}).get("wake_binding") is False:
+            live.push.rearm()  # the page lost its binding (a reload Runtime.enable missed)
         outcome = None
         if events:
             page_me = (harvest.get("state") or {}).get("me")
