@@ -302,6 +302,10 @@ CELERY_TASK_ROUTES = {
 # --- Session workers and browsers (DESIGN sections 2 and 6) ------------------------------
 BLAZZ_WORKER_NAME = env.str("BLAZZ_WORKER_NAME", default="wa1")
 BLAZZ_WORKER_CAPACITY = env.int("BLAZZ_WORKER_CAPACITY", default=10)
+# Browsers a session worker starts at once (restores after a start, failover): 0 = from the
+# host's cores and free memory (sessions_app/webjs/host/capacity.py).
+BLAZZ_BROWSER_START_CONCURRENCY = env.int("BLAZZ_BROWSER_START_CONCURRENCY", default=0)
+BLAZZ_BROWSER_START_MEMORY_MB = env.int("BLAZZ_BROWSER_START_MEMORY_MB", default=400)
 BLAZZ_WORKER_QUEUE_PREFIX = "wa."
 BLAZZ_DATA_DIR = env.path("BLAZZ_DATA_DIR", default=BASE_DIR / "var")
 BLAZZ_BROWSER = env.str("BLAZZ_BROWSER", default="selenium")  # "selenium" or "uc"

@@ -28,6 +28,7 @@ import socket
 import subprocess  # nosec B404 # type of the reaper's Popen only
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -44,6 +45,7 @@ from sessions_app.webjs.driver.browser import Browser, kill_orphan_browsers
 from sessions_app.webjs.driver.errors import BridgeError, SendFailed, SendNotConfirmed, SendNotStarted
 from sessions_app.webjs.driver.page import open_whatsapp
 from sessions_app.webjs.driver.push import open_wake_channel, page_target_id
+from sessions_app.webjs.host.capacity import start_concurrency
 from sessions_app.webjs.host.harvest import HarvestScheduler
 from sessions_app.webjs.host.live import LiveSession, PageOutcome, ProbeSkipped, SendOutcome, StartResult
 from sessions_app.webjs.host.profiles import ProfilesMixin
@@ -68,6 +70,10 @@ class SessionHost(ProfilesMixin):
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._reaper: subprocess.Popen | None = None
+        # Browsers starting at once on this host, whoever asked (the restore after a worker
+        # start, failover starts arriving as tasks): each start is CPU-heavy for seconds.
+        self._start_slots_count = start_concurrency()
+        self._start_slots = threading.BoundedSemaphore(self._start_slots_count)
         self._harvests = HarvestScheduler(
             pool_size=settings.BLAZZ_HARVEST_POOL_SIZE,
             batch_window_s=settings.BLAZZ_HARVEST_BATCH_MS / 1000,
@@ -111,12 +117,21 @@ class SessionHost(ProfilesMixin):
         """Starts every session assigned here that should be live (after a restart or a
         failover), and live sessions no worker holds, from their snapshots: no QR scan."""
         services.sessions_adopt_unassigned(worker=self.worker)
-        pks = services.sessions_to_restore(worker=self.worker)
-        for pk in pks:
+        pks = services.sessions_to_restore(worker=self.worker)  # most recently active first
+
+        def restore(pk: int) -> None:
             try:
                 self.start(pk, reason="worker start")
             except Exception:
                 logger.exception("could not restore session %s", pk)
+            finally:
+                close_old_connections()
+
+        # Several at once (issue 18); how many browsers start together is bounded in start().
+        with ThreadPoolExecutor(
+            max_workers=self._start_slots_count, thread_name_prefix="blazz-restore"
+        ) as pool:
+            list(pool.map(restore, pks))
         return pks
 
     def shutdown(self, deadline_s: float | None = None) -> None:
@@ -182,14 +197,22 @@ class SessionHost(ProfilesMixin):
                 self._starting.discard(session_pk)
 
     def _start_reserved(self, session_pk: int, *, reason: str) -> str:
-        session = services.session_claim_lease(session_pk=session_pk, worker=self.worker)
-        if session is None:
-            return StartResult.NOT_OWNER
-        services.session_transition(
-            session_pk=session_pk,
-            to_status=Status.STARTING,
-            detail={"reason": reason, "worker": self.worker_name},
-        )
+        # The lease is claimed and the status moves to starting only once a start slot is
+        # free: a number waiting its turn keeps its state, and the liveness start timeout
+        # counts from when its browser really starts.
+        with self._start_slots:
+            session = services.session_claim_lease(session_pk=session_pk, worker=self.worker)
+            if session is None:
+                return StartResult.NOT_OWNER
+            services.session_transition(
+                session_pk=session_pk,
+                to_status=Status.STARTING,
+                detail={"reason": reason, "worker": self.worker_name},
+            )
+            return self._launch(session, reason=reason)
+
+    def _launch(self, session: WhatsAppSession, *, reason: str) -> str:
+        session_pk = session.pk
         profile = self.profiles_dir / session.session_id
         restored = self._prepare_profile(session, profile)
         try:
