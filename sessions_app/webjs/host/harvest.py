@@ -10,10 +10,25 @@ at the old polling tick."""
 from __future__ import annotations
 
 import heapq
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from sessions_app import services
+from sessions_app.models import WhatsAppSession
+from sessions_app.webjs.driver.errors import BridgeError
+from sessions_app.webjs.driver.push import open_wake_channel
+from sessions_app.webjs.host.live import LiveSession, PageOutcome
+from sessions_app.webjs.page_events import apply_page_events
+
+logger = logging.getLogger(__name__)
+Status = WhatsAppSession.Status
 
 
 class HarvestScheduler:
@@ -99,3 +114,142 @@ class HarvestScheduler:
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class HarvestMixin:
+    """SessionHost's side of draining pages: the harvest thread, the push connections, and
+    acting on what a page reports (a logout, a lost browser)."""
+
+    def _harvest_loop(self) -> None:
+        """Drains a page when it pushes a wake-up (issue 18); every page at the slow sweep; a
+        page without a push connection at the old polling tick."""
+        tick = settings.BLAZZ_HARVEST_TICK_MS / 1000
+        sweep = settings.BLAZZ_HARVEST_SWEEP_MS / 1000
+        next_tick = next_sweep = time.monotonic()
+        while not self._stopping.is_set():
+            try:
+                due = self._harvests.wait(min(next_tick, next_sweep) - time.monotonic())
+                now = time.monotonic()
+                with self._registry_lock:
+                    sessions = list(self._live.values())
+                if now >= next_sweep:
+                    next_sweep = now + sweep
+                    due |= {live.session_pk for live in sessions}
+                    for live in sessions:
+                        if live.push is None or not live.push.is_open:
+                            self._push_open(live)
+                if now >= next_tick:
+                    next_tick = now + tick
+                    due |= {
+                        live.session_pk for live in sessions if live.push is None or not live.push.is_open
+                    }
+                if due and not self._stopping.is_set():
+                    self._harvests.submit(due)
+            except Exception:
+                logger.exception("harvest round failed")
+                self._stopping.wait(tick)
+        self._harvests.shutdown()
+
+    def _push_open(self, live: LiveSession) -> None:
+        """Opens (or reopens) the page's push connection; until it is open the page is polled.
+        A page whose connection cannot be opened is tried again after a while, not every sweep."""
+        now = time.monotonic()
+        if not settings.BLAZZ_HARVEST_PUSH or now < live.push_retry_at:
+            return
+        if live.push is not None:
+            live.push.close()
+        live.push = open_wake_channel(
+            live.browser.driver,
+            target_id=live.page_target_id,
+            on_wake=partial(self._harvests.wake, live.session_pk),
+            name=live.session_id,
+        )
+        if live.push is None:
+            live.push_retry_at = now + settings.BLAZZ_PUSH_RETRY_SECONDS
+        self._harvests.wake(live.session_pk)  # what the page queued before the connection
+
+    def _harvest_pooled(self, session_pk: int) -> None:
+        """One page, on a pool thread. A page busy with a send or a stop is drained a moment
+        later, never waited for: the pool stays free for the other pages."""
+        with self._registry_lock:
+            live = self._live.get(session_pk)
+        if live is None:
+            return
+        if not live.lock.acquire(blocking=False):
+            self._harvests.wake_later(session_pk, settings.BLAZZ_HARVEST_BUSY_RETRY_MS / 1000)
+            return
+        outcome = None
+        try:
+            close_old_connections()
+            outcome = self._harvest_session(live)
+        except Exception:
+            logger.exception("harvest of %s failed", live.session_id)
+        finally:
+            live.lock.release()
+        if outcome is not None:
+            self._act_on_page_outcome(live, outcome)
+
+    def harvest_once(self) -> None:
+        """Drains every page now, one after another (tests and the shutdown path)."""
+        with self._registry_lock:
+            sessions = list(self._live.values())
+        for live in sessions:
+            if not live.lock.acquire(blocking=False):
+                continue
+            outcome = None
+            try:
+                outcome = self._harvest_session(live)
+            finally:
+                live.lock.release()
+            if outcome is not None:
+                self._act_on_page_outcome(live, outcome)
+
+    def _act_on_page_outcome(self, live: LiveSession, outcome: str) -> None:
+        """Only while no verb runs on the session, and only if `live` is still its page: a
+        page a restart just closed reads as a lost browser, and acting on it would stop the
+        page that replaced it."""
+        verb_lock = self._verb_lock(live.session_pk)
+        if not verb_lock.acquire(blocking=False):
+            return
+        try:
+            with self._registry_lock:
+                if self._live.get(live.session_pk) is not live:
+                    return
+            if outcome == PageOutcome.LOGGED_OUT:
+                services.snapshot_drop(session_pk=live.session_pk)
+                self.stop(
+                    live.session_pk, reason="phone logged out", snapshot=False, to_status=Status.DISCONNECTED
+                )
+            elif outcome == PageOutcome.BROWSER_LOST:
+                self._on_browser_lost(live)
+        finally:
+            verb_lock.release()
+
+    def _harvest_session(self, live: LiveSession) -> str | None:
+        try:
+            harvest = live.bridge.harvest()
+        except BridgeError as exc:
+            live.last_error = str(exc)
+            return PageOutcome.BROWSER_LOST if not live.browser.is_alive() else None
+        events = harvest.get("events") or []
+        if live.push is not None and (harvest.get("state") or {}).get("wake_binding") is False:
+            live.push.rearm()  # the page lost its binding (a reload Runtime.enable missed)
+        outcome = None
+        if events:
+            page_me = (harvest.get("state") or {}).get("me")
+            result = apply_page_events(session_pk=live.session_pk, events=events, page_me=page_me)
+            # Only now, after commit, may the page forget them.
+            live.bridge.confirm(max(event["seq"] for event in events))
+            if result.became_ready:
+                live.snapshot_due_at = time.monotonic() + settings.BLAZZ_SNAPSHOT_AFTER_LOGIN_SECONDS
+            if result.logged_out:
+                outcome = PageOutcome.LOGGED_OUT
+        if outcome is None and live.snapshot_due_at is not None and time.monotonic() >= live.snapshot_due_at:
+            self._snapshot(live)
+        return outcome
+
+    def _on_browser_lost(self, live: LiveSession) -> None:
+        """The browser died under a live session: restart it once from its snapshot."""
+        self.stop(live.session_pk, reason="browser lost", snapshot=False, to_status=None)
+        if services.session_note_auto_restart(session_pk=live.session_pk, error=live.last_error):
+            self.start(live.session_pk, reason="browser lost")
