@@ -284,8 +284,9 @@ def inbound_media_bytes_store(*, chat_pk: int, data: bytes, thumbnail: bytes | N
     """The worker fetched an inbound message's bytes from its page: store them (once), flip
     media_status pending -> ready, record `media.ready` (webhook + live push), queue the
     thumbnail. False (nothing done) when the chat is no longer pending (already stored).
-    `thumbnail`: the page's JPEG thumbnail (wa-js puts it in a media message's `body`), kept
-    as the thumbnail of a video. Bytes refused (over the kind's limit, quota full) mark the
+    `thumbnail`: the page's JPEG thumbnail as bytes (wa-js puts it base64-encoded in a media
+    message's `body`; the transport decodes it), kept as the thumbnail of a video if it is a
+    raster image of at most PAGE_THUMBNAIL_MAX_BYTES; images get theirs from Pillow. Bytes refused (over the kind's limit, quota full) mark the
     media failed with the reason. Call outside a transaction (the bytes may go to S3)."""
     chat = (
         Chat.objects.filter(pk=chat_pk, media_status=Chat.MediaStatus.PENDING)

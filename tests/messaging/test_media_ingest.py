@@ -187,3 +187,37 @@ def test_it_keeps_system_messages_as_before(workspace_a):
     (chat,) = inbound(session, id="false_5511@c.us_E2E", phone="+5511987654321", type="e2e_notification")
     assert chat.media == {"type": "e2e_notification"}
     assert chat.media_status is None
+
+
+def test_message_received_carries_the_media_object_and_never_bytes(workspace_a):
+    from tests.factories import WhatsAppSessionFactory
+
+    webhook_endpoint_create(workspace=workspace_a, url="https://a.example/hook", events=["message.received"])
+    session = WhatsAppSessionFactory(workspace=workspace_a)
+    inbound(
+        session,
+        id="false_5511@c.us_DOC1",
+        phone="+5511987654321",
+        type="document",
+        body="the contract",
+        media={"mimetype": "application/pdf", "filename": "contract.pdf", "size": 2048},
+    )
+    inbound(session, id="false_5511@c.us_TXT1", phone="+5511987654321", type="chat", body="hi")
+
+    payloads = {
+        d.payload["body"]: d.payload for d in WebhookDelivery.objects.filter(event_type="message.received")
+    }
+    assert payloads["hi"]["media"] is None
+    media = payloads["the contract"]["media"]
+    assert media == {
+        "type": "document",
+        "caption": "the contract",
+        "mimetype": "application/pdf",
+        "size": 2048,
+        "filename": "contract.pdf",
+        "ptt": False,
+        "status": "pending",
+        "url": None,
+        "api_url": None,
+        "thumbnail_url": None,
+    }
