@@ -459,7 +459,9 @@ BLAZZ_FAIR_SHARE_MIN_SESSIONS = env.int("BLAZZ_FAIR_SHARE_MIN_SESSIONS", default
 # BLAZZ_MEDIA_ROOT by default, an S3-compatible bucket (django-storages) when
 # BLAZZ_MEDIA_S3_BUCKET is set. Files are content-addressed, `<workspace uuid>/<sha256[:2]>/<sha256>`.
 # Empty (as in .env.example) means the default, like unset.
-BLAZZ_MEDIA_ROOT = Path(env.str("BLAZZ_MEDIA_ROOT", default="") or Path(str(BLAZZ_DATA_DIR)) / "media").resolve()
+BLAZZ_MEDIA_ROOT = Path(
+    env.str("BLAZZ_MEDIA_ROOT", default="") or Path(str(BLAZZ_DATA_DIR)) / "media"
+).resolve()
 # WhatsApp's own caps per kind (bytes); the page refuses to hand over more, the API answers 413.
 BLAZZ_MEDIA_MAX_IMAGE_BYTES = env.int("BLAZZ_MEDIA_MAX_IMAGE_BYTES", default=16 * 1024 * 1024)
 BLAZZ_MEDIA_MAX_VIDEO_BYTES = env.int("BLAZZ_MEDIA_MAX_VIDEO_BYTES", default=16 * 1024 * 1024)

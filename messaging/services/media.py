@@ -286,8 +286,9 @@ def inbound_media_bytes_store(*, chat_pk: int, data: bytes, thumbnail: bytes | N
     thumbnail. False (nothing done) when the chat is no longer pending (already stored).
     `thumbnail`: the page's JPEG thumbnail as bytes (wa-js puts it base64-encoded in a media
     message's `body`; the transport decodes it), kept as the thumbnail of a video if it is a
-    raster image of at most PAGE_THUMBNAIL_MAX_BYTES; images get theirs from Pillow. Bytes refused (over the kind's limit, quota full) mark the
-    media failed with the reason. Call outside a transaction (the bytes may go to S3)."""
+    raster image of at most PAGE_THUMBNAIL_MAX_BYTES; images get theirs from Pillow. Bytes
+    refused (over the kind's limit, quota full) mark the media failed with the reason. Call
+    outside a transaction (the bytes may go to S3)."""
     chat = (
         Chat.objects.filter(pk=chat_pk, media_status=Chat.MediaStatus.PENDING)
         .select_related("workspace")
