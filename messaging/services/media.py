@@ -531,18 +531,27 @@ def media_files_delete(*, media_file_pks: list[int]) -> int:
 
 
 def _referring_relations() -> list[Any]:
+    """Every field of another model that points at MediaFile (foreign keys, one-to-one and
+    many-to-many), hidden ones (`related_name="+"`) included: whatever refers to a file keeps
+    it, without this module knowing who (campaign attachments live in a layer above)."""
     return [
         rel
-        for rel in MediaFile._meta.related_objects
-        if (rel.one_to_many or rel.one_to_one) and rel.field.model is not MediaFile
+        for rel in MediaFile._meta.get_fields(include_hidden=True)
+        if rel.is_relation and rel.auto_created and not rel.concrete and rel.related_model is not MediaFile
     ]
 
 
+def _referring_values(rel: Any) -> Any:
+    """The MediaFile pks that `rel`'s model refers to, as a subquery."""
+    model, name = rel.related_model, rel.field.name
+    return model._base_manager.filter(**{f"{name}__isnull": False}).values(name)
+
+
 def _in_use(media_file: MediaFile) -> bool:
-    for rel in _referring_relations():
-        if rel.related_model._default_manager.filter(**{rel.field.name: media_file.pk}).exists():
-            return True
-    return False
+    return any(
+        rel.related_model._base_manager.filter(**{rel.field.name: media_file.pk}).exists()
+        for rel in _referring_relations()
+    )
 
 
 def media_orphans(*, older_than_s: int = 3600, limit: int = 500) -> list[int]:
@@ -550,7 +559,7 @@ def media_orphans(*, older_than_s: int = 3600, limit: int = 500) -> list[int]:
     `older_than_s` ago (an upload about to be attached to a send is not an orphan yet)."""
     queryset = MediaFile.objects.filter(created_at__lt=timezone.now() - timedelta(seconds=older_than_s))
     for rel in _referring_relations():
-        queryset = queryset.exclude(**{f"{rel.name}__isnull": False})
+        queryset = queryset.exclude(pk__in=_referring_values(rel))
     return list(queryset.order_by("pk").values_list("pk", flat=True)[:limit])
 
 
