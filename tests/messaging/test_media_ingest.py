@@ -221,3 +221,39 @@ def test_message_received_carries_the_media_object_and_never_bytes(workspace_a):
         "api_url": None,
         "thumbnail_url": None,
     }
+
+
+def test_the_worker_sees_only_its_sessions_due_fetches_oldest_first(workspace_a, settings):
+    from tests.factories import WhatsAppSessionFactory
+
+    mine, other = WhatsAppSessionFactory(workspace=workspace_a), WhatsAppSessionFactory(workspace=workspace_a)
+    now = timezone.now()
+
+    def make(session, wam_id, *, due, kind="image", status=Chat.MediaStatus.PENDING):
+        return ChatFactory(
+            workspace=workspace_a,
+            whatsapp_session=session,
+            wam_id=wam_id,
+            media={"type": kind},
+            media_status=status,
+            media_next_attempt_at=due,
+        )
+
+    newer = make(mine, "w-newer", due=now - timedelta(seconds=1))
+    older = make(mine, "w-older", due=now - timedelta(minutes=5), kind="document")
+    make(mine, "w-later", due=now + timedelta(minutes=5))
+    make(mine, "w-ready", due=None, status=Chat.MediaStatus.READY)
+    make(other, "w-other", due=now - timedelta(hours=1))
+
+    fetches = media_fetches_due(session_pks=[mine.pk])
+    assert [(f.chat_pk, f.wam_id, f.kind) for f in fetches] == [
+        (older.pk, "w-older", "document"),
+        (newer.pk, "w-newer", "image"),
+    ]
+    assert fetches[0].size_limit == settings.BLAZZ_MEDIA_MAX_DOCUMENT_BYTES
+    assert fetches[0].session_pk == mine.pk
+    assert len(media_fetches_due(session_pks=[mine.pk], limit=1)) == 1
+
+    from messaging.selectors import media_fetches_due as reexported
+
+    assert reexported is media_fetches_due
