@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.db import connection, transaction
@@ -92,6 +93,9 @@ _KIND_LIMIT_SETTING = {
     "sticker": "BLAZZ_MEDIA_MAX_STICKER_BYTES",
 }
 THUMBNAIL_TASK = "messaging.tasks.media_thumbnail_make"
+# What the storage raises when it, not the bytes, is at fault (the filesystem, or S3 through
+# boto3): a fetch that met one is retried like a page that could not hand the bytes over.
+STORAGE_ERRORS: tuple[type[Exception], ...] = (OSError, BotoCoreError, ClientError)
 # The page's own thumbnail of a video (wa-js MsgModel.body, a small JPEG) is kept only if it
 # is an image of at most this size.
 PAGE_THUMBNAIL_MAX_BYTES = 256 * 1024
@@ -303,6 +307,11 @@ def inbound_media_bytes_store(*, chat_pk: int, data: bytes, thumbnail: bytes | N
         )
     except MediaRefused as refused:
         inbound_media_fetch_failed(chat_pk=chat_pk, reason=str(refused), permanent=True)
+        return False
+    except STORAGE_ERRORS as exc:
+        # The storage (a full disk, an unreachable bucket), not the bytes: tried again later.
+        logger.warning("chat %s: media not stored: %s", chat_pk, exc)
+        inbound_media_fetch_failed(chat_pk=chat_pk, reason=f"storage error: {exc}")
         return False
     if thumbnail and kind in ("video",):
         _page_thumbnail_store(media_file=media_file, thumbnail=thumbnail)

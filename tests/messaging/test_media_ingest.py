@@ -257,3 +257,24 @@ def test_the_worker_sees_only_its_sessions_due_fetches_oldest_first(workspace_a,
     from messaging.selectors import media_fetches_due as reexported
 
     assert reexported is media_fetches_due
+
+
+def test_a_storage_failure_is_retried_not_lost(workspace_a, settings, tmp_path):
+    from blazz.settings import media_storage_config
+
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_bytes(b"")  # the media root is a file: every save fails with an OSError
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "blazz_media": media_storage_config(
+            root=blocked, bucket="", endpoint_url="", region="", access_key="", secret_key=""
+        ),
+    }
+    chat = pending_chat(workspace_a)
+
+    assert inbound_media_bytes_store(chat_pk=chat.pk, data=png_bytes()) is False
+
+    chat.refresh_from_db()
+    assert (chat.media_status, chat.media_attempts) == ("pending", 1)
+    assert chat.media["error"].startswith("storage error")
+    assert not MediaFile.objects.exists()
