@@ -313,8 +313,11 @@ def inbound_media_bytes_store(*, chat_pk: int, data: bytes, thumbnail: bytes | N
         logger.warning("chat %s: media not stored: %s", chat_pk, exc)
         inbound_media_fetch_failed(chat_pk=chat_pk, reason=f"storage error: {exc}")
         return False
-    if thumbnail and kind in ("video",):
-        _page_thumbnail_store(media_file=media_file, thumbnail=thumbnail)
+    if thumbnail and kind == "video":
+        try:
+            _page_thumbnail_store(media_file=media_file, thumbnail=thumbnail)
+        except STORAGE_ERRORS:  # a video without a thumbnail is still the video
+            logger.warning("media file %s: page thumbnail not stored", media_file.pk, exc_info=True)
     from messaging.services.common import chat_payload
 
     with transaction.atomic():
