@@ -34,7 +34,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import F, JSONField, Sum, Value
+from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Workspace
@@ -100,6 +102,7 @@ STORAGE_ERRORS: tuple[type[Exception], ...] = (OSError, BotoCoreError, ClientErr
 # is an image of at most this size.
 PAGE_THUMBNAIL_MAX_BYTES = 256 * 1024
 ERROR_MAX_CHARS = 500
+RETIRED_ERROR = "removed: the number that received it was deleted"
 
 
 def media_size_limit(kind: str) -> int:
@@ -583,8 +586,13 @@ def media_cleanup() -> dict[str, int]:
 
     cutoff = timezone.now() - timedelta(days=settings.BLAZZ_MEDIA_RETIRED_NUMBER_DAYS)
     retired = WhatsAppSession.objects.filter(deleted_at__lt=cutoff).values("pk")
+    # The message stays; its media says why the bytes are gone (status failed, `error`), so
+    # the inbox and the API show a reason instead of a broken link.
+    removed = Value({"error": RETIRED_ERROR}, output_field=JSONField())
     detached = Chat.objects.filter(whatsapp_session__in=retired, media_file__isnull=False).update(
-        media_file=None
+        media_file=None,
+        media_status=Chat.MediaStatus.FAILED,
+        media=CombinedExpression(Coalesce(F("media"), Value({}, output_field=JSONField())), "||", removed),
     )
     deleted = media_files_delete(media_file_pks=media_orphans())
     return {"detached": detached, "deleted": deleted}

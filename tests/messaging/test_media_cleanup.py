@@ -62,7 +62,9 @@ def test_it_deletes_orphans_and_keeps_what_is_in_use(media_root, workspace_a, se
     assert not exists(orphan) and not exists(of_retired)
     assert exists(used) and exists(shared) and exists(of_recent)
     old_chat.refresh_from_db()
-    assert old_chat.media_file is None  # the message stays, without its bytes
+    assert old_chat.media_file is None  # the message stays, without its bytes, saying why
+    assert old_chat.media_status == "failed"
+    assert old_chat.media == {"type": "image", "error": "removed: the number that received it was deleted"}
     assert Chat.objects.filter(pk=old_chat.pk).exists()
 
 
