@@ -324,6 +324,7 @@ CELERY_TASK_ROUTES = {
     "messaging.tasks.chats_sweep_pending": {"queue": "maintenance"},
     "messaging.tasks.contact_imports_sweep": {"queue": "maintenance"},
     "messaging.tasks.media_cleanup": {"queue": "maintenance"},
+    "messaging.tasks.media_thumbnails_sweep": {"queue": "maintenance"},
 }
 
 # --- Session workers and browsers (DESIGN sections 2 and 6) ------------------------------
