@@ -3,7 +3,9 @@
 // [data-swap] regions, so two agents on one conversation see the same thing. The open
 // conversation is marked read by an explicit POST, only while the page is visible. Drafts
 // survive a reload (localStorage, per conversation); "/" in the reply box offers quick
-// replies, filled in for this contact by the server.
+// replies, filled in for this contact by the server. A file attached in the reply box is
+// uploaded with progress (XHR) and the reply text as its caption; a voice note or video that
+// is playing keeps playing when the thread is re-read around it.
 (function () {
   "use strict";
 
@@ -28,14 +30,39 @@
   function refreshRegions() {
     clearTimeout(swapTimer);
     swapTimer = setTimeout(function () {
+      var players = playersInUse();
       BlazzLive.swapRegions({
         after: function () {
+          keepPlayers(players);
           bindAutosubmit();
           scrollThreadToEnd();
           markReadIfSeen();
         },
       });
     }, 250);
+  }
+
+  // A re-read replaces the whole thread, which would stop a voice note mid-sentence. A media
+  // block whose player has started is put back in place of its fresh copy while it shows the
+  // same thing (same data-media-key). It is moved back in the same task as the swap, before
+  // the browser pauses media removed from the document (HTML: "removed from a Document").
+  function playersInUse() {
+    var found = {};
+    root.querySelectorAll("[data-chat] [data-media-key]").forEach(function (block) {
+      var player = block.querySelector("audio, video");
+      if (player && (!player.paused || player.currentTime > 0)) {
+        found[block.closest("[data-chat]").getAttribute("data-chat")] = block;
+      }
+    });
+    return found;
+  }
+  function keepPlayers(players) {
+    Object.keys(players).forEach(function (uuid) {
+      var fresh = root.querySelector('[data-chat="' + uuid + '"] [data-media-key]');
+      if (fresh && fresh.getAttribute("data-media-key") === players[uuid].getAttribute("data-media-key")) {
+        fresh.replaceWith(players[uuid]);
+      }
+    });
   }
 
   function setTick(el, status, error) {
@@ -164,6 +191,107 @@
     });
   }
 
+  // --- Attachments: a file with the reply text as its caption ---------------------------------
+  var fileInput = form && form.querySelector("[data-attach-input]");
+  if (fileInput) {
+    var kindChoice = form.querySelector("[data-attach-kind]");
+    var sendAs = form.querySelector("select[name=send_as]");
+    var clearButton = form.querySelector("[data-attach-clear]");
+    var attachError = form.querySelector("[data-attach-error]");
+    var progress = form.querySelector("[data-upload-progress]");
+    var sendButton = form.querySelector("button[type=submit]");
+    var uploading = false;
+
+    var showAttachError = function (text) {
+      attachError.textContent = text || "";
+      attachError.hidden = !text;
+    };
+    var humanSize = function (bytes) {
+      var units = ["bytes", "KB", "MB", "GB"];
+      var i = 0;
+      while (bytes >= 1024 && i < units.length - 1) { bytes /= 1024; i += 1; }
+      return (i ? bytes.toFixed(1) : bytes) + " " + units[i];
+    };
+    // The server sniffs the bytes and has the last word; this only spares a doomed upload.
+    var limitFor = function (file) {
+      var type = file.type || "";
+      var kind = "document";
+      if (sendAs.value !== "document") {
+        if (/^image\/(png|jpeg|gif|webp)$/.test(type)) kind = "image";
+        else if (/^video\//.test(type)) kind = "video";
+        else if (/^audio\//.test(type)) kind = "audio";
+      }
+      return Number(form.getAttribute("data-max-" + kind)) || 0;
+    };
+    var fileChanged = function () {
+      var file = fileInput.files[0];
+      showAttachError("");
+      kindChoice.hidden = !file;
+      clearButton.hidden = !file;
+      box.required = !file; // a photo or a document may go without a caption
+    };
+    var finishUpload = function () {
+      uploading = false;
+      sendButton.disabled = false;
+      progress.hidden = true;
+    };
+    var upload = function () {
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      xhr.setRequestHeader("X-Requested-With", "fetch");
+      xhr.upload.addEventListener("progress", function (e) {
+        if (!e.lengthComputable) return;
+        progress.hidden = false;
+        progress.value = Math.round((100 * e.loaded) / e.total);
+      });
+      xhr.onload = function () {
+        var answer = null;
+        try { answer = JSON.parse(xhr.responseText); } catch (e) { /* the 413 of the body cap is text */ }
+        if (xhr.status === 200 && answer && answer.redirect) {
+          fileInput.value = "";
+          window.location.assign(answer.redirect);
+          return;
+        }
+        finishUpload();
+        if (answer && answer.error) showAttachError(answer.error);
+        else if (xhr.status === 413) showAttachError("The file is too large to send.");
+        else showAttachError("The file could not be sent (HTTP " + xhr.status + "); try again.");
+      };
+      xhr.onerror = function () {
+        finishUpload();
+        showAttachError("The upload stopped: the file may be too large, or the connection dropped. Try again.");
+      };
+      uploading = true;
+      sendButton.disabled = true;
+      progress.value = 0;
+      progress.hidden = false;
+      showAttachError("");
+      xhr.send(new FormData(form));
+    };
+
+    kindChoice.hidden = true;
+    fileInput.addEventListener("change", fileChanged);
+    sendAs.addEventListener("change", function () { showAttachError(""); });
+    clearButton.addEventListener("click", function () {
+      fileInput.value = "";
+      fileChanged();
+    });
+    form.addEventListener("submit", function (e) {
+      var file = fileInput.files[0];
+      if (!file) return; // text only: the plain POST and redirect
+      e.preventDefault();
+      if (uploading) return;
+      var limit = limitFor(file);
+      if (limit && file.size > limit) {
+        showAttachError(file.name + " is " + humanSize(file.size) + "; the limit for this kind of file is " +
+          humanSize(limit) + ".");
+        return;
+      }
+      upload();
+    });
+    fileChanged();
+  }
+
   bindAutosubmit();
   scrollThreadToEnd();
   markReadIfSeen();
@@ -171,5 +299,6 @@
   BlazzLive.connect()
     .on("message.*", onMessage)
     .on("conversation.*", refreshRegions)
+    .on("media.*", refreshRegions) // media.ready: the bytes of a message on screen arrived
     .onReconnect(refreshRegions); // catch up with what happened while we were away
 })();
