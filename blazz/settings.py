@@ -94,6 +94,8 @@ CONTENT_SECURITY_POLICY = {
         "script-src": [SELF],
         "style-src": [SELF],
         "img-src": [SELF, "data:"],
+        # Voice notes, audio and video in the inbox: signed same-origin links (issue 17).
+        "media-src": [SELF],
         "font-src": [SELF],
         "connect-src": [SELF],
         "object-src": [NONE],
@@ -237,6 +239,7 @@ BLAZZ_MAX_REQUEST_BODY_BYTES = env.int(
 BLAZZ_MAX_REQUEST_BODY_BYTES_BY_PATH = {
     "/contacts/import/": 10 * 1024 * 1024 + 64 * 1024,
     "/api/v1/contacts/imports": 10 * 1024 * 1024 + 64 * 1024,
+    "/inbox/send/": 100 * 1024 * 1024 + 64 * 1024,  # inbox replies with a file (documents: 100 MB)
     **{
         prefix: int(limit)
         for prefix, limit in env.dict("BLAZZ_MAX_REQUEST_BODY_BYTES_BY_PATH", default={}).items()
