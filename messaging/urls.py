@@ -16,7 +16,11 @@ urlpatterns = [
     ),
     # The reply form's former address, for pages rendered before it moved (text only: the
     # default body cap applies here).
-    path("inbox/c/<uuid:conversation_uuid>/reply", inbox_views.ConversationReplyAction.as_view()),
+    path(
+        "inbox/c/<uuid:conversation_uuid>/reply",
+        inbox_views.ConversationReplyAction.as_view(),
+        name="inbox_reply_former",
+    ),
     path(
         "inbox/c/<uuid:conversation_uuid>/assign",
         inbox_views.ConversationAssignAction.as_view(),
