@@ -239,7 +239,6 @@ BLAZZ_MAX_REQUEST_BODY_BYTES = env.int(
 BLAZZ_MAX_REQUEST_BODY_BYTES_BY_PATH = {
     "/contacts/import/": 10 * 1024 * 1024 + 64 * 1024,
     "/api/v1/contacts/imports": 10 * 1024 * 1024 + 64 * 1024,
-    "/inbox/send/": 100 * 1024 * 1024 + 64 * 1024,  # inbox replies with a file (documents: 100 MB)
     **{
         prefix: int(limit)
         for prefix, limit in env.dict("BLAZZ_MAX_REQUEST_BODY_BYTES_BY_PATH", default={}).items()

@@ -37,7 +37,12 @@ PLAYABLE_AUDIO_TYPES = frozenset(
         "audio/flac",
         "audio/amr",
         "audio/3gpp",
-        "video/ogg",  # libmagic names an Ogg file without a video stream this way sometimes
+        # An Ogg/Opus voice note is application/ogg or video/ogg to older libmagic, an M4A
+        # video/mp4 depending on its brand: an <audio> element plays them all the same.
+        "application/ogg",
+        "video/ogg",
+        "video/mp4",
+        "video/webm",
     }
 )
 

@@ -7,19 +7,10 @@ urlpatterns = [
     path("inbox/", inbox_views.TeamInboxView.as_view(), name="inbox"),
     path("inbox/settings", inbox_views.InboxSettingsAction.as_view(), name="inbox_settings"),
     path("inbox/c/<uuid:conversation_uuid>/", inbox_views.TeamInboxView.as_view(), name="inbox_conversation"),
-    # Replies live under their own prefix: they may carry a file, and the request-body cap
-    # (BLAZZ_MAX_REQUEST_BODY_BYTES_BY_PATH) is set per path prefix.
-    path(
-        "inbox/send/<uuid:conversation_uuid>/",
-        inbox_views.ConversationReplyAction.as_view(),
-        name="inbox_reply",
-    ),
-    # The reply form's former address, for pages rendered before it moved (text only: the
-    # default body cap applies here).
     path(
         "inbox/c/<uuid:conversation_uuid>/reply",
         inbox_views.ConversationReplyAction.as_view(),
-        name="inbox_reply_former",
+        name="inbox_reply",
     ),
     path(
         "inbox/c/<uuid:conversation_uuid>/assign",

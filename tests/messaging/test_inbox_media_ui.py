@@ -287,9 +287,9 @@ def test_the_inbox_policy_lets_players_and_images_load_from_this_origin_only(ali
 def test_a_reply_with_a_file_may_be_as_large_as_the_largest_media_kind():
     limits = BodyLimits.from_settings()
     path = reverse("messaging:inbox_reply", kwargs={"conversation_uuid": uuid.uuid4()})
-    assert limits.for_path(path) >= media_size_limit("document")
-    # Only there: the conversation's other actions keep the default cap.
-    assert limits.for_path(f"/inbox/c/{uuid.uuid4()}/note") == limits.default
+    assert limits.for_path(path, "multipart/form-data; boundary=x") >= media_size_limit("document")
+    # Only a file upload: any other body there keeps the default cap.
+    assert limits.for_path(path, "application/x-www-form-urlencoded") == limits.default
 
 
 # --- the attach button ---------------------------------------------------------------------------
