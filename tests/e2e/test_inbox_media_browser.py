@@ -1,0 +1,284 @@
+"""Media messages in the team inbox, in a real headless Chromium (issue 17): a real daphne, a
+real session worker with its own Chromium on the simulator. A customer sends a photo, a voice
+note and a PDF from their phone; the worker fetches the bytes from its page; the inbox shows the
+photo, plays the voice note (the <audio> element really decodes it) and the PDF's link gives
+back the same bytes (sha256 compared in the page). A photo attached in the reply box reaches
+the customer's phone byte for byte. A message whose bytes arrive after it shows "Downloading…"
+and turns into the photo live (`media.ready`), without a reload.
+BLAZZ_SCREENSHOTS=1 saves docs/screenshots/inbox-media-*.png (desktop, and 390 px wide)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterator
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from messaging.models import Chat, ContactSession
+from messaging.services.media import inbound_media_bytes_store
+from sessions_app.models import WorkerInstance
+from tests.e2e import media_samples
+from tests.e2e.test_connect_number import connect
+from tests.e2e.web import (
+    AsgiServer,
+    asgi_server,
+    assert_not_reloaded,
+    headless_browser,
+    log_in,
+    open_live,
+    page_of,
+    screenshot,
+    size_viewport,
+    wait,
+)
+from tests.e2e.workers import wait_until
+from tests.factories import ContactFactory, ContactSessionFactory, WhatsAppSessionFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+NUMBER, CUSTOMER = "+5511987650171", "+14155550171"
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup, tmp_path_factory) -> Iterator[AsgiServer]:
+    with asgi_server(tmp_path_factory.mktemp("daphne")) as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def desktop(tmp_path_factory) -> Iterator[WebDriver]:
+    with headless_browser(tmp_path_factory.mktemp("desktop")) as browser:
+        browser.set_script_timeout(30)
+        yield browser
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def sha256_in_page(driver: WebDriver, css: str, attribute: str = "href") -> str:
+    """Fetches the link of the element `css` the way the page would (same origin, its cookies)
+    and hashes what came back, in the page."""
+    return driver.execute_async_script(
+        """
+        var done = arguments[arguments.length - 1];
+        var el = document.querySelector(arguments[0]);
+        if (!el) { done("no element " + arguments[0]); return; }
+        fetch(el.getAttribute(arguments[1]), { credentials: "same-origin" })
+          .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.arrayBuffer(); })
+          .then(function (b) { return crypto.subtle.digest("SHA-256", b); })
+          .then(function (h) {
+            done(Array.from(new Uint8Array(h)).map(function (x) { return x.toString(16).padStart(2, "0"); }).join(""));
+          })
+          .catch(function (e) { done("error: " + e); });
+        """,
+        css,
+        attribute,
+    )
+
+
+def image_shown(driver: WebDriver, chat: Chat) -> bool:
+    return driver.execute_script(
+        "var img = document.querySelector(arguments[0]);"
+        "return !!img && img.complete && img.naturalWidth > 0 && img.offsetParent !== null;",
+        f'[data-chat="{chat.uuid}"] .media-image img',
+    )
+
+
+def play(driver: WebDriver, chat: Chat) -> list:
+    """Presses play on the message's player (after a click on the page: browsers only let a
+    page with user activation play sound) and reports [readyState, currentTime, error]."""
+    driver.find_element(By.CSS_SELECTOR, ".ti-head h1").click()
+    return driver.execute_async_script(
+        """
+        var done = arguments[arguments.length - 1];
+        var audio = document.querySelector(arguments[0]);
+        audio.play().then(function () {
+          setTimeout(function () { done([audio.readyState, audio.currentTime, null]); }, 700);
+        }).catch(function (e) { done([audio.readyState, audio.currentTime, String(e)]); });
+        """,
+        f'[data-chat="{chat.uuid}"] audio',
+    )
+
+
+def scroll_to(driver: WebDriver, chat: Chat) -> None:
+    driver.execute_script(
+        "document.querySelector(arguments[0]).scrollIntoView({block: 'center'});",
+        f'[data-chat="{chat.uuid}"]',
+    )
+
+
+def customer_sends(sim, **message) -> None:
+    sim.ok("POST", "/messages", {"from": CUSTOMER, "to": NUMBER, **message})
+
+
+def test_the_inbox_shows_a_photo_plays_a_voice_note_and_downloads_a_pdf(
+    sim, start_worker, server, desktop, alice, workspace_a
+):
+    worker = start_worker("wa_media_inbox")
+    wait_until(
+        lambda: WorkerInstance.objects.filter(name="wa_media_inbox").exists(), what="worker", log=worker.log
+    )
+    number = connect(sim, worker, workspace_a, NUMBER)
+    ContactFactory(workspace=workspace_a, phone=CUSTOMER, name="Ana")
+    picture, voice, invoice = media_samples.png(), media_samples.ogg_opus_voice_note(), media_samples.pdf()
+
+    customer_sends(
+        sim, type="image", data=b64(picture), mimetype="image/png", caption="My receipt from Tuesday"
+    )
+    customer_sends(sim, type="ptt", data=b64(voice), mimetype="audio/ogg; codecs=opus", duration=7)
+    customer_sends(
+        sim, type="document", data=b64(invoice), mimetype="application/pdf", filename="invoice-1042.pdf"
+    )
+    chats = wait_until(
+        lambda: (
+            found
+            if len(found := list(Chat.objects.filter(whatsapp_session=number).order_by("created_at", "id")))
+            == 3
+            and all(c.media_status == "ready" for c in found)
+            else None
+        ),
+        timeout=120,
+        what="three media messages with their bytes",
+        log=worker.log,
+    )
+    photo, voice_note, document = chats
+    assert [c.media["type"] for c in chats] == ["image", "ptt", "document"]
+    assert [c.media_file.sha256 for c in chats] == [
+        hashlib.sha256(b).hexdigest() for b in (picture, voice, invoice)
+    ]
+    conversation = ContactSession.objects.get(contact__phone=CUSTOMER, whatsapp_session=number)
+
+    with page_of(desktop) as page:
+        log_in(page, server, alice)
+        open_live(page, f"{server.url}/inbox/c/{conversation.uuid}/")
+        # The list previews the newest message by its file's name.
+        assert "📄 invoice-1042.pdf" in page.find_element(By.CSS_SELECTOR, "[data-testid=conversations]").text
+
+        # The photo inline (its thumbnail or itself), the caption under it, full size one click away.
+        wait(page, lambda d: image_shown(d, photo), "the photo in the thread")
+        assert (
+            "My receipt from Tuesday"
+            in page.find_element(By.CSS_SELECTOR, f'[data-chat="{photo.uuid}"]').text
+        )
+        assert sha256_in_page(page, f'[data-chat="{photo.uuid}"] .media-image') == photo.media_file.sha256
+        scroll_to(page, photo)
+        screenshot(page, "inbox-media-image")
+
+        # The voice note plays: the browser decoded the stored Ogg/Opus and its clock moves.
+        ready_state, current_time, error = play(page, voice_note)
+        assert error is None and ready_state >= 2 and current_time > 0, (ready_state, current_time, error)
+        assert (
+            "Voice note · 0:07" in page.find_element(By.CSS_SELECTOR, f'[data-chat="{voice_note.uuid}"]').text
+        )
+        scroll_to(page, voice_note)
+        screenshot(page, "inbox-media-voice-note")
+
+        # The PDF is a download with its name and size, and the link gives back the same bytes.
+        link = page.find_element(
+            By.CSS_SELECTOR, f'[data-chat="{document.uuid}"] [data-testid=media-download]'
+        )
+        assert link.get_attribute("download") == "invoice-1042.pdf"
+        assert "invoice-1042.pdf" in link.text and "bytes" in link.text
+        assert (
+            sha256_in_page(page, f'[data-chat="{document.uuid}"] [data-testid=media-download]')
+            == hashlib.sha256(invoice).hexdigest()
+        )
+        scroll_to(page, document)
+        screenshot(page, "inbox-media-pdf")
+
+        # At phone width the media fit the screen: nothing sideways.
+        size_viewport(page, 390, 844)
+        try:
+            page.get(f"{server.url}/inbox/c/{conversation.uuid}/")
+            wait(page, lambda d: image_shown(d, photo), "the photo on a phone")
+            assert page.execute_script("return document.documentElement.scrollWidth") <= 390
+            scroll_to(page, voice_note)
+            screenshot(page, "inbox-media-phone")
+        finally:
+            size_viewport(page, 1280, 800)
+
+
+def test_a_photo_appears_live_when_its_bytes_arrive(server, desktop, alice, workspace_a):
+    """No worker: the test stands in for it and hands the bytes in through the same service."""
+    number = WhatsAppSessionFactory(workspace=workspace_a, status="connected", phone_number="+5511987650172")
+    ana = ContactFactory(workspace=workspace_a, phone="+14155550172", name="Ana")
+    conversation = ContactSessionFactory(contact=ana, whatsapp_session=number)
+    chat = Chat.objects.create(
+        workspace=workspace_a,
+        whatsapp_session=number,
+        contact=ana,
+        wam_id="false_14155550172@c.us_3EB0MEDIA0001",
+        direction=Chat.Direction.INBOUND,
+        body="the broken part",
+        media={"type": "image", "mimetype": "image/png", "size": 9954},
+        media_status=Chat.MediaStatus.PENDING,
+        status=Chat.Status.DELIVERED,
+    )
+    picture = media_samples.png()
+    with page_of(desktop) as page:
+        log_in(page, server, alice)
+        open_live(page, f"{server.url}/inbox/c/{conversation.uuid}/")
+        assert "Downloading…" in page.find_element(By.CSS_SELECTOR, f'[data-chat="{chat.uuid}"]').text
+        assert inbound_media_bytes_store(chat_pk=chat.pk, data=picture)
+        wait(page, lambda d: image_shown(d, chat), "the photo replacing 'Downloading…'")
+        assert_not_reloaded(page)
+        assert (
+            sha256_in_page(page, f'[data-chat="{chat.uuid}"] .media-image')
+            == hashlib.sha256(picture).hexdigest()
+        )
+
+
+def test_a_photo_attached_in_the_reply_box_reaches_the_customers_phone(
+    sim, start_worker, server, desktop, alice, workspace_a, tmp_path
+):
+    worker = start_worker("wa_media_attach")
+    wait_until(
+        lambda: WorkerInstance.objects.filter(name="wa_media_attach").exists(), what="worker", log=worker.log
+    )
+    number = connect(sim, worker, workspace_a, NUMBER)
+    ContactFactory(workspace=workspace_a, phone=CUSTOMER, name="Ana")
+    customer_sends(sim, body="can you send me the shipping label?")
+    conversation = wait_until(
+        lambda: ContactSession.objects.filter(contact__phone=CUSTOMER, whatsapp_session=number).first(),
+        timeout=60,
+        what="the conversation",
+        log=worker.log,
+    )
+    picture = media_samples.png(320, 240)
+    path = tmp_path / "shipping-label.png"
+    path.write_bytes(picture)
+
+    with page_of(desktop) as page:
+        log_in(page, server, alice)
+        open_live(page, f"{server.url}/inbox/c/{conversation.uuid}/")
+        page.find_element(By.CSS_SELECTOR, "[data-testid=attach] input[type=file]").send_keys(str(path))
+        page.find_element(By.CSS_SELECTOR, "[data-testid=reply] textarea").send_keys("Here it is")
+        page.find_element(By.CSS_SELECTOR, "[data-testid=reply] button[type=submit]").click()
+        sent = wait_until(
+            lambda: Chat.objects.filter(direction="outbound", whatsapp_session=number).first(),
+            timeout=60,
+            what="the reply with its photo",
+            log=worker.log,
+        )
+        assert (sent.body, sent.media["type"]) == ("Here it is", "image")
+        # On the customer's phone: the same bytes, the caption.
+        row = wait_until(
+            lambda: next(
+                (
+                    m
+                    for m in sim.ok("GET", f"/phones/{NUMBER}/outbox")
+                    if (m.get("media") or {}).get("sha256")
+                ),
+                None,
+            ),
+            timeout=90,
+            what="the photo on the customer's phone",
+            log=worker.log,
+        )
+        assert row["media"]["sha256"] == hashlib.sha256(picture).hexdigest()
+        assert row["type"] == "image" and "Here it is" in (row["body"], row["media"].get("caption"))
+        # And in the thread, shown like any photo.
+        wait(page, lambda d: image_shown(d, sent), "the sent photo in the thread")
