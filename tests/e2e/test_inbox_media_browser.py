@@ -70,7 +70,8 @@ def sha256_in_page(driver: WebDriver, css: str, attribute: str = "href") -> str:
           .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.arrayBuffer(); })
           .then(function (b) { return crypto.subtle.digest("SHA-256", b); })
           .then(function (h) {
-            done(Array.from(new Uint8Array(h)).map(function (x) { return x.toString(16).padStart(2, "0"); }).join(""));
+            var hex = function (x) { return x.toString(16).padStart(2, "0"); };
+            done(Array.from(new Uint8Array(h)).map(hex).join(""));
           })
           .catch(function (e) { done("error: " + e); });
         """,
