@@ -164,7 +164,10 @@ def test_the_inbox_shows_a_photo_plays_a_voice_note_and_downloads_a_pdf(
             "My receipt from Tuesday"
             in page.find_element(By.CSS_SELECTOR, f'[data-chat="{photo.uuid}"]').text
         )
-        assert sha256_in_page(page, f'[data-chat="{photo.uuid}"] .media-image') == photo.media_file.sha256
+        assert (
+            sha256_in_page(page, f'[data-chat="{photo.uuid}"] [data-testid=media-full]')
+            == photo.media_file.sha256
+        )
         scroll_to(page, photo)
         screenshot(page, "inbox-media-image")
 
@@ -227,7 +230,7 @@ def test_a_photo_appears_live_when_its_bytes_arrive(server, desktop, alice, work
         wait(page, lambda d: image_shown(d, chat), "the photo replacing 'Downloading…'")
         assert_not_reloaded(page)
         assert (
-            sha256_in_page(page, f'[data-chat="{chat.uuid}"] .media-image')
+            sha256_in_page(page, f'[data-chat="{chat.uuid}"] [data-testid=media-full]')
             == hashlib.sha256(picture).hexdigest()
         )
 
