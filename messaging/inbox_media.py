@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-import magic
 from django.db.models import OuterRef, QuerySet, Subquery
 
+from messaging.media.sniff import SNIFF_BYTES, sniff_mimetype
 from messaging.models import Chat, ContactSession
 from messaging.services.media import media_link
 
@@ -262,18 +262,19 @@ def conversations_with_last_media(conversations: QuerySet[ContactSession]) -> Qu
 
 # --- the reply box's attachments ---------------------------------------------------------------
 
+# What older libmagic calls an Ogg/Opus voice note (the storage accepts them as audio too).
+OGG_CONTAINERS = frozenset({"application/ogg", "video/ogg"})
 SEND_AS_CHOICES = (("", "Automatic"), ("document", "Document"), ("ptt", "Voice note"))
-SNIFF_BYTES = 8192
 
 
-def sniff_mimetype(upload: IO[bytes]) -> str:
-    """The mimetype of an upload from its first bytes (libmagic), never from the browser's
-    claim; the file is rewound for whoever reads it next. Only picks the kind to send as:
-    media_file_store sniffs again when it stores the bytes, and its answer is what is served."""
+def upload_mimetype(upload: IO[bytes]) -> str:
+    """The mimetype of an upload from its first bytes, by the storage's own sniffer (never the
+    browser's claim); the file is rewound for whoever reads it next. It only picks the kind to
+    send as: media_file_store sniffs again when it stores the bytes, and that is what is served."""
     upload.seek(0)
     head = upload.read(SNIFF_BYTES)
     upload.seek(0)
-    return magic.from_buffer(head, mime=True) if head else "application/x-empty"
+    return sniff_mimetype(head)
 
 
 def upload_kind(*, mimetype: str, send_as: str = "") -> str:
@@ -281,14 +282,15 @@ def upload_kind(*, mimetype: str, send_as: str = "") -> str:
     (a voice note must be audio; anything can go as a document), otherwise inferred from the
     sniffed mimetype: a safe raster image is a photo, video a video, audio an audio message,
     the rest (PDF, SVG, archives, ...) a document."""
+    audio = mimetype.startswith("audio/") or mimetype in OGG_CONTAINERS
     if send_as == "document":
         return "document"
-    if send_as == "ptt" and mimetype.startswith("audio/"):
+    if send_as == "ptt" and audio:
         return "ptt"
     if mimetype in INLINE_IMAGE_TYPES:
         return "image"
+    if mimetype == "application/ogg" or mimetype.startswith("audio/"):
+        return "audio"
     if mimetype.startswith("video/"):
         return "video"
-    if mimetype.startswith("audio/"):
-        return "audio"
     return "document"

@@ -20,7 +20,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from accounts.mixins import WorkspaceManagerMixin, WorkspaceMemberMixin
-from messaging.inbox_media import SEND_AS_CHOICES, conversations_with_last_media, sniff_mimetype, upload_kind
+from messaging.inbox_media import SEND_AS_CHOICES, conversations_with_last_media, upload_kind, upload_mimetype
 from messaging.models import ContactSession, QuickReply
 from messaging.selectors import (
     InboxView,
@@ -132,7 +132,7 @@ class TeamInboxView(WorkspaceMemberMixin, TemplateView):
             "contact": conversation.contact,
             "thread": thread,
             # The reply box checks a file against the API's limits before it uploads it.
-            "attach_limits": _attach_limits(),
+            "attach_limits": {kind: media_size_limit(kind) for kind in ATTACH_LIMIT_KINDS},
             "send_as_choices": SEND_AS_CHOICES,
             "reply_numbers": numbers,
             "sending_number": sending,
@@ -152,13 +152,6 @@ class TeamInboxView(WorkspaceMemberMixin, TemplateView):
             "reply_key": uuid.uuid4().hex,
             "assigned_to_someone_else": conversation.assignee_id not in (None, self.request.user.pk),
         }
-
-
-def _attach_limits() -> dict[str, int]:
-    try:
-        return {kind: media_size_limit(kind) for kind in ATTACH_LIMIT_KINDS}
-    except NotImplementedError:  # TEMPORARY until `media core ready` is merged into main
-        return {}
 
 
 class _ConversationAction(WorkspaceMemberMixin, View):
@@ -240,7 +233,7 @@ def _attachment(workspace, upload: UploadedFile, *, send_as: str) -> OutboundMed
     that is not audio)."""
     if not upload.size:
         raise InvalidMessage("The file is empty.", field="file")
-    kind = upload_kind(mimetype=sniff_mimetype(upload), send_as=send_as)
+    kind = upload_kind(mimetype=upload_mimetype(upload), send_as=send_as)
     if send_as == "ptt" and kind != "ptt":
         raise InvalidMessage("A voice note must be an audio file.", field="file")
     filename = (upload.name or "")[:255]

@@ -24,7 +24,8 @@ from messaging.services.media import media_link, media_size_limit
 from tests.factories import ChatFactory, ContactFactory, ContactSessionFactory, WhatsAppSessionFactory
 from tests.sessions_app.conftest import broker, fresh_route, live_worker  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+# media_root (tests/messaging/conftest.py): every file a test stores goes to its own directory.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
 
 def png_bytes(color: str = "red", size: tuple[int, int] = (8, 6)) -> bytes:
@@ -267,6 +268,8 @@ def test_an_upload_is_sent_as_the_kind_its_bytes_say():
     assert upload_kind(mimetype="application/pdf", send_as="ptt") == "document"
     assert upload_kind(mimetype="image/png", send_as="document") == "document"
     assert upload_kind(mimetype="video/mp4") == "video"
+    assert upload_kind(mimetype="application/ogg") == "audio"
+    assert upload_kind(mimetype="video/ogg", send_as="ptt") == "ptt"
 
 
 # --- security headers ----------------------------------------------------------------------------
