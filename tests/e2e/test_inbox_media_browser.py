@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Iterator
 
 import pytest
+from django.conf import settings
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
@@ -43,7 +44,9 @@ NUMBER, CUSTOMER = "+5511987650171", "+14155550171"
 
 @pytest.fixture(scope="module")
 def server(django_db_setup, tmp_path_factory) -> Iterator[AsgiServer]:
-    with asgi_server(tmp_path_factory.mktemp("daphne")) as process:
+    # The bytes the test and the workers store must be the ones the web process serves.
+    media = {"BLAZZ_MEDIA_ROOT": str(settings.BLAZZ_MEDIA_ROOT)}
+    with asgi_server(tmp_path_factory.mktemp("daphne"), extra_env=media) as process:
         yield process
 
 
