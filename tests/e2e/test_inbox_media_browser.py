@@ -107,6 +107,10 @@ def play(driver: WebDriver, chat: Chat) -> list:
     )
 
 
+def audio_of(driver: WebDriver, chat: Chat):
+    return driver.find_element(By.CSS_SELECTOR, f'[data-chat="{chat.uuid}"] audio')
+
+
 def scroll_to(driver: WebDriver, chat: Chat) -> None:
     driver.execute_script(
         "document.querySelector(arguments[0]).scrollIntoView({block: 'center'});",
@@ -181,6 +185,12 @@ def test_the_inbox_shows_a_photo_plays_a_voice_note_and_downloads_a_pdf(
             "Voice note · 0:07" in page.find_element(By.CSS_SELECTOR, f'[data-chat="{voice_note.uuid}"]').text
         )
         scroll_to(page, voice_note)
+        # A second into the clip, so the picture shows the player moving.
+        wait(
+            page,
+            lambda d: d.execute_script("return arguments[0].currentTime", audio_of(d, voice_note)) > 1.5,
+            "1.5 s played",
+        )
         screenshot(page, "inbox-media-voice-note")
 
         # The PDF is a download with its name and size, and the link gives back the same bytes.
