@@ -72,7 +72,8 @@ class VCardContact:
 @dataclass(frozen=True)
 class MediaView:
     """What the thread shows for one message's media. `show` picks the template branch:
-    image | video | audio | download | location | contacts | pending | failed | missing."""
+    image | video | audio | download | location | contacts | pending | failed | missing |
+    unsupported."""
 
     kind: str
     icon: str
@@ -179,7 +180,11 @@ def chat_media_view(chat: Chat) -> MediaView | None:
     media = chat.media if isinstance(chat.media, dict) else None
     if not media:
         return None
-    kind = media.get("type") if media.get("type") in KIND_LABELS else "document"
+    kind = media.get("type")
+    if kind not in KIND_LABELS:
+        # A type that is not media (a system message: revoked, e2e_notification, call_log...),
+        # stored with its type since before media; named, never guessed at.
+        return MediaView(kind=_text(kind, 40) or "unknown", icon="💬", label="Message", show="unsupported")
     icon, label = KIND_LABELS[kind]
     common: dict[str, Any] = {"kind": kind, "icon": icon, "label": label}
 
@@ -236,7 +241,9 @@ def media_preview(media: Any, body: str = "") -> str:
     "📄 invoice.pdf", a caption after the icon when there is one."""
     if not isinstance(media, dict) or not media.get("type"):
         return body or ""
-    kind = media["type"] if media["type"] in KIND_LABELS else "document"
+    kind = media["type"]
+    if kind not in KIND_LABELS:
+        return body or "💬 Message"
     icon, label = KIND_LABELS[kind]
     if kind in ("ptt", "audio"):
         duration = duration_text(media.get("duration"))

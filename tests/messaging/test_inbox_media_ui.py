@@ -227,6 +227,12 @@ def test_a_download_in_progress_and_a_failed_one_say_so(alice_client, conversati
     assert "Photo could not be downloaded: over the 16 MB limit" in block_of(html, failed)
 
 
+def test_a_system_message_is_named_not_taken_for_a_file(alice_client, conversation):
+    old = media_message(conversation, media={"type": "revoked"}, body="")
+    block = block_of(thread_html(alice_client, conversation), old)
+    assert "A “revoked” message" in block and "Document" not in block and "download" not in block
+
+
 def test_the_list_previews_a_media_message_instead_of_an_empty_body(alice_client, workspace_a, conversation):
     media_message(
         conversation,
@@ -245,6 +251,7 @@ def test_previews_name_each_kind():
     assert media_preview({"type": "location", "name": "Shop"}) == "📍 Shop"
     assert media_preview({"type": "vcard", "vcard": "BEGIN:VCARD\nFN:Bia\nEND:VCARD"}) == "👤 Bia"
     assert media_preview(None, "plain text") == "plain text"
+    assert media_preview({"type": "revoked"}) == "💬 Message"
 
 
 def test_vcards_are_read_tolerantly():
