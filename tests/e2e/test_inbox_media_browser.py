@@ -23,6 +23,7 @@ from messaging.services.media import inbound_media_bytes_store
 from sessions_app.models import WorkerInstance
 from tests.e2e import media_samples
 from tests.e2e.test_connect_number import connect
+from tests.e2e.test_csp_browser import RECORD_VIOLATIONS, violations
 from tests.e2e.web import (
     AsgiServer,
     asgi_server,
@@ -54,6 +55,8 @@ def server(django_db_setup, tmp_path_factory) -> Iterator[AsgiServer]:
 def desktop(tmp_path_factory) -> Iterator[WebDriver]:
     with headless_browser(tmp_path_factory.mktemp("desktop")) as browser:
         browser.set_script_timeout(30)
+        # Every Content-Security-Policy violation of every page is recorded (none allowed).
+        browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_VIOLATIONS})
         yield browser
 
 
@@ -205,6 +208,8 @@ def test_the_inbox_shows_a_photo_plays_a_voice_note_and_downloads_a_pdf(
         )
         scroll_to(page, document)
         screenshot(page, "inbox-media-pdf")
+        # The thumbnails, the players and the downloads all stay inside the page's policy.
+        assert violations(page) == []
 
         # At phone width the media fit the screen: nothing sideways.
         size_viewport(page, 390, 844)
