@@ -1,8 +1,9 @@
 """Media messages in the team inbox, in a real headless Chromium (issue 17): a real daphne, a
 real session worker with its own Chromium on the simulator. A customer sends a photo, a voice
 note and a PDF from their phone; the worker fetches the bytes from its page; the inbox shows the
-photo, plays the voice note (the <audio> element really decodes it) and the PDF's link gives
-back the same bytes (sha256 compared in the page). A photo attached in the reply box reaches
+photo, plays the voice note (the <audio> element really decodes it, and goes on playing when
+the next message re-reads the thread) and the PDF's link gives back the same bytes (sha256
+compared in the page). A photo attached in the reply box reaches
 the customer's phone byte for byte. A message whose bytes arrive after it shows "Downloading…"
 and turns into the photo live (`media.ready`), without a reload.
 BLAZZ_SCREENSHOTS=1 saves docs/screenshots/inbox-media-*.png (desktop, and 390 px wide)."""
@@ -134,12 +135,13 @@ def test_the_inbox_shows_a_photo_plays_a_voice_note_and_downloads_a_pdf(
     )
     number = connect(sim, worker, workspace_a, NUMBER)
     ContactFactory(workspace=workspace_a, phone=CUSTOMER, name="Ana")
-    picture, voice, invoice = media_samples.png(), media_samples.ogg_opus_voice_note(), media_samples.pdf()
+    # Long enough to still be playing when the next message arrives.
+    picture, voice, invoice = media_samples.png(), media_samples.ogg_opus_voice_note(20), media_samples.pdf()
 
     customer_sends(
         sim, type="image", data=b64(picture), mimetype="image/png", caption="My receipt from Tuesday"
     )
-    customer_sends(sim, type="ptt", data=b64(voice), mimetype="audio/ogg; codecs=opus", duration=7)
+    customer_sends(sim, type="ptt", data=b64(voice), mimetype="audio/ogg; codecs=opus", duration=20)
     customer_sends(
         sim, type="document", data=b64(invoice), mimetype="application/pdf", filename="invoice-1042.pdf"
     )
@@ -185,7 +187,7 @@ def test_the_inbox_shows_a_photo_plays_a_voice_note_and_downloads_a_pdf(
         ready_state, current_time, error = play(page, voice_note)
         assert error is None and ready_state >= 2 and current_time > 0, (ready_state, current_time, error)
         assert (
-            "Voice note · 0:07" in page.find_element(By.CSS_SELECTOR, f'[data-chat="{voice_note.uuid}"]').text
+            "Voice note · 0:20" in page.find_element(By.CSS_SELECTOR, f'[data-chat="{voice_note.uuid}"]').text
         )
         scroll_to(page, voice_note)
         # A second into the clip, so the picture shows the player moving.
@@ -195,6 +197,17 @@ def test_the_inbox_shows_a_photo_plays_a_voice_note_and_downloads_a_pdf(
             "1.5 s played",
         )
         screenshot(page, "inbox-media-voice-note")
+        # A new message re-reads the thread around it: the same player goes on playing.
+        page.execute_script("arguments[0].__blazzKept = true;", audio_of(page, voice_note))
+        customer_sends(sim, body="did you hear it?")
+        wait(
+            page,
+            lambda d: "did you hear it?" in d.find_element(By.CSS_SELECTOR, "[data-testid=thread]").text,
+            "the next message in the thread",
+        )
+        still = "var a = arguments[0]; return [a.__blazzKept === true, a.paused, a.currentTime];"
+        kept, paused, position = page.execute_script(still, audio_of(page, voice_note))
+        assert kept and not paused and position > 1.5, (kept, paused, position)
 
         # The PDF is a download with its name and size, and the link gives back the same bytes.
         link = page.find_element(
