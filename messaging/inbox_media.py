@@ -94,12 +94,14 @@ class MediaView:
     address: str = ""
     map_url: str = ""
     contacts: tuple[VCardContact, ...] = field(default_factory=tuple)
+    # The stored file's uuid (the signed links change with every render, their file does not).
+    file_uuid: str = ""
 
     @property
     def key(self) -> str:
         """Changes whenever what is rendered changes: the page keeps a player that is playing
         across a refresh of the thread only while its key stays the same."""
-        return f"{self.show}:{self.url.split('?')[0]}"
+        return f"{self.show}:{self.file_uuid}"
 
 
 def _number(value: Any) -> float | None:
@@ -223,7 +225,9 @@ def chat_media_view(chat: Chat) -> MediaView | None:
             return MediaView(**common, show="failed", error=reason)
         return MediaView(**common, show="missing")
 
-    common.update(size=file.size, mimetype=file.mimetype, width=file.width or common["width"])
+    common.update(
+        size=file.size, mimetype=file.mimetype, width=file.width or common["width"], file_uuid=str(file.uuid)
+    )
     common["height"] = file.height or common["height"]
     url = media_link(media_file=file)
     thumbnail = media_link(media_file=file, thumbnail=True) if file.thumbnail_name else ""
