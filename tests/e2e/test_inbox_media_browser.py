@@ -20,7 +20,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from messaging.models import Chat, ContactSession
-from messaging.services.media import inbound_media_bytes_store
+from messaging.services.media import inbound_media_bytes_store, media_thumbnail_make
 from sessions_app.models import WorkerInstance
 from tests.e2e import media_samples
 from tests.e2e.test_connect_number import connect
@@ -163,6 +163,10 @@ def test_the_inbox_shows_a_photo_plays_a_voice_note_and_downloads_a_pdf(
         hashlib.sha256(b).hexdigest() for b in (picture, voice, invoice)
     ]
     conversation = ContactSession.objects.get(contact__phone=CUSTOMER, whatsapp_session=number)
+    # The photo's thumbnail, as the general worker makes it (none runs here: the test stands in).
+    media_thumbnail_make(media_file_pk=photo.media_file_id)
+    photo.media_file.refresh_from_db()
+    assert photo.media_file.thumbnail_name
 
     with page_of(desktop) as page:
         log_in(page, server, alice)
@@ -172,6 +176,13 @@ def test_the_inbox_shows_a_photo_plays_a_voice_note_and_downloads_a_pdf(
 
         # The photo inline (its thumbnail or itself), the caption under it, full size one click away.
         wait(page, lambda d: image_shown(d, photo), "the photo in the thread")
+        # Inline: the thumbnail; one click away: the full size, the customer's very bytes.
+        thumb_width, thumb_src, full_href = page.execute_script(
+            "var a = document.querySelector(arguments[0]), img = a.querySelector('img');"
+            "return [img.naturalWidth, img.getAttribute('src'), a.getAttribute('href')];",
+            f'[data-chat="{photo.uuid}"] [data-testid=media-full]',
+        )
+        assert thumb_width <= settings.BLAZZ_MEDIA_THUMBNAIL_PX < 480 and thumb_src != full_href
         assert (
             "My receipt from Tuesday"
             in page.find_element(By.CSS_SELECTOR, f'[data-chat="{photo.uuid}"]').text
@@ -286,9 +297,30 @@ def test_a_photo_attached_in_the_reply_box_reaches_the_customers_phone(
     path = tmp_path / "shipping-label.png"
     path.write_bytes(picture)
 
+    too_big = tmp_path / "scan.png"
+    with open(too_big, "wb") as handle:  # sparse: only its size matters, it is never uploaded
+        handle.truncate(settings.BLAZZ_MEDIA_MAX_IMAGE_BYTES + 1)
+
     with page_of(desktop) as page:
         log_in(page, server, alice)
         open_live(page, f"{server.url}/inbox/c/{conversation.uuid}/")
+        # Over the photo limit: refused in the box before any upload, the reply kept.
+        file_input = page.find_element(By.CSS_SELECTOR, "[data-testid=attach] input[type=file]")
+        file_input.send_keys(str(too_big))
+        page.find_element(By.CSS_SELECTOR, "[data-testid=reply] textarea").send_keys("Here it is")
+        page.find_element(By.CSS_SELECTOR, "[data-testid=reply] button[type=submit]").click()
+        wait(
+            page,
+            lambda d: d.find_element(By.CSS_SELECTOR, "[data-attach-error]").is_displayed(),
+            "the refusal",
+        )
+        assert (
+            "the limit for this kind of file is 16.0 MB"
+            in page.find_element(By.CSS_SELECTOR, "[data-attach-error]").text
+        )
+        assert not Chat.objects.filter(direction="outbound").exists()
+        page.find_element(By.CSS_SELECTOR, "[data-attach-clear]").click()
+        page.find_element(By.CSS_SELECTOR, "[data-testid=reply] textarea").clear()
         page.find_element(By.CSS_SELECTOR, "[data-testid=attach] input[type=file]").send_keys(str(path))
         page.find_element(By.CSS_SELECTOR, "[data-testid=reply] textarea").send_keys("Here it is")
         page.find_element(By.CSS_SELECTOR, "[data-testid=reply] button[type=submit]").click()
