@@ -31,11 +31,11 @@ from tests.e2e.web import (
     assert_not_reloaded,
     headless_browser,
     log_in,
-    open_live,
     page_of,
     screenshot,
     size_viewport,
     wait,
+    watch_live,
 )
 from tests.e2e.workers import wait_until
 from tests.factories import ContactFactory, ContactSessionFactory, WhatsAppSessionFactory
@@ -59,6 +59,15 @@ def desktop(tmp_path_factory) -> Iterator[WebDriver]:
         # Every Content-Security-Policy violation of every page is recorded (none allowed).
         browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_VIOLATIONS})
         yield browser
+
+
+def open_logged_in(page: WebDriver, server: AsgiServer, user, path: str) -> None:
+    """Logs in straight to `path` and waits for it to be live. (log_in's own wait is met by the
+    login page itself, whose URL ends with `?next=<path>`: a driver.get right after it raced the
+    login's redirect, which sometimes won and left the browser on the list.)"""
+    log_in(page, server, user, next_path=path)
+    wait(page, lambda d: d.current_url == server.url + path, f"{path} after login")
+    watch_live(page)
 
 
 def b64(data: bytes) -> str:
@@ -169,8 +178,7 @@ def test_the_inbox_shows_a_photo_plays_a_voice_note_and_downloads_a_pdf(
     assert photo.media_file.thumbnail_name
 
     with page_of(desktop) as page:
-        log_in(page, server, alice)
-        open_live(page, f"{server.url}/inbox/c/{conversation.uuid}/")
+        open_logged_in(page, server, alice, f"/inbox/c/{conversation.uuid}/")
         # The list previews the newest message by its file's name.
         assert "📄 invoice-1042.pdf" in page.find_element(By.CSS_SELECTOR, "[data-testid=conversations]").text
 
@@ -265,8 +273,7 @@ def test_a_photo_appears_live_when_its_bytes_arrive(server, desktop, alice, work
     )
     picture = media_samples.png()
     with page_of(desktop) as page:
-        log_in(page, server, alice)
-        open_live(page, f"{server.url}/inbox/c/{conversation.uuid}/")
+        open_logged_in(page, server, alice, f"/inbox/c/{conversation.uuid}/")
         assert "Downloading…" in page.find_element(By.CSS_SELECTOR, f'[data-chat="{chat.uuid}"]').text
         assert inbound_media_bytes_store(chat_pk=chat.pk, data=picture)
         wait(page, lambda d: image_shown(d, chat), "the photo replacing 'Downloading…'")
@@ -302,8 +309,7 @@ def test_a_photo_attached_in_the_reply_box_reaches_the_customers_phone(
         handle.truncate(settings.BLAZZ_MEDIA_MAX_IMAGE_BYTES + 1)
 
     with page_of(desktop) as page:
-        log_in(page, server, alice)
-        open_live(page, f"{server.url}/inbox/c/{conversation.uuid}/")
+        open_logged_in(page, server, alice, f"/inbox/c/{conversation.uuid}/")
         # Over the photo limit: refused in the box before any upload, the reply kept.
         file_input = page.find_element(By.CSS_SELECTOR, "[data-testid=attach] input[type=file]")
         file_input.send_keys(str(too_big))
