@@ -212,8 +212,7 @@ class ConversationReplyAction(_ConversationAction):
             session=session,
             idempotency_key=f"inbox:{key}" if key else None,
             sent_by=request.user,
-            # Only with a file: chat_send takes `media=` once the outbound media work is in.
-            **({"media": media} if media is not None else {}),
+            media=media,
         )
         if not created:
             messages.info(request, "This reply was already sent.")
@@ -228,16 +227,20 @@ class ConversationReplyAction(_ConversationAction):
 
 
 def _attachment(workspace, upload: UploadedFile, *, send_as: str) -> OutboundMedia:
-    """The reply box's file, stored (once per workspace) and described for chat_send. Raises
-    MediaRefused (over the kind's limit, quota full) or InvalidMessage (empty, or a voice note
-    that is not audio)."""
+    """The reply box's file, stored (once per workspace) and described for chat_send, by the
+    rules of `POST /api/v1/messages`: a file whose kind is inferred is stored under the document
+    limit, then goes out as what its bytes are (photo, video, audio) when it fits that kind's
+    limit, else as a document. Raises MediaRefused (over the limit, quota full) or
+    InvalidMessage (empty, or a voice note that is not audio)."""
     if not upload.size:
         raise InvalidMessage("The file is empty.", field="file")
-    kind = upload_kind(mimetype=upload_mimetype(upload), send_as=send_as)
-    if send_as == "ptt" and kind != "ptt":
+    if send_as == "ptt" and upload_kind(mimetype=upload_mimetype(upload), send_as="ptt") != "ptt":
         raise InvalidMessage("A voice note must be an audio file.", field="file")
     filename = (upload.name or "")[:255]
-    stored = media_file_store(workspace=workspace, data=upload, kind=kind, filename=filename)
+    stored = media_file_store(workspace=workspace, data=upload, kind=send_as or "document", filename=filename)
+    kind = upload_kind(mimetype=stored.mimetype, send_as=send_as)
+    if stored.size > media_size_limit(kind):
+        kind = "document"  # a 20 MB photo is over WhatsApp's photo limit, not a document's
     return OutboundMedia(kind=kind, file=stored, filename=filename)
 
 

@@ -212,16 +212,11 @@
       while (bytes >= 1024 && i < units.length - 1) { bytes /= 1024; i += 1; }
       return (i ? bytes.toFixed(1) : bytes) + " " + units[i];
     };
-    // The server sniffs the bytes and has the last word; this only spares a doomed upload.
-    var limitFor = function (file) {
-      var type = file.type || "";
-      var kind = "document";
-      if (sendAs.value !== "document") {
-        if (/^image\/(png|jpeg|gif|webp)$/.test(type)) kind = "image";
-        else if (/^video\//.test(type)) kind = "video";
-        else if (/^audio\//.test(type)) kind = "audio";
-      }
-      return Number(form.getAttribute("data-max-" + kind)) || 0;
+    // Spares a doomed upload; the server has the last word. As for the API, a file sent as
+    // whatever its bytes are may be as large as a document (too large for a photo, it goes as
+    // a document); a voice note is audio.
+    var limitFor = function () {
+      return Number(form.getAttribute(sendAs.value === "ptt" ? "data-max-audio" : "data-max-document")) || 0;
     };
     var fileChanged = function () {
       var file = fileInput.files[0];
@@ -281,7 +276,7 @@
       if (!file) return; // text only: the plain POST and redirect
       e.preventDefault();
       if (uploading) return;
-      var limit = limitFor(file);
+      var limit = limitFor();
       if (limit && file.size > limit) {
         showAttachError(file.name + " is " + humanSize(file.size) + "; the limit for this kind of file is " +
           humanSize(limit) + ".");

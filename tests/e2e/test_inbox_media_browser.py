@@ -306,11 +306,11 @@ def test_a_photo_attached_in_the_reply_box_reaches_the_customers_phone(
 
     too_big = tmp_path / "scan.png"
     with open(too_big, "wb") as handle:  # sparse: only its size matters, it is never uploaded
-        handle.truncate(settings.BLAZZ_MEDIA_MAX_IMAGE_BYTES + 1)
+        handle.truncate(settings.BLAZZ_MEDIA_MAX_DOCUMENT_BYTES + 1)
 
     with page_of(desktop) as page:
         open_logged_in(page, server, alice, f"/inbox/c/{conversation.uuid}/")
-        # Over the photo limit: refused in the box before any upload, the reply kept.
+        # Over every limit (a document's): refused in the box before any upload.
         file_input = page.find_element(By.CSS_SELECTOR, "[data-testid=attach] input[type=file]")
         file_input.send_keys(str(too_big))
         page.find_element(By.CSS_SELECTOR, "[data-testid=reply] textarea").send_keys("Here it is")
@@ -321,7 +321,7 @@ def test_a_photo_attached_in_the_reply_box_reaches_the_customers_phone(
             "the refusal",
         )
         assert (
-            "the limit for this kind of file is 16.0 MB"
+            "the limit for this kind of file is 100.0 MB"
             in page.find_element(By.CSS_SELECTOR, "[data-attach-error]").text
         )
         assert not Chat.objects.filter(direction="outbound").exists()

@@ -347,8 +347,19 @@ def test_the_reply_box_script_gets_json_and_a_document_needs_no_caption(alice_cl
     assert (chat.media["type"], chat.media.get("filename"), chat.body) == ("document", "invoice.pdf", "")
 
 
-def test_a_file_over_the_limit_is_refused_with_a_clear_message(alice_client, conversation, settings):
+def test_a_photo_over_the_photo_limit_goes_as_a_document_as_in_the_api(alice_client, conversation, settings):
     settings.BLAZZ_MEDIA_MAX_IMAGE_BYTES = 100
+    data = png_bytes(size=(64, 64))
+    response = alice_client.post(
+        reply_url(conversation), {"body": "x", "file": SimpleUploadedFile("big.png", data)}
+    )
+    assert response.status_code == 302
+    chat = Chat.objects.get(direction="outbound")
+    assert chat.media["type"] == "document" and chat.media_file.mimetype == "image/png"
+
+
+def test_a_file_over_the_limit_is_refused_with_a_clear_message(alice_client, conversation, settings):
+    settings.BLAZZ_MEDIA_MAX_DOCUMENT_BYTES = 100
     data = png_bytes(size=(64, 64))
     assert len(data) > 100
     response = alice_client.post(
