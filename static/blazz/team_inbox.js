@@ -30,7 +30,7 @@
   function refreshRegions() {
     clearTimeout(swapTimer);
     swapTimer = setTimeout(function () {
-      var players = playersInUse();
+      var players = mediaBlocks();
       BlazzLive.swapRegions({
         after: function () {
           keepPlayers(players);
@@ -44,23 +44,23 @@
 
   // A re-read replaces the whole thread, which would stop a voice note mid-sentence. A media
   // block whose player has started is put back in place of its fresh copy while it shows the
-  // same thing (same data-media-key). It is moved back in the same task as the swap, before
-  // the browser pauses media removed from the document (HTML: "removed from a Document").
-  function playersInUse() {
-    var found = {};
-    root.querySelectorAll("[data-chat] [data-media-key]").forEach(function (block) {
-      var player = block.querySelector("audio, video");
-      if (player && (!player.paused || player.currentTime > 0)) {
-        found[block.closest("[data-chat]").getAttribute("data-chat")] = block;
-      }
+  // same file (same data-media-key). Whether it has started is asked only once the swap is
+  // done (play may be pressed while the page is being fetched), in the same task as the swap:
+  // the browser pauses media removed from the document only after that task ("removed from a
+  // Document" awaits a stable state), so a player moved back never stops.
+  function mediaBlocks() {
+    return Array.prototype.filter.call(root.querySelectorAll("[data-chat] [data-media-key]"), function (block) {
+      return !!block.querySelector("audio, video");
     });
-    return found;
   }
-  function keepPlayers(players) {
-    Object.keys(players).forEach(function (uuid) {
+  function keepPlayers(blocks) {
+    blocks.forEach(function (block) {
+      var player = block.querySelector("audio, video");
+      if (player.paused && !(player.currentTime > 0)) return;
+      var uuid = block.closest("[data-chat]").getAttribute("data-chat");
       var fresh = root.querySelector('[data-chat="' + uuid + '"] [data-media-key]');
-      if (fresh && fresh.getAttribute("data-media-key") === players[uuid].getAttribute("data-media-key")) {
-        fresh.replaceWith(players[uuid]);
+      if (fresh && fresh !== block && fresh.getAttribute("data-media-key") === block.getAttribute("data-media-key")) {
+        fresh.replaceWith(block);
       }
     });
   }
