@@ -107,7 +107,8 @@ def image_shown(driver: WebDriver, chat: Chat) -> bool:
 def play(driver: WebDriver, chat: Chat) -> list:
     """Presses play on the message's player (after a click on the page: browsers only let a
     page with user activation play sound) and reports [readyState, currentTime, error]."""
-    driver.find_element(By.CSS_SELECTOR, ".ti-head h1").click()
+    # The reply box: outside every region a live update re-reads, so never a stale element.
+    driver.find_element(By.CSS_SELECTOR, "[data-testid=reply] textarea").click()
     return driver.execute_async_script(
         """
         var done = arguments[arguments.length - 1];
