@@ -5,7 +5,7 @@
 // survive a reload (localStorage, per conversation); "/" in the reply box offers quick
 // replies, filled in for this contact by the server. A file attached in the reply box is
 // uploaded with progress (XHR) and the reply text as its caption; a voice note or video that
-// is playing keeps playing when the thread is re-read around it.
+// is playing keeps playing, and a photo already loaded stays, when the thread is re-read.
 (function () {
   "use strict";
 
@@ -30,10 +30,10 @@
   function refreshRegions() {
     clearTimeout(swapTimer);
     swapTimer = setTimeout(function () {
-      var players = mediaBlocks();
+      var media = mediaBlocks();
       BlazzLive.swapRegions({
         after: function () {
-          keepPlayers(players);
+          keepMedia(media);
           bindAutosubmit();
           scrollThreadToEnd();
           markReadIfSeen();
@@ -42,26 +42,29 @@
     }, 250);
   }
 
-  // A re-read replaces the whole thread, which would stop a voice note mid-sentence. A media
-  // block whose player has started is put back in place of its fresh copy while it shows the
-  // same file (same data-media-key). Whether it has started is asked only once the swap is
-  // done (play may be pressed while the page is being fetched), in the same task as the swap:
-  // the browser pauses media removed from the document only after that task ("removed from a
-  // Document" awaits a stable state), so a player moved back never stops.
+  // A re-read replaces the whole thread, which would stop a voice note mid-sentence and load
+  // every photo again (each render signs its links anew, so the browser's cache cannot help).
+  // What shows the same file as its fresh copy (same data-media-key) is kept instead: a player
+  // that has started, whole; a photo already loaded, its <img> (the fresh link around it, whose
+  // signature is newer). Whether a player has started is asked only once the swap is done (play
+  // may be pressed while the page is being fetched), in the same task as the swap: the browser
+  // pauses media removed from the document only after that task ("removed from a Document"
+  // awaits a stable state), so a player moved back never stops.
   function mediaBlocks() {
-    return Array.prototype.filter.call(root.querySelectorAll("[data-chat] [data-media-key]"), function (block) {
-      return !!block.querySelector("audio, video");
-    });
+    return Array.prototype.slice.call(root.querySelectorAll("[data-chat] [data-media-key]"));
   }
-  function keepPlayers(blocks) {
+  function keepMedia(blocks) {
     blocks.forEach(function (block) {
-      var player = block.querySelector("audio, video");
-      if (player.paused && !(player.currentTime > 0)) return;
       var uuid = block.closest("[data-chat]").getAttribute("data-chat");
       var fresh = root.querySelector('[data-chat="' + uuid + '"] [data-media-key]');
-      if (fresh && fresh !== block && fresh.getAttribute("data-media-key") === block.getAttribute("data-media-key")) {
-        fresh.replaceWith(block);
+      if (!fresh || fresh === block || fresh.getAttribute("data-media-key") !== block.getAttribute("data-media-key")) {
+        return;
       }
+      var player = block.querySelector("audio, video");
+      var image = block.querySelector("img");
+      var freshImage = fresh.querySelector("img");
+      if (player && (!player.paused || player.currentTime > 0)) fresh.replaceWith(block);
+      else if (image && image.complete && image.naturalWidth > 0 && freshImage) freshImage.replaceWith(image);
     });
   }
 

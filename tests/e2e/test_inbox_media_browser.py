@@ -2,8 +2,8 @@
 real session worker with its own Chromium on the simulator. A customer sends a photo, a voice
 note and a PDF from their phone; the worker fetches the bytes from its page; the inbox shows the
 photo, plays the voice note (the <audio> element really decodes it, and goes on playing when
-the next message re-reads the thread) and the PDF's link gives back the same bytes (sha256
-compared in the page). A photo attached in the reply box reaches
+the next message re-reads the thread, which does not load the photo again) and the PDF's link
+gives back the same bytes (sha256 compared in the page). A photo attached in the reply box reaches
 the customer's phone byte for byte. A message whose bytes arrive after it shows "Downloading…"
 and turns into the photo live (`media.ready`), without a reload.
 BLAZZ_SCREENSHOTS=1 saves docs/screenshots/inbox-media-*.png (desktop, and 390 px wide)."""
@@ -201,6 +201,7 @@ def test_the_inbox_shows_a_photo_plays_a_voice_note_and_downloads_a_pdf(
             == photo.media_file.sha256
         )
         scroll_to(page, photo)
+        wait(page, lambda d: image_shown(d, photo), "the photo, before its picture is taken")
         screenshot(page, "inbox-media-image")
 
         # The voice note plays: the browser decoded the stored Ogg/Opus and its clock moves.
@@ -218,7 +219,11 @@ def test_the_inbox_shows_a_photo_plays_a_voice_note_and_downloads_a_pdf(
         )
         screenshot(page, "inbox-media-voice-note")
         # A new message re-reads the thread around it: the same player goes on playing.
-        page.execute_script("arguments[0].__blazzKept = true;", audio_of(page, voice_note))
+        page.execute_script(
+            "arguments[0].__blazzKept = true; document.querySelector(arguments[1]).__blazzKept = true;",
+            audio_of(page, voice_note),
+            f'[data-chat="{photo.uuid}"] img',
+        )
         customer_sends(sim, body="did you hear it?")
         wait(
             page,
@@ -228,6 +233,11 @@ def test_the_inbox_shows_a_photo_plays_a_voice_note_and_downloads_a_pdf(
         still = "var a = arguments[0]; return [a.__blazzKept === true, a.paused, a.currentTime];"
         kept, paused, position = page.execute_script(still, audio_of(page, voice_note))
         assert kept and not paused and position > 1.5, (kept, paused, position)
+        # And the photo is not loaded again: the same <img>, inside the fresh link.
+        assert page.execute_script(
+            "return document.querySelector(arguments[0]).__blazzKept === true;",
+            f'[data-chat="{photo.uuid}"] img',
+        )
 
         # The PDF is a download with its name and size, and the link gives back the same bytes.
         link = page.find_element(
