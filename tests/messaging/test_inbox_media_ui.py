@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import time
 import uuid
 
 import pytest
@@ -132,6 +133,29 @@ def test_a_sticker_shows_inline(alice_client, workspace_a, conversation):
     )
     block = block_of(thread_html(alice_client, conversation), chat)
     assert 'data-media="image"' in block and "kind-sticker" in block
+
+
+def test_a_media_block_keeps_its_key_across_renders_while_its_links_are_signed_anew(
+    alice_client, workspace_a, conversation
+):
+    """The page keeps a playing player or a loaded photo across a live re-read only while this
+    key stays the same (static/blazz/team_inbox.js); a new signature must not change it."""
+    chat = media_message(
+        conversation, media={"type": "ptt"}, file=stored_file(workspace_a, mimetype="audio/ogg")
+    )
+
+    def key_and_link() -> tuple[str, str]:
+        block = block_of(thread_html(alice_client, conversation), chat)
+        return (
+            block.split('data-media-key="', 1)[1].split('"', 1)[0],
+            block.split('<audio controls preload="metadata" src="', 1)[1].split('"', 1)[0],
+        )
+
+    first_key, first_link = key_and_link()
+    time.sleep(1.1)  # the signature's timestamp counts seconds
+    key, link = key_and_link()
+    assert link != first_link
+    assert key == first_key == f"audio:{chat.media_file.uuid}"
 
 
 @pytest.mark.parametrize("mimetype", ["image/svg+xml", "application/octet-stream", "text/html"])
