@@ -121,8 +121,23 @@ def play(driver: WebDriver, chat: Chat) -> list:
     )
 
 
-def audio_of(driver: WebDriver, chat: Chat):
-    return driver.find_element(By.CSS_SELECTOR, f'[data-chat="{chat.uuid}"] audio')
+# Live updates swap whole regions of the page: every read below is one script run, so an
+# element found a moment ago can never have gone stale in between (as in tests/e2e/web.py).
+
+
+def text_of(driver: WebDriver, css: str) -> str:
+    return driver.execute_script(
+        "var el = document.querySelector(arguments[0]); return el ? el.textContent : '';", css
+    )
+
+
+def audio_state(driver: WebDriver, chat: Chat) -> list:
+    """[kept mark, paused, currentTime] of the message's <audio>."""
+    return driver.execute_script(
+        "var a = document.querySelector(arguments[0]);"
+        "return a ? [a.__blazzKept === true, a.paused, a.currentTime] : [false, true, 0];",
+        f'[data-chat="{chat.uuid}"] audio',
+    )
 
 
 def scroll_to(driver: WebDriver, chat: Chat) -> None:
@@ -181,7 +196,7 @@ def test_the_inbox_shows_a_photo_plays_a_voice_note_and_downloads_a_pdf(
     with page_of(desktop) as page:
         open_logged_in(page, server, alice, f"/inbox/c/{conversation.uuid}/")
         # The list previews the newest message by its file's name.
-        assert "📄 invoice-1042.pdf" in page.find_element(By.CSS_SELECTOR, "[data-testid=conversations]").text
+        assert "📄 invoice-1042.pdf" in text_of(page, "[data-testid=conversations]")
 
         # The photo inline (its thumbnail or itself), the caption under it, full size one click away.
         wait(page, lambda d: image_shown(d, photo), "the photo in the thread")
@@ -192,10 +207,7 @@ def test_the_inbox_shows_a_photo_plays_a_voice_note_and_downloads_a_pdf(
             f'[data-chat="{photo.uuid}"] [data-testid=media-full]',
         )
         assert thumb_width <= settings.BLAZZ_MEDIA_THUMBNAIL_PX < 480 and thumb_src != full_href
-        assert (
-            "My receipt from Tuesday"
-            in page.find_element(By.CSS_SELECTOR, f'[data-chat="{photo.uuid}"]').text
-        )
+        assert "My receipt from Tuesday" in text_of(page, f'[data-chat="{photo.uuid}"]')
         assert (
             sha256_in_page(page, f'[data-chat="{photo.uuid}"] [data-testid=media-full]')
             == photo.media_file.sha256
@@ -207,31 +219,29 @@ def test_the_inbox_shows_a_photo_plays_a_voice_note_and_downloads_a_pdf(
         # The voice note plays: the browser decoded the stored Ogg/Opus and its clock moves.
         ready_state, current_time, error = play(page, voice_note)
         assert error is None and ready_state >= 2 and current_time > 0, (ready_state, current_time, error)
-        assert (
-            "Voice note · 0:20" in page.find_element(By.CSS_SELECTOR, f'[data-chat="{voice_note.uuid}"]').text
-        )
+        assert "Voice note · 0:20" in text_of(page, f'[data-chat="{voice_note.uuid}"]')
         scroll_to(page, voice_note)
         # A second into the clip, so the picture shows the player moving.
         wait(
             page,
-            lambda d: d.execute_script("return arguments[0].currentTime", audio_of(d, voice_note)) > 1.5,
+            lambda d: audio_state(d, voice_note)[2] > 1.5,
             "1.5 s played",
         )
         screenshot(page, "inbox-media-voice-note")
         # A new message re-reads the thread around it: the same player goes on playing.
         page.execute_script(
-            "arguments[0].__blazzKept = true; document.querySelector(arguments[1]).__blazzKept = true;",
-            audio_of(page, voice_note),
+            "document.querySelector(arguments[0]).__blazzKept = true;"
+            "document.querySelector(arguments[1]).__blazzKept = true;",
+            f'[data-chat="{voice_note.uuid}"] audio',
             f'[data-chat="{photo.uuid}"] img',
         )
         customer_sends(sim, body="did you hear it?")
         wait(
             page,
-            lambda d: "did you hear it?" in d.find_element(By.CSS_SELECTOR, "[data-testid=thread]").text,
+            lambda d: "did you hear it?" in text_of(d, "[data-testid=thread]"),
             "the next message in the thread",
         )
-        still = "var a = arguments[0]; return [a.__blazzKept === true, a.paused, a.currentTime];"
-        kept, paused, position = page.execute_script(still, audio_of(page, voice_note))
+        kept, paused, position = audio_state(page, voice_note)
         assert kept and not paused and position > 1.5, (kept, paused, position)
         # And the photo is not loaded again: the same <img>, inside the fresh link.
         assert page.execute_script(
@@ -240,11 +250,13 @@ def test_the_inbox_shows_a_photo_plays_a_voice_note_and_downloads_a_pdf(
         )
 
         # The PDF is a download with its name and size, and the link gives back the same bytes.
-        link = page.find_element(
-            By.CSS_SELECTOR, f'[data-chat="{document.uuid}"] [data-testid=media-download]'
+        download, text = page.execute_script(
+            "var a = document.querySelector(arguments[0]);"
+            "return [a.getAttribute('download'), a.textContent];",
+            f'[data-chat="{document.uuid}"] [data-testid=media-download]',
         )
-        assert link.get_attribute("download") == "invoice-1042.pdf"
-        assert "invoice-1042.pdf" in link.text and "bytes" in link.text
+        assert download == "invoice-1042.pdf"
+        assert "invoice-1042.pdf" in text and "bytes" in text
         assert (
             sha256_in_page(page, f'[data-chat="{document.uuid}"] [data-testid=media-download]')
             == hashlib.sha256(invoice).hexdigest()
@@ -285,7 +297,7 @@ def test_a_photo_appears_live_when_its_bytes_arrive(server, desktop, alice, work
     picture = media_samples.png()
     with page_of(desktop) as page:
         open_logged_in(page, server, alice, f"/inbox/c/{conversation.uuid}/")
-        assert "Downloading…" in page.find_element(By.CSS_SELECTOR, f'[data-chat="{chat.uuid}"]').text
+        assert "Downloading…" in text_of(page, f'[data-chat="{chat.uuid}"]')
         assert inbound_media_bytes_store(chat_pk=chat.pk, data=picture)
         wait(page, lambda d: image_shown(d, chat), "the photo replacing 'Downloading…'")
         assert_not_reloaded(page)
