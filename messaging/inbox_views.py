@@ -11,6 +11,8 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import prefetch_related_objects
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -18,6 +20,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from accounts.mixins import WorkspaceManagerMixin, WorkspaceMemberMixin
+from messaging.inbox_media import SEND_AS_CHOICES, conversations_with_last_media, upload_kind, upload_mimetype
 from messaging.models import ContactSession, QuickReply
 from messaging.selectors import (
     InboxView,
@@ -33,6 +36,7 @@ from messaging.selectors import (
     reply_number_warning,
 )
 from messaging.services import (
+    InvalidMessage,
     MessagingError,
     chat_send,
     conversation_assign,
@@ -47,11 +51,14 @@ from messaging.services.conversations import (
     inbox_auto_assign_set,
     member_display_name,
 )
+from messaging.services.media import MediaRefused, OutboundMedia, media_file_store, media_size_limit
 from sessions_app.selectors import number_by_uuid
 
 LIST_SIZE = 100
 # Where the list starts when nothing is asked: an agent's own queue first.
 DEFAULT_VIEW = InboxView.ALL
+# The kinds whose size limits the reply box checks before uploading (a voice note is audio).
+ATTACH_LIMIT_KINDS = ("image", "video", "audio", "document")
 
 
 def _filters(request) -> dict[str, str]:
@@ -79,13 +86,15 @@ class TeamInboxView(WorkspaceMemberMixin, TemplateView):
         filters = _filters(self.request)
         number = number_by_uuid(workspace=workspace, value=filters.get("number"), include_deleted=True)
         conversations = list(
-            conversations_search(
-                workspace=workspace,
-                member=member,
-                view=filters.get("view", DEFAULT_VIEW),
-                number=number,
-                status=filters.get("status"),
-                query=filters.get("q", ""),
+            conversations_with_last_media(
+                conversations_search(
+                    workspace=workspace,
+                    member=member,
+                    view=filters.get("view", DEFAULT_VIEW),
+                    number=number,
+                    status=filters.get("status"),
+                    query=filters.get("q", ""),
+                )
             )[:LIST_SIZE]
         )
         context.update(
@@ -115,11 +124,16 @@ class TeamInboxView(WorkspaceMemberMixin, TemplateView):
         sending = conversation.whatsapp_session if conversation.whatsapp_session in numbers else None
         sending = sending or reply_number(workspace=workspace, contact=conversation.contact)
         last_inbound = last_inbound_number(contact_id=conversation.contact_id)
+        thread = conversation_thread(conversation=conversation)
+        prefetch_related_objects([item.message for item in thread if item.message], "media_file")
         members = get_user_model().objects.filter(memberships__workspace=workspace).order_by("username")
         return {
             "conversation": conversation,
             "contact": conversation.contact,
-            "thread": conversation_thread(conversation=conversation),
+            "thread": thread,
+            # The reply box checks a file against the API's limits before it uploads it.
+            "attach_limits": {kind: media_size_limit(kind) for kind in ATTACH_LIMIT_KINDS},
+            "send_as_choices": SEND_AS_CHOICES,
             "reply_numbers": numbers,
             "sending_number": sending,
             "reply_warning": reply_number_warning(
@@ -149,7 +163,7 @@ class _ConversationAction(WorkspaceMemberMixin, View):
         )
         try:
             response = self.act(request, conversation)
-        except MessagingError as exc:
+        except (MessagingError, MediaRefused) as exc:
             messages.error(request, str(exc))
             return _back(request, conversation)
         return response or _back(request, conversation)
@@ -159,14 +173,38 @@ class _ConversationAction(WorkspaceMemberMixin, View):
 
 
 class ConversationReplyAction(_ConversationAction):
+    """A reply, with an attachment when the form carries a file (issue 17): the file goes
+    through the same services as `POST /api/v1/messages` (media_file_store, then chat_send
+    with `media=`), so the limits and the quota are the API's. The reply box's script posts
+    it with `X-Requested-With: fetch` to show upload progress, and gets JSON back (where to
+    go, or the refusal) instead of a redirect."""
+
+    def post(self, request, conversation_uuid):
+        if request.headers.get("X-Requested-With") != "fetch":
+            return super().post(request, conversation_uuid)
+        conversation = conversation_get_or_404(
+            workspace=request.workspace, conversation_uuid=conversation_uuid
+        )
+        try:
+            response = self.act(request, conversation) or _back(request, conversation)
+        except (MessagingError, MediaRefused) as exc:
+            status = exc.status if isinstance(exc, MediaRefused) else 400
+            return JsonResponse({"error": str(exc)}, status=status)
+        return JsonResponse({"redirect": response.url})
+
     def act(self, request, conversation):
         session = conversation.whatsapp_session
         if request.POST.get("session"):
             session = number_by_uuid(workspace=request.workspace, value=request.POST["session"])
             if session is None:
-                messages.error(request, "That number is no longer available; pick another one.")
-                return None
+                raise InvalidMessage("That number is no longer available; pick another one.")
         key = request.POST.get("idempotency_key", "").strip()
+        upload = request.FILES.get("file")
+        media = (
+            _attachment(request.workspace, upload, send_as=request.POST.get("send_as", ""))
+            if upload is not None
+            else None
+        )
         _, created = chat_send(
             workspace=request.workspace,
             to=conversation.contact.address,
@@ -174,6 +212,7 @@ class ConversationReplyAction(_ConversationAction):
             session=session,
             idempotency_key=f"inbox:{key}" if key else None,
             sent_by=request.user,
+            media=media,
         )
         if not created:
             messages.info(request, "This reply was already sent.")
@@ -185,6 +224,24 @@ class ConversationReplyAction(_ConversationAction):
             if moved is not None:
                 return _back(request, moved)
         return None
+
+
+def _attachment(workspace, upload: UploadedFile, *, send_as: str) -> OutboundMedia:
+    """The reply box's file, stored (once per workspace) and described for chat_send, by the
+    rules of `POST /api/v1/messages`: a file whose kind is inferred is stored under the document
+    limit, then goes out as what its bytes are (photo, video, audio) when it fits that kind's
+    limit, else as a document. Raises MediaRefused (over the limit, quota full) or
+    InvalidMessage (empty, or a voice note that is not audio)."""
+    if not upload.size:
+        raise InvalidMessage("The file is empty.", field="file")
+    if send_as == "ptt" and upload_kind(mimetype=upload_mimetype(upload), send_as="ptt") != "ptt":
+        raise InvalidMessage("A voice note must be an audio file.", field="file")
+    filename = (upload.name or "")[:255]
+    stored = media_file_store(workspace=workspace, data=upload, kind=send_as or "document", filename=filename)
+    kind = upload_kind(mimetype=stored.mimetype, send_as=send_as)
+    if stored.size > media_size_limit(kind):
+        kind = "document"  # a 20 MB photo is over WhatsApp's photo limit, not a document's
+    return OutboundMedia(kind=kind, file=stored, filename=filename)
 
 
 class ConversationAssignAction(_ConversationAction):

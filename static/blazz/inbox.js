@@ -86,5 +86,6 @@
 
   BlazzLive.connect()
     .on("message.*", onEvent)
+    .on("media.ready", refreshRegions) // a photo or voice note "Downloading…" has its bytes
     .onReconnect(refreshRegions); // catch up with what happened while we were away
 })();

@@ -3,7 +3,9 @@
 // [data-swap] regions, so two agents on one conversation see the same thing. The open
 // conversation is marked read by an explicit POST, only while the page is visible. Drafts
 // survive a reload (localStorage, per conversation); "/" in the reply box offers quick
-// replies, filled in for this contact by the server.
+// replies, filled in for this contact by the server. A file attached in the reply box is
+// uploaded with progress (XHR) and the reply text as its caption; a voice note or video that
+// is playing keeps playing, and a photo already loaded stays, when the thread is re-read.
 (function () {
   "use strict";
 
@@ -28,14 +30,42 @@
   function refreshRegions() {
     clearTimeout(swapTimer);
     swapTimer = setTimeout(function () {
+      var media = mediaBlocks();
       BlazzLive.swapRegions({
         after: function () {
+          keepMedia(media);
           bindAutosubmit();
           scrollThreadToEnd();
           markReadIfSeen();
         },
       });
     }, 250);
+  }
+
+  // A re-read replaces the whole thread, which would stop a voice note mid-sentence and load
+  // every photo again (each render signs its links anew, so the browser's cache cannot help).
+  // What shows the same file as its fresh copy (same data-media-key) is kept instead: a player
+  // that has started, whole; a photo already loaded, its <img> (the fresh link around it, whose
+  // signature is newer). Whether a player has started is asked only once the swap is done (play
+  // may be pressed while the page is being fetched), in the same task as the swap: the browser
+  // pauses media removed from the document only after that task ("removed from a Document"
+  // awaits a stable state), so a player moved back never stops.
+  function mediaBlocks() {
+    return Array.prototype.slice.call(root.querySelectorAll("[data-chat] [data-media-key]"));
+  }
+  function keepMedia(blocks) {
+    blocks.forEach(function (block) {
+      var uuid = block.closest("[data-chat]").getAttribute("data-chat");
+      var fresh = root.querySelector('[data-chat="' + uuid + '"] [data-media-key]');
+      if (!fresh || fresh === block || fresh.getAttribute("data-media-key") !== block.getAttribute("data-media-key")) {
+        return;
+      }
+      var player = block.querySelector("audio, video");
+      var image = block.querySelector("img");
+      var freshImage = fresh.querySelector("img");
+      if (player && (!player.paused || player.currentTime > 0)) fresh.replaceWith(block);
+      else if (image && image.complete && image.naturalWidth > 0 && freshImage) freshImage.replaceWith(image);
+    });
   }
 
   function setTick(el, status, error) {
@@ -164,6 +194,102 @@
     });
   }
 
+  // --- Attachments: a file with the reply text as its caption ---------------------------------
+  var fileInput = form && form.querySelector("[data-attach-input]");
+  if (fileInput) {
+    var kindChoice = form.querySelector("[data-attach-kind]");
+    var sendAs = form.querySelector("select[name=send_as]");
+    var clearButton = form.querySelector("[data-attach-clear]");
+    var attachError = form.querySelector("[data-attach-error]");
+    var progress = form.querySelector("[data-upload-progress]");
+    var sendButton = form.querySelector("button[type=submit]");
+    var uploading = false;
+
+    var showAttachError = function (text) {
+      attachError.textContent = text || "";
+      attachError.hidden = !text;
+    };
+    var humanSize = function (bytes) {
+      var units = ["bytes", "KB", "MB", "GB"];
+      var i = 0;
+      while (bytes >= 1024 && i < units.length - 1) { bytes /= 1024; i += 1; }
+      return (i ? bytes.toFixed(1) : bytes) + " " + units[i];
+    };
+    // Spares a doomed upload; the server has the last word. As for the API, a file sent as
+    // whatever its bytes are may be as large as a document (too large for a photo, it goes as
+    // a document); a voice note is audio.
+    var limitFor = function () {
+      return Number(form.getAttribute(sendAs.value === "ptt" ? "data-max-audio" : "data-max-document")) || 0;
+    };
+    var fileChanged = function () {
+      var file = fileInput.files[0];
+      showAttachError("");
+      kindChoice.hidden = !file;
+      clearButton.hidden = !file;
+      box.required = !file; // a photo or a document may go without a caption
+    };
+    var finishUpload = function () {
+      uploading = false;
+      sendButton.disabled = false;
+      progress.hidden = true;
+    };
+    var upload = function () {
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      xhr.setRequestHeader("X-Requested-With", "fetch");
+      xhr.upload.addEventListener("progress", function (e) {
+        if (!e.lengthComputable) return;
+        progress.hidden = false;
+        progress.value = Math.round((100 * e.loaded) / e.total);
+      });
+      xhr.onload = function () {
+        var answer = null;
+        try { answer = JSON.parse(xhr.responseText); } catch (e) { /* the 413 of the body cap is text */ }
+        if (xhr.status === 200 && answer && answer.redirect) {
+          fileInput.value = "";
+          window.location.assign(answer.redirect);
+          return;
+        }
+        finishUpload();
+        if (answer && answer.error) showAttachError(answer.error);
+        else if (xhr.status === 413) showAttachError("The file is too large to send.");
+        else showAttachError("The file could not be sent (HTTP " + xhr.status + "); try again.");
+      };
+      xhr.onerror = function () {
+        finishUpload();
+        showAttachError("The upload stopped: the file may be too large, or the connection dropped. Try again.");
+      };
+      uploading = true;
+      sendButton.disabled = true;
+      progress.value = 0;
+      progress.hidden = false;
+      showAttachError("");
+      xhr.send(new FormData(form));
+    };
+
+    kindChoice.hidden = true;
+    fileInput.addEventListener("change", fileChanged);
+    sendAs.addEventListener("change", function () { showAttachError(""); });
+    clearButton.addEventListener("click", function () {
+      fileInput.value = "";
+      fileChanged();
+    });
+    form.addEventListener("submit", function (e) {
+      var file = fileInput.files[0];
+      if (!file) return; // text only: the plain POST and redirect
+      e.preventDefault();
+      if (uploading) return;
+      var limit = limitFor();
+      if (limit && file.size > limit) {
+        showAttachError(file.name + " is " + humanSize(file.size) + "; the limit for this kind of file is " +
+          humanSize(limit) + ".");
+        return;
+      }
+      upload();
+    });
+    fileChanged();
+  }
+
   bindAutosubmit();
   scrollThreadToEnd();
   markReadIfSeen();
@@ -171,5 +297,6 @@
   BlazzLive.connect()
     .on("message.*", onMessage)
     .on("conversation.*", refreshRegions)
+    .on("media.*", refreshRegions) // media.ready: the bytes of a message on screen arrived
     .onReconnect(refreshRegions); // catch up with what happened while we were away
 })();
