@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from selenium.webdriver.common.by import By
@@ -179,7 +180,8 @@ def fill_login(driver: WebDriver, server: AsgiServer, user, *, next_path: str) -
 
 def submit_login(driver: WebDriver, *, next_path: str) -> None:
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    wait(driver, lambda d: d.current_url.endswith(next_path), f"{next_path} after login")
+    # The path, not the URL's end: the login page itself ends with `?next=<next_path>`.
+    wait(driver, lambda d: urlsplit(d.current_url).path == next_path, f"{next_path} after login")
 
 
 def wait(
