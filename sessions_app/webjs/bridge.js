@@ -906,6 +906,8 @@
   const FILE_TYPES = { image: 'image', video: 'video', audio: 'audio', ptt: 'audio', document: 'document', sticker: 'sticker' };
   bridge.sendMedia = async function (to, spec, ackTimeoutMs, key) {
     const kind = spec && spec.kind;
+    // A key already sent answers as send() does (its file was dropped after that send).
+    if (key && sends.has(key)) return sendKeyed(to, ackTimeoutMs, key, null);
     if (FILE_TYPES[kind]) {
       const upload = uploads.get(key);
       if (!upload || upload.size !== Number(spec.size)) {
