@@ -229,13 +229,27 @@ class PageBridge:
         (one execute_script each); starts over at offset 0. Returns the bytes the page holds."""
         held = 0
         view = memoryview(data)
-        while held < len(data):
-            part = base64.b64encode(view[held : held + chunk_bytes]).decode("ascii")
-            answer = self._call("return b.mediaPut(args[0], args[1], args[2]);", key, held, part)
-            if not isinstance(answer, int) or answer < 0 or answer <= held:
-                raise BridgeError(f"the page refused a chunk of {key} at {held} (answered {answer!r})")
+        while True:
+            part = bytes(view[held : held + chunk_bytes])
+            answer = self.media_put_chunk(key, held, part)
+            if answer != held + len(part):
+                raise BridgeError(f"the page refused a chunk of {key} at {held} (holds {answer})")
             held = answer
-        return held
+            if held >= len(data):
+                return held
+
+    def media_put_chunk(self, key: str, offset: int, part: bytes) -> int:
+        """One chunk of an outbound file at ``offset`` (0 starts the file again); returns the
+        bytes the page holds for ``key`` afterwards."""
+        answer = self._call(
+            "return b.mediaPut(args[0], args[1], args[2]);",
+            key,
+            int(offset),
+            base64.b64encode(part).decode("ascii"),
+        )
+        if not isinstance(answer, int) or answer < 0:
+            raise BridgeError(f"the page refused a chunk of {key} at {offset} (answered {answer!r})")
+        return answer
 
     def media_drop(self, key: str) -> bool:
         return bool(self._call("return b.mediaDrop(args[0]);", key))
