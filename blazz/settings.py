@@ -297,6 +297,7 @@ CELERY_TASK_ROUTES = {
     "sessions_app.tasks.sessions_snapshot_refresh": {"queue": "maintenance"},
     "messaging.tasks.chats_sweep_pending": {"queue": "maintenance"},
     "messaging.tasks.contact_imports_sweep": {"queue": "maintenance"},
+    "messaging.tasks.media_cleanup": {"queue": "maintenance"},
 }
 
 # --- Session workers and browsers (DESIGN sections 2 and 6) ------------------------------
@@ -451,6 +452,84 @@ BLAZZ_QUOTA_CAMPAIGN_RECIPIENTS = env.int("BLAZZ_QUOTA_CAMPAIGN_RECIPIENTS", def
 # never fewer than BLAZZ_FAIR_SHARE_MIN_SESSIONS (so a small fleet still lets each connect).
 BLAZZ_FAIR_SHARE_FRACTION = env.float("BLAZZ_FAIR_SHARE_FRACTION", default=0.5)
 BLAZZ_FAIR_SHARE_MIN_SESSIONS = env.int("BLAZZ_FAIR_SHARE_MIN_SESSIONS", default=2)
+
+# --- Media (issue 17) ----------------------------------------------------------------------
+# Photos, voice notes, videos, documents and stickers go through Django's storage API under the
+# STORAGES alias "blazz_media" (messaging/media/storage.py): the filesystem under
+# BLAZZ_MEDIA_ROOT by default, an S3-compatible bucket (django-storages) when
+# BLAZZ_MEDIA_S3_BUCKET is set. Files are content-addressed, `<workspace uuid>/<sha256[:2]>/<sha256>`.
+# Empty (as in .env.example) means the default, like unset.
+BLAZZ_MEDIA_ROOT = Path(env.str("BLAZZ_MEDIA_ROOT", default="") or Path(str(BLAZZ_DATA_DIR)) / "media").resolve()
+# WhatsApp's own caps per kind (bytes); the page refuses to hand over more, the API answers 413.
+BLAZZ_MEDIA_MAX_IMAGE_BYTES = env.int("BLAZZ_MEDIA_MAX_IMAGE_BYTES", default=16 * 1024 * 1024)
+BLAZZ_MEDIA_MAX_VIDEO_BYTES = env.int("BLAZZ_MEDIA_MAX_VIDEO_BYTES", default=16 * 1024 * 1024)
+BLAZZ_MEDIA_MAX_AUDIO_BYTES = env.int("BLAZZ_MEDIA_MAX_AUDIO_BYTES", default=16 * 1024 * 1024)
+BLAZZ_MEDIA_MAX_DOCUMENT_BYTES = env.int("BLAZZ_MEDIA_MAX_DOCUMENT_BYTES", default=100 * 1024 * 1024)
+# WhatsApp stickers are 512x512 WebP of at most 100 KB (500 KB animated); 1 MB leaves room for
+# what other clients send without letting a "sticker" carry a large file.
+BLAZZ_MEDIA_MAX_STICKER_BYTES = env.int("BLAZZ_MEDIA_MAX_STICKER_BYTES", default=1024 * 1024)
+# Bytes of media one workspace may keep (each distinct file counted once); 0 = no limit.
+BLAZZ_MEDIA_WORKSPACE_QUOTA_BYTES = env.int("BLAZZ_MEDIA_WORKSPACE_QUOTA_BYTES", default=5 * 1024**3)
+# How long a signed media link (webhooks, the inbox) works, in seconds.
+BLAZZ_MEDIA_LINK_LIFETIME_S = env.int("BLAZZ_MEDIA_LINK_LIFETIME_S", default=24 * 3600)
+# Inbound bytes the page could not hand over are fetched again after BACKOFF_S, doubling each
+# attempt (capped at an hour), and marked failed after MAX_ATTEMPTS.
+BLAZZ_MEDIA_FETCH_MAX_ATTEMPTS = env.int("BLAZZ_MEDIA_FETCH_MAX_ATTEMPTS", default=5)
+BLAZZ_MEDIA_FETCH_BACKOFF_S = env.int("BLAZZ_MEDIA_FETCH_BACKOFF_S", default=30)
+# Thumbnails (Pillow, general worker): longest side in pixels; images with more pixels than
+# BLAZZ_MEDIA_MAX_IMAGE_PIXELS are refused as decompression bombs.
+BLAZZ_MEDIA_THUMBNAIL_PX = env.int("BLAZZ_MEDIA_THUMBNAIL_PX", default=320)
+BLAZZ_MEDIA_MAX_IMAGE_PIXELS = env.int("BLAZZ_MEDIA_MAX_IMAGE_PIXELS", default=50_000_000)
+# Media of numbers deleted this long ago is removed by the cleanup (their messages stay).
+BLAZZ_MEDIA_RETIRED_NUMBER_DAYS = env.int("BLAZZ_MEDIA_RETIRED_NUMBER_DAYS", default=30)
+# This server's public origin, for absolute links in webhooks (signed media links, the API).
+BLAZZ_PUBLIC_URL = env.str("BLAZZ_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+# An S3-compatible bucket instead of the filesystem: all of bucket and credentials, or none
+# (a half-configured set is a `manage.py check` error, blazz/checks.py).
+BLAZZ_MEDIA_S3_BUCKET = env.str("BLAZZ_MEDIA_S3_BUCKET", default="")
+BLAZZ_MEDIA_S3_ENDPOINT_URL = env.str("BLAZZ_MEDIA_S3_ENDPOINT_URL", default="")
+BLAZZ_MEDIA_S3_REGION = env.str("BLAZZ_MEDIA_S3_REGION", default="")
+BLAZZ_MEDIA_S3_ACCESS_KEY_ID = env.str("BLAZZ_MEDIA_S3_ACCESS_KEY_ID", default="")
+BLAZZ_MEDIA_S3_SECRET_ACCESS_KEY = env.str("BLAZZ_MEDIA_S3_SECRET_ACCESS_KEY", default="")
+
+
+def media_storage_config(
+    *, root: Path, bucket: str, endpoint_url: str, region: str, access_key: str, secret_key: str
+) -> dict:
+    """The "blazz_media" STORAGES entry for these settings (tests build an S3 one with it)."""
+    if not bucket:
+        # Content-addressed names: writing the same name again writes the same bytes.
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(root), "base_url": None, "allow_overwrite": True},
+        }
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint_url or None,
+            "region_name": region or None,
+            "access_key": access_key or None,
+            "secret_key": secret_key or None,
+            "default_acl": None,  # private; every read goes through Blazz's checks
+            "querystring_auth": True,
+            "file_overwrite": True,
+        },
+    }
+
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "blazz_media": media_storage_config(
+        root=BLAZZ_MEDIA_ROOT,
+        bucket=BLAZZ_MEDIA_S3_BUCKET,
+        endpoint_url=BLAZZ_MEDIA_S3_ENDPOINT_URL,
+        region=BLAZZ_MEDIA_S3_REGION,
+        access_key=BLAZZ_MEDIA_S3_ACCESS_KEY_ID,
+        secret_key=BLAZZ_MEDIA_S3_SECRET_ACCESS_KEY,
+    ),
+}
 
 if not DEBUG:
     # Production refuses to start without its secrets rather than run with weak ones.

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from blazz.views import healthz
 from health.metrics import metrics_view
 from health.views import DashboardView, HealthPageView
+from messaging.media_api import media_signed_view
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -12,6 +13,8 @@ urlpatterns = [
     path("health/", HealthPageView.as_view(), name="health"),
     path("", DashboardView.as_view(), name="dashboard"),
     path("admin/", admin.site.urls),
+    # Signed, expiring media links (issue 17): the token is the permission.
+    path("media/s/<str:token>", media_signed_view, name="media-signed"),
     path("api/v1/", include("blazz.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="api-schema"),
     path(

@@ -7,6 +7,7 @@ from messaging.models import (
     ContactImport,
     ContactSession,
     ConversationNote,
+    MediaFile,
     QuickReply,
     WebhookAttempt,
     WebhookDelivery,
@@ -23,6 +24,28 @@ class ContactAdmin(admin.ModelAdmin):
     autocomplete_fields = ["workspace"]
 
 
+@admin.register(MediaFile)
+class MediaFileAdmin(admin.ModelAdmin):
+    """Stored media (issue 17), read-only: the bytes are written by media_file_store and
+    removed by the cleanup and erasure, which keep storage and rows in step."""
+
+    list_display = ["created_at", "workspace", "mimetype", "size", "sha256", "thumbnail_name"]
+    list_filter = ["mimetype", "thumbnail_failed", "workspace"]
+    search_fields = ["sha256", "uuid", "storage_name"]
+    readonly_fields = [field.name for field in MediaFile._meta.fields]
+    list_select_related = ["workspace"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a row deleted here would leave its bytes behind
+
+
 @admin.register(Chat)
 class ChatAdmin(admin.ModelAdmin):
     list_display = [
@@ -32,9 +55,10 @@ class ChatAdmin(admin.ModelAdmin):
         "contact",
         "direction",
         "status",
+        "media_status",
         "short_body",
     ]
-    list_filter = ["direction", "status", "workspace"]
+    list_filter = ["direction", "status", "media_status", "workspace"]
     search_fields = ["body", "wam_id", "idempotency_key", "contact__phone", "uuid"]
     # A message's row is the record of what happened: the services that send, ingest and ack
     # own every field.

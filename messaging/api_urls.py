@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messaging import api, chats_api, contact_imports_api, conversations_api
+from messaging import api, chats_api, contact_imports_api, conversations_api, media_api
 
 urlpatterns = [
     path("messages", api.MessageListView.as_view(), name="api-message-list"),
@@ -39,6 +39,7 @@ urlpatterns = [
         conversations_api.QuickReplyDetailView.as_view(),
         name="api-quick-reply-detail",
     ),
+    path("media/<uuid:media_uuid>", media_api.MediaFileView.as_view(), name="api-media-detail"),
     path("chats", chats_api.ChatListView.as_view(), name="api-chat-list"),
     path("chats/<uuid:contact_uuid>/read", chats_api.ChatReadView.as_view(), name="api-chat-read"),
 ]

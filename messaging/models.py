@@ -100,6 +100,9 @@ class MediaFile(models.Model):
     mimetype = models.CharField(max_length=100)
     storage_name = models.CharField(max_length=300)
     thumbnail_name = models.CharField(max_length=300, blank=True, db_default="")
+    # Pillow refused the bytes (not an image, a decompression bomb): the thumbnail sweep stops
+    # asking for one.
+    thumbnail_failed = models.BooleanField(default=False, db_default=False)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_default=Now())

@@ -363,3 +363,8 @@ def contact_by_address(*, workspace: Workspace, address: str) -> Contact | None:
         return contacts.filter(phone=normalize_phone(text, region=workspace.phone_region)).first()
     except InvalidPhoneNumber:
         return None
+
+
+# Media (issue 17): the worker's read of the inbound media it still has to fetch; defined with
+# the rest of the media contract in messaging.services.media.
+from messaging.services.media import media_fetches_due  # noqa: E402, F401

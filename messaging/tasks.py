@@ -4,6 +4,7 @@
 from celery import shared_task
 
 from messaging import services, webhooks
+from messaging.services import media
 
 
 @shared_task(name="messaging.tasks.deliver_webhook")
@@ -43,3 +44,21 @@ def contact_import_run(*, import_pk: int) -> int:
 def contact_imports_sweep() -> int:
     """Every 30 s from Beat (data migration): imports whose wake-up was lost."""
     return len(services.contact_imports_sweep())
+
+
+@shared_task(name="messaging.tasks.media_thumbnail_make")
+def media_thumbnail_make(*, media_file_pk: int) -> bool:
+    # General worker (queue `default`): Pillow never runs in a browser's worker.
+    return media.media_thumbnail_make(media_file_pk=media_file_pk)
+
+
+@shared_task(name="messaging.tasks.media_thumbnails_sweep")
+def media_thumbnails_sweep() -> int:
+    """Every minute from Beat (migration 0020): thumbnails whose wake-up was lost."""
+    return len(media.media_thumbnails_sweep())
+
+
+@shared_task(name="messaging.tasks.media_cleanup")
+def media_cleanup() -> dict[str, int]:
+    """Every hour from Beat (migration 0020): orphan media and media of retired numbers."""
+    return media.media_cleanup()

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import connection
 
 from messaging.models import Chat, Contact, ContactSession
+from messaging.services.media import media_payload
 from sessions_app.models import WhatsAppSession
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ def chat_payload(chat: Chat, *, session: WhatsAppSession, contact: Contact) -> d
         "direction": chat.direction,
         "status": chat.status,
         "body": chat.body,
+        # Media messages (issue 17): type, metadata, status and links; never the bytes.
+        "media": media_payload(chat),
         "contact": {
             "uuid": str(contact.uuid),
             "phone": contact.phone_e164,

@@ -15,7 +15,7 @@ from accounts import quotas
 from accounts.models import Workspace
 from blazz.json_documents import JsonDocumentRefused, json_document_check
 from blazz.phones import InvalidPhoneNumber, normalize_phone
-from messaging.models import Contact, ContactSession, ConversationNote
+from messaging.models import Chat, Contact, ContactSession, ConversationNote
 from messaging.services.common import InvalidContact
 
 logger = logging.getLogger(__name__)
@@ -258,13 +258,22 @@ def contact_erase(*, contact: Contact) -> dict[str, int]:
     """Deletes the contact and everything about it: messages, conversations and their notes,
     campaign recipients, and what the webhook outbox holds about it (an erasure request).
     Returns what was deleted, by model."""
+    from messaging.services.media import media_files_delete
     from messaging.webhooks import webhook_payloads_erase_contact  # the outbox imports services
 
     outbox = webhook_payloads_erase_contact(workspace_id=contact.workspace_id, contact_uuid=str(contact.uuid))
+    media_file_pks = list(
+        Chat.objects.filter(contact=contact, media_file__isnull=False).values_list("media_file_id", flat=True)
+    )
     _, deleted = Contact.objects.filter(pk=contact.pk).delete()
     counts = {label.split(".")[-1]: count for label, count in deleted.items()}
     if outbox["dropped"] or outbox["redacted"]:
         counts["WebhookDelivery"] = outbox["dropped"] + outbox["redacted"]
+    if media_file_pks:
+        # The photos and documents the contact sent or received go too, unless another chat
+        # (a forward to someone else) or a campaign still uses the same bytes. After the
+        # commit: deleted bytes cannot come back if the erasure rolls back.
+        transaction.on_commit(lambda: media_files_delete(media_file_pks=sorted(set(media_file_pks))))
     return counts
 
 

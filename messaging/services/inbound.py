@@ -4,6 +4,7 @@ caller's transaction, idempotently, with their webhook rows."""
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.utils import timezone
@@ -13,6 +14,7 @@ from messaging.models import Chat, Contact
 from messaging.services.common import chat_payload, contact_sessions_bump, from_unix, webhook_record
 from messaging.services.contacts import SenderIdentity, contacts_for_senders, inbound_sender_identity
 from messaging.services.conversations import conversations_auto_assign
+from messaging.services.media import DOWNLOADABLE_KINDS, MEDIA_KINDS
 from messaging.services.outbound import chat_mark_failed, chat_mark_sent
 from sessions_app.models import WhatsAppSession
 
@@ -60,11 +62,13 @@ def inbound_messages_ingest(*, session_pk: int, messages: list[dict[str, Any]]) 
             wam_id=m["id"],
             direction=Chat.Direction.INBOUND,
             body=(m.get("body") or "").replace("\x00", ""),
-            media=_inbound_media(m),
+            media=media,
+            media_status=_media_status(media),
+            media_next_attempt_at=now if _media_status(media) else None,
             status=Chat.Status.DELIVERED,
             sent_at=from_unix(m.get("timestamp")) or now,
         )
-        for m in fresh
+        for m, media in ((m, _inbound_media(m)) for m in fresh)
     ]
     # ON CONFLICT DO NOTHING on (whatsapp_session, wam_id): the unique constraint, not the
     # pre-check above, is what guarantees no duplicate.
@@ -112,21 +116,60 @@ def _profile_names_update(
             contact.profile_name = name
 
 
-# What the page tells of a media message; the bytes themselves are not fetched yet.
-_MEDIA_FIELDS = ("mimetype", "filename", "size", "duration", "width", "height", "lat", "lng")
+# What the page tells of a media message (the bridge has already translated wa-js MsgModel's
+# names into Chat.media's; messaging.services.media documents the keys); the bytes themselves
+# are fetched afterwards. Each value is checked for its type and bounded: it comes from a page.
+_TEXT_LIMITS = {"mimetype": 100, "filename": 255, "name": 500, "address": 1000, "vcard": 64 * 1024}
+_NUMBER_BOUNDS = {
+    "size": (0, 10**12),
+    "duration": (0, 10**7),
+    "width": (0, 10**5),
+    "height": (0, 10**5),
+    "lat": (-90, 90),
+    "lng": (-180, 180),
+}
+# Kinds a message of another type is stored as (wa-js sends several cards as multi_vcard).
+_KIND_ALIASES = {"multi_vcard": "vcard"}
+# Today's shape for types that are not media (system messages): their type and these fields.
+_LEGACY_FIELDS = ("mimetype", "filename", "size", "duration", "width", "height", "lat", "lng")
 
 
 def _inbound_media(message: dict[str, Any]) -> dict[str, Any] | None:
     kind = message.get("type")
-    if kind in (None, "chat"):
+    if kind in (None, "chat") or not isinstance(kind, str):
         return None
-    media: dict[str, Any] = {"type": kind}
+    kind = _KIND_ALIASES.get(kind, kind)
     described = message.get("media") if isinstance(message.get("media"), dict) else {}
-    for name in _MEDIA_FIELDS:
+    media: dict[str, Any] = {"type": kind.replace("\x00", "")[:40]}
+    if kind not in MEDIA_KINDS:
+        for name in _LEGACY_FIELDS:
+            value = described.get(name)
+            if isinstance(value, str | int | float) and not isinstance(value, bool):
+                media[name] = value.replace("\x00", "")[:500] if isinstance(value, str) else value
+        return media
+    for name, limit in _TEXT_LIMITS.items():
         value = described.get(name)
-        if isinstance(value, str | int | float) and not isinstance(value, bool):
-            media[name] = value.replace("\x00", "") if isinstance(value, str) else value
+        if isinstance(value, str):
+            clean = value.replace("\x00", "")[:limit]
+            if clean:
+                media[name] = clean
+    for name, (low, high) in _NUMBER_BOUNDS.items():
+        value = described.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            if low <= value <= high:
+                media[name] = (
+                    value if isinstance(value, float) and name in ("lat", "lng", "duration") else int(value)
+                )
+    if isinstance(described.get("view_once"), bool):
+        media["view_once"] = described["view_once"]
     return media
+
+
+def _media_status(media: dict[str, Any] | None) -> str | None:
+    """Kinds with bytes start pending: the worker fetches them from its page next."""
+    if media and media.get("type") in DOWNLOADABLE_KINDS:
+        return Chat.MediaStatus.PENDING
+    return None
 
 
 # --- Acks -------------------------------------------------------------------------------------

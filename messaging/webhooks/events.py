@@ -20,6 +20,8 @@ WEBHOOK_EVENT_TYPES = (
     "message.sent",
     "message.ack",
     "message.failed",
+    # The bytes of an inbound media message arrived after the message (issue 17).
+    "media.ready",
     "session.status",
     "session.qr",
     "session.failed",

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Invitation
 from accounts.services import api_key_create
-from messaging.models import ContactImport
+from messaging.models import ContactImport, MediaFile
 from tests.conftest import logged_in_client
 from tests.factories import (
     CampaignFactory,
@@ -67,6 +67,11 @@ OBJECT_FOR_KWARG: dict[str, Callable] = {
             expires_at=timezone.now() + timedelta(days=1),
         ).uuid
     ),
+    "media_uuid": lambda ws, user: (
+        MediaFile.objects.create(
+            workspace=ws, sha256=uuid.uuid4().hex * 2, size=1, mimetype="text/plain", storage_name=SECRET
+        ).uuid
+    ),
     "import_uuid": lambda ws, user: ContactImport.objects.create(workspace=ws, filename=SECRET).uuid,
     "quick_reply_uuid": lambda ws, user: QuickReplyFactory(workspace=ws, shortcut="secret", body=SECRET).uuid,
     "chat_uuid": lambda ws, user: (
@@ -90,6 +95,7 @@ EXCLUDED_PREFIXES = (
     "accounts:logout",
     "accounts:signup",
     "accounts:invitation_accept",  # the token is the authority, not a workspace (test_team.py)
+    "media-signed",  # a signed media link: the signature is the authority (tests/messaging/test_media_api.py)
 )
 
 
