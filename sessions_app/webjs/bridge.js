@@ -838,9 +838,12 @@
       if (window.crypto && crypto.subtle) sha256 = hex(await crypto.subtle.digest('SHA-256', buffer));
     } catch (e) { /* not a secure context: the worker checks the size only */ }
     if (downloads.get(id) !== entry) return; // released or timed out meanwhile
+    // A video's thumbnail (MsgModel.body, a small JPEG) is kept with it: Blazz cannot draw a
+    // frame of a video without a decoder, WhatsApp already did.
+    const thumbnail = msg && msg.type === 'video' && typeof msg.body === 'string' && msg.body.length < 256 * 1024 ? msg.body : null;
     downloads.set(id, {
       state: 'ready', bytes: new Uint8Array(buffer), size: buffer.byteLength, sha256,
-      mimetype: blob.type || null, at: entry.at,
+      mimetype: blob.type || null, thumbnail, at: entry.at,
     });
   }
   bridge.mediaStart = function (id, maxBytes) {

@@ -14,6 +14,7 @@ second store of the same message a no-op.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import re
@@ -169,8 +170,14 @@ class MediaMixin:
         if len(data) != size or (expected and hashlib.sha256(data).hexdigest() != expected):
             inbound_media_fetch_failed(chat_pk=fetch.chat_pk, reason="the bytes changed in transit")
             return True
+        thumbnail = None
+        if isinstance(state.get("thumbnail"), str):
+            try:
+                thumbnail = base64.b64decode(state["thumbnail"], validate=True)
+            except ValueError:
+                thumbnail = None  # a thumbnail is a nicety; the file is what counts
         try:
-            stored = inbound_media_bytes_store(chat_pk=fetch.chat_pk, data=data)
+            stored = inbound_media_bytes_store(chat_pk=fetch.chat_pk, data=data, thumbnail=thumbnail)
         except MediaRefused as exc:
             inbound_media_fetch_failed(chat_pk=fetch.chat_pk, reason=str(exc), permanent=True)
             return True
