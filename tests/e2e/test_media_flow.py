@@ -206,6 +206,7 @@ def test_a_worker_killed_between_the_row_and_the_bytes_stores_them_once_after_re
         log=crashing.log,
     )
     time.sleep(1.5)  # the worker has asked its page for the file by now
+    assert sha(image) not in sim.ok("GET", "/media-downloads")["served"]
 
     crashing.kill()
     sim.ok("POST", "/media-downloads", {"paused": False})
