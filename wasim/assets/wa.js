@@ -299,7 +299,7 @@
     }
   }
   // LruMediaStore: files by filehash, oldest evicted past a byte budget (the newest always kept).
-  const LRU_MEDIA_BYTES = 32 * 1024 * 1024;
+  const LRU_MEDIA_BYTES = 8 * 1024 * 1024;
   const lruMedia = {
     entries: new Map(),
     bytes: 0,
