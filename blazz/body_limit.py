@@ -3,7 +3,8 @@
 Django only compares a body with DATA_UPLOAD_MAX_MEMORY_SIZE once it has it, and its ASGI
 handler reads the whole body (to memory, then a temporary file) before any middleware or view
 runs: a 100 MB unauthenticated POST was read in full before its 403. Two guards, one policy
-(`BodyLimits`, from settings):
+(`BodyLimits`, from settings; the cap depends on the path and, for uploads, on whether the body
+is multipart/form-data):
 
 - `RequestBodyLimitMiddleware`, ASGI middleware around the Django app (blazz/asgi.py): a
   declared Content-Length over the path's cap is answered before the app asks for the body,
@@ -37,12 +38,29 @@ AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 ERROR_CODE = "request_too_large"  # the API's code for a 413 (blazz.api_errors.RequestTooLarge)
 
 
+def _longest_prefix(caps: dict[str, int], path: str) -> int | None:
+    matching = [prefix for prefix in caps if path.startswith(prefix)]
+    return caps[max(matching, key=len)] if matching else None
+
+
+def is_multipart(content_type: str | bytes | None) -> bool:
+    """True for a multipart/form-data body (the only kind that carries uploaded files)."""
+    if isinstance(content_type, bytes):
+        content_type = content_type.decode("latin-1")
+    return (content_type or "").split(";", 1)[0].strip().lower() == "multipart/form-data"
+
+
 @dataclass(frozen=True)
 class BodyLimits:
-    """The largest body accepted: `default`, or the cap of the longest matching path prefix."""
+    """The largest body accepted: `default`, or the cap of the longest matching path prefix;
+    for a multipart/form-data body (uploads, issue 17), the larger of that and the longest
+    matching prefix of `multipart_by_path_prefix`. So one path can take a 100 MB file upload
+    while a JSON body to it is still refused at ~1 MB: the media type is in the headers, which
+    both guards have before the first byte of the body."""
 
     default: int
     by_path_prefix: dict[str, int] = field(default_factory=dict)
+    multipart_by_path_prefix: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls) -> BodyLimits:
@@ -51,19 +69,31 @@ class BodyLimits:
         return cls(
             default=settings.BLAZZ_MAX_REQUEST_BODY_BYTES,
             by_path_prefix=dict(settings.BLAZZ_MAX_REQUEST_BODY_BYTES_BY_PATH),
+            multipart_by_path_prefix=dict(getattr(settings, "BLAZZ_MAX_MULTIPART_BODY_BYTES_BY_PATH", {})),
         )
 
-    def for_path(self, path: str) -> int:
-        matching = [prefix for prefix in self.by_path_prefix if path.startswith(prefix)]
-        return self.by_path_prefix[max(matching, key=len)] if matching else self.default
+    def for_path(self, path: str, content_type: str | bytes | None = None) -> int:
+        cap = _longest_prefix(self.by_path_prefix, path) or self.default
+        if is_multipart(content_type):
+            upload_cap = _longest_prefix(self.multipart_by_path_prefix, path)
+            if upload_cap is not None:
+                cap = max(cap, upload_cap)
+        return cap
 
     @property
     def largest(self) -> int:
-        return max([self.default, *self.by_path_prefix.values()])
+        return max([self.default, *self.by_path_prefix.values(), *self.multipart_by_path_prefix.values()])
 
 
 class BodyTooLarge(Exception):
     """Raised by the counting `receive` once a body without Content-Length passes its cap."""
+
+
+def header_value(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None
 
 
 def declared_length(headers: list[tuple[bytes, bytes]]) -> int | None:
@@ -105,8 +135,9 @@ class RequestBodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limits.for_path(scope["path"])
-        declared = declared_length(scope.get("headers", []))
+        headers = scope.get("headers", [])
+        limit = self.limits.for_path(scope["path"], header_value(headers, b"content-type"))
+        declared = declared_length(headers)
         if declared is not None and declared > limit:
             await self._refuse(scope, send, limit)
             return
@@ -188,7 +219,9 @@ class _BodyCappedMixin:
             return
         limits = BodyLimits.from_settings()
         path = self._blazz_path()
-        self._blazz_limit = limits.for_path(path) if path else limits.largest
+        # The headers are all in when Twisted calls gotLength (HTTPChannel.allHeadersReceived).
+        content_type = self.requestHeaders.getRawHeaders(b"content-type", [None])[0]  # type: ignore[attr-defined]
+        self._blazz_limit = limits.for_path(path, content_type) if path else limits.largest
         if length is not None and length > self._blazz_limit:
             self._blazz_refuse()
             return

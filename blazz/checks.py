@@ -71,3 +71,28 @@ def check_browser_and_targets(app_configs, **kwargs):
             )
         )
     return problems
+
+
+@register()
+def check_media_uploads(app_configs, **kwargs):
+    """Issue 17: the upload cap must let a document at its limit through, and a media URL
+    exemption must name one host and port (a bare name would read as every port)."""
+    problems = []
+    document_limit = getattr(settings, "BLAZZ_MEDIA_MAX_DOCUMENT_BYTES", 0)
+    upload_cap = settings.BLAZZ_MEDIA_UPLOAD_MAX_REQUEST_BYTES
+    if upload_cap <= document_limit:
+        problems.append(
+            Error(
+                f"BLAZZ_MEDIA_UPLOAD_MAX_REQUEST_BYTES ({upload_cap}) must be "
+                f"larger than BLAZZ_MEDIA_MAX_DOCUMENT_BYTES ({document_limit}): a document at its limit, "
+                "with the form around it, would be refused with 413.",
+                id="blazz.E020",
+            )
+        )
+    for entry in settings.BLAZZ_MEDIA_URL_ALLOWED_HOSTS:
+        host, _, port = entry.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            problems.append(
+                Error(f"BLAZZ_MEDIA_URL_ALLOWED_HOSTS entry {entry!r} is not host:port.", id="blazz.E021")
+            )
+    return problems

@@ -242,6 +242,30 @@ BLAZZ_MAX_REQUEST_BODY_BYTES_BY_PATH = {
         for prefix, limit in env.dict("BLAZZ_MAX_REQUEST_BODY_BYTES_BY_PATH", default={}).items()
     },
 }
+# Media uploads (issue 17). A multipart/form-data body may be this large on the paths below
+# (a file and its form fields): at least the largest media file (documents, 100 MB) plus room
+# for the multipart framing and the other fields. Any other body on those paths (JSON) keeps
+# the caps above, so a JSON message stays refused at ~1 MB before it is read
+# (blazz/body_limit.py). The cost: an unauthenticated multipart POST to these paths is read up
+# to this size before the API key is checked, as any upload endpoint's is.
+BLAZZ_MEDIA_UPLOAD_MAX_REQUEST_BYTES = env.int(
+    "BLAZZ_MEDIA_UPLOAD_MAX_REQUEST_BYTES", default=100 * 1024 * 1024 + 1024 * 1024
+)
+BLAZZ_MAX_MULTIPART_BODY_BYTES_BY_PATH = {
+    "/api/v1/messages": BLAZZ_MEDIA_UPLOAD_MAX_REQUEST_BYTES,
+    "/api/v1/media": BLAZZ_MEDIA_UPLOAD_MAX_REQUEST_BYTES,
+    # The campaign form's attachment and the inbox's attach button.
+    "/campaigns/": BLAZZ_MEDIA_UPLOAD_MAX_REQUEST_BYTES,
+    "/inbox/": BLAZZ_MEDIA_UPLOAD_MAX_REQUEST_BYTES,
+}
+# `media_url` fetches (messaging/media_fetch.py) go through the webhooks' SSRF guard (private
+# addresses refused unless BLAZZ_WEBHOOK_ALLOW_PRIVATE_TARGETS) and must be https. These
+# `host:port` pairs are exempt from both (an operator's internal asset server; tests' local one).
+BLAZZ_MEDIA_URL_ALLOWED_HOSTS = env.list("BLAZZ_MEDIA_URL_ALLOWED_HOSTS", default=[])
+BLAZZ_MEDIA_URL_CONNECT_TIMEOUT_SECONDS = env.float("BLAZZ_MEDIA_URL_CONNECT_TIMEOUT_SECONDS", default=5.0)
+# Per socket operation, and for the whole fetch (redirects included): the API request waits.
+BLAZZ_MEDIA_URL_TIMEOUT_SECONDS = env.float("BLAZZ_MEDIA_URL_TIMEOUT_SECONDS", default=15.0)
+BLAZZ_MEDIA_URL_DEADLINE_SECONDS = env.float("BLAZZ_MEDIA_URL_DEADLINE_SECONDS", default=60.0)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Blazz API",
     "DESCRIPTION": "Many WhatsApp numbers, one workspace.",
@@ -261,6 +285,8 @@ SPECTACULAR_SETTINGS = {
         "WorkerStatusEnum": "sessions_app.models.WorkerInstance.Status",
         "DirectionEnum": "messaging.models.Chat.Direction",
         "ConversationStatusEnum": "messaging.models.ContactSession.Status",
+        # What a file is sent as (messages' `type`, campaigns' `media_type`), issue 17.
+        "MediaTypeEnum": "messaging.media_send_api.FILE_KINDS",
     },
 }
 

@@ -49,6 +49,10 @@ class CampaignAdmin(admin.ModelAdmin):
         "skipped_count",
         "last_error",
         "idempotency_key",
+        # The attachment is stored and checked by the services (uploaded once, per workspace).
+        "media_file",
+        "media_kind",
+        "media_filename",
     ]
     autocomplete_fields = ["workspace"]
     filter_horizontal = ["sessions"]

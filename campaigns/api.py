@@ -25,6 +25,9 @@ from blazz.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
 from blazz.pagination import cursor_paginator
 from campaigns import selectors, services
 from campaigns.models import Campaign, CampaignLog, RecipientImport
+from messaging.media_send_api import FILE_KINDS
+from messaging.models import MediaFile
+from messaging.services.outbound import MEDIA_FILENAME_MAX_CHARS
 
 # --- Serializers ---------------------------------------------------------------------------------
 
@@ -93,8 +96,21 @@ class RecipientImportSerializer(serializers.ModelSerializer):
         }
 
 
+class CampaignMediaSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField(
+        source="media_file.uuid", help_text="The uploaded file (`POST /api/v1/media`)."
+    )
+    type = serializers.CharField(source="media_kind", help_text="What every recipient gets it as.")
+    mimetype = serializers.CharField(source="media_file.mimetype")
+    size = serializers.IntegerField(source="media_file.size")
+    filename = serializers.CharField(source="media_filename")
+
+
 class CampaignSerializer(serializers.ModelSerializer):
     audience = AudienceSummarySerializer(read_only=True)
+    media = serializers.SerializerMethodField(
+        help_text="The attachment every recipient gets, with `body` as its caption; null for text."
+    )
     recipient_import = serializers.SerializerMethodField(
         help_text="The background import of the latest long phone list (more than "
         "BLAZZ_RECIPIENT_IMPORT_SYNC_MAX phones), null when there was none. The campaign starts only "
@@ -121,6 +137,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "uuid",
             "name",
             "body",
+            "media",
             "status",
             "audience",
             "sessions",
@@ -141,6 +158,10 @@ class CampaignSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    @extend_schema_field(CampaignMediaSerializer(allow_null=True))
+    def get_media(self, campaign) -> dict | None:
+        return CampaignMediaSerializer(campaign).data if campaign.media_file_id else None
+
     @extend_schema_field(RecipientImportSerializer(allow_null=True))
     def get_recipient_import(self, campaign) -> dict | None:
         job = selectors.campaign_latest_import(campaign=campaign)
@@ -151,8 +172,28 @@ class CampaignWriteSerializer(InputSerializer):
     name = serializers.CharField(max_length=200)
     body = serializers.CharField(
         trim_whitespace=False,
+        allow_blank=True,
         help_text="The message, with `{{name}}`, `{{phone}}` and `{{<metadata key>}}` variables; "
-        "`{{name|there}}` gives a fallback. Starting refuses a variable a recipient has no value for.",
+        "`{{name|there}}` gives a fallback. Starting refuses a variable a recipient has no value for. "
+        "With `media` it is the caption and may be empty (and must be, for `ptt` and `sticker`).",
+    )
+    media = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="One attachment for every recipient: the `uuid` of a file uploaded with "
+        "`POST /api/v1/media` (uploaded once, sent to all). null removes it.",
+    )
+    media_type = serializers.ChoiceField(
+        choices=FILE_KINDS,
+        required=False,
+        help_text="What the attachment is sent as (`ptt` = voice note). Default: from its bytes. Bytes "
+        "that do not fit the type are sent as a document.",
+    )
+    media_filename = serializers.CharField(
+        max_length=MEDIA_FILENAME_MAX_CHARS,
+        required=False,
+        allow_blank=True,
+        help_text="The name recipients see (documents).",
     )
     audience = AudienceSerializer(required=False, help_text="Default: every contact.")
     sessions = serializers.ListField(
@@ -256,7 +297,30 @@ class CampaignObjectMixin(CampaignErrorsMixin):
 
 
 def _fresh(campaign: Campaign) -> Campaign:
-    return Campaign.objects.select_related("workspace").prefetch_related("sessions").get(pk=campaign.pk)
+    return (
+        Campaign.objects.select_related("workspace", "media_file")
+        .prefetch_related("sessions")
+        .get(pk=campaign.pk)
+    )
+
+
+def _service_arguments(workspace, data: dict) -> dict:
+    """The write serializer's fields as the services take them: `media` (a file's uuid) becomes
+    the MediaFile, `media_type` its kind."""
+    arguments = dict(data)
+    if "media" in arguments:
+        uuid = arguments.pop("media")
+        media_file = None
+        if uuid is not None:
+            media_file = MediaFile.objects.filter(workspace=workspace, uuid=uuid).first()
+            if media_file is None:
+                raise serializers.ValidationError(
+                    {"media": "No uploaded file with this uuid in this workspace."}
+                )
+        arguments["media_file"] = media_file
+    if "media_type" in arguments:
+        arguments["media_kind"] = arguments.pop("media_type")
+    return arguments
 
 
 _CAMPAIGN_UUID = OpenApiParameter(
@@ -295,7 +359,7 @@ class CampaignListView(CampaignErrorsMixin, generics.ListAPIView):
         return (
             selectors.campaigns_of_workspace(workspace=api_workspace(self.request))
             .prefetch_related("sessions")
-            .select_related("workspace")
+            .select_related("workspace", "media_file")
         )
 
     @extend_schema(summary="List campaigns", description="Newest first, cursor-paginated (follow `next`).")
@@ -321,8 +385,9 @@ class CampaignListView(CampaignErrorsMixin, generics.ListAPIView):
         key = idempotency_key_from(request, max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
         body = CampaignWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        workspace = api_workspace(request)
         campaign, created = services.campaign_create(
-            workspace=api_workspace(request), idempotency_key=key, **body.validated_data
+            workspace=workspace, idempotency_key=key, **_service_arguments(workspace, body.validated_data)
         )
         return Response(
             CampaignSerializer(_fresh(campaign)).data,
@@ -359,7 +424,8 @@ class CampaignDetailView(CampaignObjectMixin, APIView):
         campaign = self.get_campaign()
         body = CampaignWriteSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        campaign = services.campaign_update(campaign=campaign, **body.validated_data)
+        arguments = _service_arguments(campaign.workspace, body.validated_data)
+        campaign = services.campaign_update(campaign=campaign, **arguments)
         return Response(CampaignSerializer(_fresh(campaign)).data)
 
     def delete(self, request, campaign_uuid):

@@ -358,7 +358,7 @@ def _dispatch_due(*, now: datetime, rng: random.Random, result: TickResult, touc
             logs = list(
                 CampaignLog.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(pk__in=ids, status=LogStatus.PENDING, scheduled_at__lte=now)
-                .select_related("campaign__workspace", "contact", "whatsapp_session")
+                .select_related("campaign__workspace", "campaign__media_file", "contact", "whatsapp_session")
                 .order_by("id")
             )
             by_campaign: dict[int, list[CampaignLog]] = defaultdict(list)
@@ -420,6 +420,8 @@ def _send(log: CampaignLog, *, now: datetime, result: TickResult) -> None:
             body=text,
             session=log.whatsapp_session,
             idempotency_key=f"campaign-log:{log.pk}:{attempt}",
+            # The one file uploaded with the campaign, the same MediaFile row for everyone.
+            media=services.campaign_media(campaign),
         )
     except NoConnectedNumber:
         return  # it dropped a moment ago: the next tick redistributes its logs

@@ -16,6 +16,15 @@ AUDIENCE_CHOICES = [
     ("filter", "Contacts with a tag or metadata"),
 ]
 HOURS = [(h, f"{h:02d}:00") for h in range(25)]
+ATTACHMENT_TYPES = [
+    ("", "From the file"),
+    ("image", "Image"),
+    ("video", "Video"),
+    ("audio", "Audio"),
+    ("ptt", "Voice note"),
+    ("document", "Document"),
+    ("sticker", "Sticker"),
+]
 
 
 class CampaignForm(forms.Form):
@@ -23,9 +32,20 @@ class CampaignForm(forms.Form):
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),
         strip=False,
+        # Optional here: with an attachment it is the caption, which may be empty; the service
+        # refuses an empty text without one.
+        required=False,
         help_text="Variables: {{name}}, {{phone}} and any contact metadata key, e.g. {{city}}. "
-        "A fallback after a bar is used when a contact has no value: {{name|there}}.",
+        "A fallback after a bar is used when a contact has no value: {{name|there}}. "
+        "With an attachment this is its caption (may be empty).",
     )
+    attachment = forms.FileField(
+        required=False,
+        help_text="One photo, video, audio, voice note, document or sticker sent to every recipient "
+        "(uploaded once). Images, video and audio up to 16 MB, documents up to 100 MB.",
+    )
+    attachment_type = forms.ChoiceField(choices=ATTACHMENT_TYPES, required=False, label="Send it as")
+    remove_attachment = forms.BooleanField(required=False, label="Remove the attachment")
     audience_kind = forms.ChoiceField(choices=AUDIENCE_CHOICES, initial="all", widget=forms.RadioSelect)
     audience_phones = forms.CharField(
         required=False,
@@ -102,10 +122,12 @@ class CampaignForm(forms.Form):
         return data
 
     def service_arguments(self) -> dict[str, Any]:
+        """The arguments of campaign_create / campaign_update, the attachment aside (the view
+        stores an upload first; see `attachment_upload`)."""
         data = self.cleaned_data
         return {
             "name": data["name"],
-            "body": data["body"],
+            "body": data.get("body") or "",
             "audience": data["audience"],
             "sessions": data.get("sessions") or [],
             "scheduled_at": data.get("scheduled_at"),

@@ -41,6 +41,17 @@ class Campaign(models.Model):
     last_error = models.TextField(blank=True)
     # The API's Idempotency-Key of the request that created it: a retried POST returns it.
     idempotency_key = idempotency_key_field()
+    # One attachment (issue 17), uploaded once and sent to every recipient, the body being its
+    # templated caption. PROTECT, not SET_NULL: a file deleted under a campaign (a cleanup of
+    # unused media) would otherwise turn it, silently, into a text campaign of bare captions
+    # sent to thousands; the deletion must fail instead, and media cleanup skip files a
+    # campaign holds. (A workspace's deletion removes both, which PROTECT allows.)
+    media_file = models.ForeignKey(
+        "messaging.MediaFile", null=True, blank=True, on_delete=models.PROTECT, related_name="campaigns"
+    )
+    # What the file is sent as: image | video | audio | ptt | document | sticker.
+    media_kind = models.CharField(max_length=10, blank=True, default="", db_default="")
+    media_filename = models.CharField(max_length=255, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created_at"]
@@ -54,6 +65,14 @@ class Campaign(models.Model):
                 name="campaign_window_not_empty",
             ),
             idempotency_key_unique(name="campaign_unique_idempotency_key"),
+            models.CheckConstraint(
+                condition=Q(media_file__isnull=True, media_kind="")
+                | Q(
+                    media_file__isnull=False,
+                    media_kind__in=["image", "video", "audio", "ptt", "document", "sticker"],
+                ),
+                name="campaign_media_kind_with_file",
+            ),
         ]
 
     def __str__(self) -> str:

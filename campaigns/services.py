@@ -35,7 +35,7 @@ from campaigns.errors import (
 from campaigns.models import Campaign, CampaignLog, RecipientImport
 from campaigns.planning import campaign_launch, campaign_redistribute, campaign_replan, no_number_message
 from campaigns.recipient_imports import recipient_import_create, recipient_imports_supersede
-from messaging.models import Chat, Contact
+from messaging.models import Chat, Contact, MediaFile
 from messaging.services import (
     InvalidContact,
     MessagingError,
@@ -47,6 +47,8 @@ from messaging.services import (
     contacts_ensure,
     message_body_problem,
 )
+from messaging.services.media import DOWNLOADABLE_KINDS, OutboundMedia
+from messaging.services.outbound import media_filename_clean, media_kind_for_file
 from sessions_app.models import WhatsAppSession
 from sessions_app.selectors import number_by_uuid
 
@@ -60,7 +62,19 @@ MAX_LIST_SIZE = 100_000
 # --- Validation -----------------------------------------------------------------------------------
 
 
-def _clean_body(body: Any) -> str:
+# Kinds WhatsApp shows no caption for (messaging.services.outbound refuses one for them).
+_NO_CAPTION_KINDS = frozenset({"ptt", "sticker"})
+
+
+def _clean_body(body: Any, *, media_kind: str = "") -> str:
+    """The text, or with an attachment its caption: may then be empty, and must be for a voice
+    note or a sticker (WhatsApp shows them without one)."""
+    if media_kind and (body is None or (isinstance(body, str) and not body.strip())):
+        return ""
+    if media_kind in _NO_CAPTION_KINDS:
+        raise CampaignInvalid(
+            "A voice note or a sticker is sent without a caption; leave the text empty.", field="body"
+        )
     problem = message_body_problem(body)
     if problem is not None:
         raise CampaignInvalid(problem, field="body")
@@ -78,6 +92,42 @@ def _clean_window(start: Any, end: Any) -> tuple[int, int]:
             field="window_start_hour",
         )
     return start, end
+
+
+def _clean_media(
+    *, workspace: Workspace, media_file: MediaFile | None, media_kind: str | None, media_filename: str = ""
+) -> tuple[MediaFile | None, str, str]:
+    """(file, kind it is sent as, filename) of a campaign's attachment, or (None, "", "")."""
+    if media_file is None:
+        if media_kind:
+            raise CampaignInvalid("A media type goes with a file.", field="media_type")
+        return None, "", ""
+    if media_file.workspace_id != workspace.pk:
+        raise CampaignInvalid("No such media file in this workspace.", field="media")
+    kind = media_kind or ""
+    if not kind:
+        mimetype = media_file.mimetype
+        kind = {"image/": "image", "video/": "video", "audio/": "audio"}.get(
+            mimetype.split("/", 1)[0] + "/", "document"
+        )
+    if kind not in DOWNLOADABLE_KINDS:
+        raise CampaignInvalid(
+            f"The media type must be one of {', '.join(sorted(DOWNLOADABLE_KINDS))}.", field="media_type"
+        )
+    try:
+        filename = media_filename_clean(media_filename)
+    except MessagingError as exc:
+        raise CampaignInvalid(str(exc), field="media") from exc
+    # Bytes that are not what the kind says go out as a document (the rule chat_send applies):
+    # the campaign shows what recipients will get.
+    return media_file, media_kind_for_file(kind=kind, mimetype=media_file.mimetype), filename
+
+
+def campaign_media(campaign: Campaign) -> OutboundMedia | None:
+    """What dispatch hands chat_send besides the caption: the one file, for every recipient."""
+    if campaign.media_file_id is None:
+        return None
+    return OutboundMedia(kind=campaign.media_kind, file=campaign.media_file, filename=campaign.media_filename)
 
 
 def _recipients_quota_check(count: int) -> None:
@@ -232,9 +282,13 @@ def campaign_create(
     window_end_hour: int = 22,
     created_by=None,
     idempotency_key: str | None = None,
+    media_file: MediaFile | None = None,
+    media_kind: str = "",
+    media_filename: str = "",
 ) -> tuple[Campaign, bool]:
     """A draft campaign. Returns (campaign, created); the same Idempotency-Key returns the
-    first campaign and creates nothing."""
+    first campaign and creates nothing. With `media_file` (stored once, by media_file_store)
+    every recipient gets that file, the body being its caption."""
     if idempotency_key is not None:
         existing = scoped(Campaign, workspace).filter(idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -242,7 +296,10 @@ def campaign_create(
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise CampaignInvalid("The campaign needs a name of at most 200 characters.", field="name")
-    body = _clean_body(body)
+    media_file, media_kind, media_filename = _clean_media(
+        workspace=workspace, media_file=media_file, media_kind=media_kind, media_filename=media_filename
+    )
+    body = _clean_body(body, media_kind=media_kind)
     start, end = _clean_window(window_start_hour, window_end_hour)
     chosen = _clean_sessions(workspace=workspace, sessions=sessions)
     try:
@@ -258,6 +315,9 @@ def campaign_create(
                 window_end_hour=end,
                 created_by=created_by,
                 idempotency_key=idempotency_key,
+                media_file=media_file,
+                media_kind=media_kind,
+                media_filename=media_filename,
             )
             campaign.sessions.set(chosen)
             if to_import:
@@ -271,7 +331,18 @@ def campaign_create(
     return campaign, True
 
 
-_EDITABLE = ("name", "body", "audience", "sessions", "scheduled_at", "window_start_hour", "window_end_hour")
+_EDITABLE = (
+    "name",
+    "body",
+    "audience",
+    "sessions",
+    "scheduled_at",
+    "window_start_hour",
+    "window_end_hour",
+    "media_file",  # None removes the attachment
+    "media_kind",
+    "media_filename",
+)
 
 
 @transaction.atomic
@@ -288,8 +359,20 @@ def campaign_update(*, campaign: Campaign, **changes: Any) -> Campaign:
         if not name or len(name) > 200:
             raise CampaignInvalid("The campaign needs a name of at most 200 characters.", field="name")
         campaign.name = name
-    if "body" in changes:
-        campaign.body = _clean_body(changes["body"])
+    if {"media_file", "media_kind", "media_filename"} & set(changes):
+        file = changes.get("media_file", campaign.media_file)
+        kind = changes.get("media_kind", campaign.media_kind if "media_file" not in changes else "")
+        filename = changes.get(
+            "media_filename", campaign.media_filename if "media_file" not in changes else ""
+        )
+        campaign.media_file, campaign.media_kind, campaign.media_filename = _clean_media(
+            workspace=campaign.workspace,
+            media_file=file,
+            media_kind=kind if file is not None else "",
+            media_filename=filename if file is not None else "",
+        )
+    if "body" in changes or "media_file" in changes or "media_kind" in changes:
+        campaign.body = _clean_body(changes.get("body", campaign.body), media_kind=campaign.media_kind)
     to_import: list[Any] = []
     if "audience" in changes:
         campaign.audience, to_import = audience_clean(
@@ -519,7 +602,13 @@ def campaign_test_send(*, campaign: Campaign, contact: Contact, sent_by=None) ->
     except TemplateError as exc:
         raise CampaignInvalid(f"{contact.label}: {exc}", field="contact") from exc
     try:
-        chat, _ = chat_send(workspace=campaign.workspace, to=contact.address, body=text, sent_by=sent_by)
+        chat, _ = chat_send(
+            workspace=campaign.workspace,
+            to=contact.address,
+            body=text,
+            sent_by=sent_by,
+            media=campaign_media(campaign),
+        )
     except MessagingError as exc:
         raise CampaignInvalid(str(exc), field="contact") from exc
     return chat

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.views import View
 from django.views.generic import ListView, TemplateView
@@ -22,6 +23,7 @@ from campaigns.forms import CampaignForm
 from campaigns.models import Campaign
 from campaigns.pacing import zone
 from messaging.selectors import contact_by_address
+from messaging.services.media import MediaRefused, media_file_store, media_size_limit
 from sessions_app.models import WhatsAppSession
 
 
@@ -109,11 +111,45 @@ class _CampaignFormMixin(WorkspaceManagerMixin):
         return super().get_context_data(timezone_name=self.request.workspace.timezone, **kwargs)
 
 
+def attachment_arguments(request, form: CampaignForm, *, editing: bool) -> dict[str, Any] | None:
+    """The attachment's service arguments: an upload is stored first (once per workspace, by
+    its bytes) and passed as the MediaFile; on an edit, nothing when the attachment is left as
+    it is. None, with the error on the form, when the file is refused (too big, quota full)."""
+    data = form.cleaned_data
+    upload = data.get("attachment")
+    kind = data.get("attachment_type") or ""
+    if upload is None:
+        if data.get("remove_attachment"):
+            return {"media_file": None}
+        if editing and kind:
+            return {"media_kind": kind}
+        return {}
+    stored_as = kind or "document"
+    limit = media_size_limit(stored_as)
+    try:
+        if upload.size > limit:
+            size, most = filesizeformat(upload.size), filesizeformat(limit)
+            raise MediaRefused(f"The file is {size}; the limit for {stored_as} is {most}.")
+        media_file = media_file_store(
+            workspace=request.workspace, data=upload, kind=stored_as, filename=upload.name or ""
+        )
+    except MediaRefused as exc:
+        form.add_error("attachment", str(exc))
+        return None
+    return {"media_file": media_file, "media_kind": kind, "media_filename": upload.name or ""}
+
+
 class CampaignCreateView(_CampaignFormMixin, FormView):
     def form_valid(self, form: CampaignForm):
+        attachment = attachment_arguments(self.request, form, editing=False)
+        if attachment is None:
+            return self.form_invalid(form)
         try:
             campaign, _ = services.campaign_create(
-                workspace=self.request.workspace, created_by=self.request.user, **form.service_arguments()
+                workspace=self.request.workspace,
+                created_by=self.request.user,
+                **form.service_arguments(),
+                **attachment,
             )
         except services.CampaignError as exc:
             form.add_error(None, str(exc))
@@ -137,8 +173,11 @@ class CampaignEditView(_CampaignFormMixin, FormView):
         return super().get_context_data(campaign=self.campaign, **kwargs)
 
     def form_valid(self, form: CampaignForm):
+        attachment = attachment_arguments(self.request, form, editing=True)
+        if attachment is None:
+            return self.form_invalid(form)
         try:
-            services.campaign_update(campaign=self.campaign, **form.service_arguments())
+            services.campaign_update(campaign=self.campaign, **form.service_arguments(), **attachment)
         except services.CampaignError as exc:
             form.add_error(None, str(exc))
             return self.form_invalid(form)

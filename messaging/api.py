@@ -7,6 +7,7 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from accounts.api_auth import api_workspace
@@ -15,7 +16,17 @@ from accounts.quotas import QuotaExceeded
 from accounts.tenancy import get_scoped_or_404
 from blazz.api_common import InputSerializer, idempotency_key_from
 from blazz.api_errors import ErrorSerializer, ServiceError, ServiceErrorsMixin
+from blazz.api_parsers import GuardedJSONParser
+from blazz.body_limit import is_multipart
 from blazz.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
+from messaging.media_send_api import (
+    MediaErrorsMixin,
+    MessageMediaField,
+    MessageMediaInputMixin,
+    MessageUploadSerializer,
+    outbound_media_from_json,
+    outbound_media_from_upload,
+)
 from messaging.models import Chat, Contact, ContactSession
 from messaging.selectors import (
     contact_get_or_404,
@@ -33,6 +44,7 @@ from messaging.services import (
     contact_erase,
     contact_update,
 )
+from messaging.services.outbound import chat_for_idempotency_key, media_send_precheck
 from sessions_app.selectors import number_by_uuid
 
 # --- Serializers ---------------------------------------------------------------------------
@@ -126,6 +138,10 @@ class MessageSerializer(serializers.ModelSerializer):
     wam_id = serializers.CharField(
         allow_null=True, read_only=True, help_text="WhatsApp's id; null until the message is sent."
     )
+    media = MessageMediaField(
+        help_text="A photo, voice note, video, document, sticker, location or contact card; null for "
+        "text. The caption is `body`."
+    )
 
     class Meta:
         model = Chat
@@ -135,6 +151,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "direction",
             "status",
             "body",
+            "media",
             "contact",
             "session",
             "error",
@@ -144,12 +161,17 @@ class MessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MessageCreateSerializer(InputSerializer):
+class MessageCreateSerializer(MessageMediaInputMixin, InputSerializer):
     to = serializers.CharField(
         max_length=64, help_text="The recipient's phone number, E.164 (`+5511987650103`)."
     )
     # Not trimmed: the body is sent exactly as given (chat_send refuses blank, NUL and oversized).
-    body = serializers.CharField(trim_whitespace=False, allow_blank=True, help_text="The text to send.")
+    body = serializers.CharField(
+        trim_whitespace=False,
+        allow_blank=True,
+        required=False,
+        help_text="The text to send (required unless the message is media; then it is the caption).",
+    )
     session = serializers.UUIDField(
         required=False,
         allow_null=True,
@@ -182,7 +204,7 @@ class ContactSessionSerializer(serializers.ModelSerializer):
 # --- Errors --------------------------------------------------------------------------------
 
 
-class MessagingErrorsMixin(ServiceErrorsMixin):
+class MessagingErrorsMixin(MediaErrorsMixin, ServiceErrorsMixin):
     service_errors = (
         ServiceError(QuotaExceeded, 403, "quota_exceeded"),
         ServiceError(NoConnectedNumber, 409, "no_connected_number"),
@@ -213,6 +235,9 @@ _NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such object in thi
 class MessageListView(MessagingErrorsMixin, generics.ListAPIView):
     throttle_classes = [ApiKeyRateThrottle, ApiKeySendRateThrottle]
     serializer_class = MessageSerializer
+    # JSON (text, media_url, an uploaded file's uuid, location, contact card) or a multipart
+    # upload. Not form-urlencoded: that is a browser form's shape, not an integrator's.
+    parser_classes = [GuardedJSONParser, MultiPartParser]
 
     def get_queryset(self):
         filters = MessageFilterSerializer(data=self.request.query_params)
@@ -239,8 +264,16 @@ class MessageListView(MessagingErrorsMixin, generics.ListAPIView):
         summary="Send a message",
         description="Stores the message as `pending` and hands it to the browser of the sending number; "
         "follow `message.sent` / `message.ack` / `message.failed` webhooks or events, or GET it, for its "
-        "status. The body is sent exactly as given (no trimming).",
-        request=MessageCreateSerializer,
+        "status. The body is sent exactly as given (no trimming).\n\n"
+        "Media: upload the file as `multipart/form-data` (`file`, `to`, `caption`, `type`, `filename`, "
+        "`session`), or send JSON with one of `media_url` (fetched by the server), `media` (a file "
+        "uploaded with `POST /api/v1/media`), `location` or `contact_card` / `vcard`. Size limits per "
+        "type: images, video and audio 16 MB, documents 100 MB; a larger upload is refused with 413 "
+        "before it is read.",
+        request={
+            "application/json": MessageCreateSerializer,
+            "multipart/form-data": MessageUploadSerializer,
+        },
         parameters=[_IDEMPOTENCY_KEY],
         responses={
             201: OpenApiResponse(MessageSerializer, description="Stored; it is being sent."),
@@ -248,8 +281,15 @@ class MessageListView(MessagingErrorsMixin, generics.ListAPIView):
                 MessageSerializer, description="Already sent by an earlier request with this Idempotency-Key."
             ),
             400: OpenApiResponse(
+                ErrorSerializer,
                 description="Invalid recipient, body, number or Idempotency-Key (blank, NUL characters, "
-                "over the length limit, unknown number)."
+                "over the length limit, unknown number); invalid media (a media URL refused or failing, a "
+                "type that does not fit, two kinds of media at once).",
+            ),
+            413: OpenApiResponse(
+                ErrorSerializer,
+                description="The file is over the size limit of its type, or the workspace's media storage "
+                "is full (`too_large`); or the request body is over the server's cap (`request_too_large`).",
             ),
             403: OpenApiResponse(
                 ErrorSerializer,
@@ -265,7 +305,8 @@ class MessageListView(MessagingErrorsMixin, generics.ListAPIView):
     def post(self, request, *args, **kwargs):
         workspace = api_workspace(request)
         key = idempotency_key_from(request, max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
-        body = MessageCreateSerializer(data=request.data)
+        upload = is_multipart(request.content_type)
+        body = (MessageUploadSerializer if upload else MessageCreateSerializer)(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         session = None
@@ -273,13 +314,29 @@ class MessageListView(MessagingErrorsMixin, generics.ListAPIView):
             session = number_by_uuid(workspace=workspace, value=data["session"])
             if session is None:
                 raise serializers.ValidationError({"session": "No number with this uuid in this workspace."})
-        chat, created = chat_send(
-            workspace=workspace,
-            to=data["to"],
-            body=data["body"],
-            session=session,
-            idempotency_key=key,
-        )
+        carries_file = upload or "media_url" in data
+        earlier = chat_for_idempotency_key(workspace=workspace, idempotency_key=key) if carries_file else None
+        if earlier is not None:
+            # A retried upload or fetch: answered before its bytes are stored or fetched again.
+            chat, created = earlier, False
+        else:
+            caption = data.get("caption", data.get("body", ""))
+            if carries_file:
+                media_send_precheck(
+                    workspace=workspace, to=data["to"], caption=caption, kind=data.get("type")
+                )
+            if upload:
+                media = outbound_media_from_upload(workspace=workspace, data=data)
+            else:
+                media = outbound_media_from_json(workspace=workspace, data=data)
+            chat, created = chat_send(
+                workspace=workspace,
+                to=data["to"],
+                body=caption,
+                session=session,
+                idempotency_key=key,
+                media=media,
+            )
         chat = message_get_or_404(workspace=workspace, chat_uuid=chat.uuid)
         return Response(
             MessageSerializer(chat).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from messaging import api, chats_api, contact_imports_api, conversations_api, media_api
+from messaging import api, chats_api, contact_imports_api, conversations_api, media_api, media_send_api
 
 urlpatterns = [
     path("messages", api.MessageListView.as_view(), name="api-message-list"),
     path("messages/<uuid:chat_uuid>", api.MessageDetailView.as_view(), name="api-message-detail"),
+    path("media", media_send_api.MediaUploadView.as_view(), name="api-media-upload"),
     path("contacts", api.ContactListView.as_view(), name="api-contact-list"),
     path(
         "contacts/imports",

@@ -4,6 +4,9 @@ commit, claimed once, marked sent only on WhatsApp's ack."""
 from __future__ import annotations
 
 import logging
+import math
+import mimetypes
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +19,7 @@ from django.utils import timezone
 from accounts.models import Workspace
 from blazz.phones import InvalidPhoneNumber, normalize_phone
 from blazz.realtime import publish_to_workspace
-from messaging.models import Chat, Contact, ContactSession
+from messaging.models import Chat, Contact, ContactSession, MediaFile
 from messaging.selectors import reply_number
 from messaging.services.common import (
     InvalidMessage,
@@ -27,6 +30,7 @@ from messaging.services.common import (
 )
 from messaging.services.contacts import LID_JID, contact_upsert, raw_whatsapp_id
 from messaging.services.conversations import conversation_claim_on_reply
+from messaging.services.media import DOWNLOADABLE_KINDS, MEDIA_KINDS, OutboundMedia
 from messaging.transport import NoTransport, transport_for
 from sessions_app.models import WhatsAppSession
 
@@ -54,6 +58,215 @@ def _validate_body(body: Any) -> str:
     if problem is not None:
         raise InvalidMessage(problem, field="body")
     return body
+
+
+# --- Media (issue 17) -------------------------------------------------------------------------
+
+# What WhatsApp shows inline (or plays) for each kind; bytes of another type go out as a
+# document, never as what the sender claimed. SVG is an image/* type a browser would run
+# scripts in, and WhatsApp does not render it: a document.
+_INLINE_MIMETYPES: dict[str, tuple[str, ...]] = {
+    "image": ("image/jpeg", "image/png", "image/gif", "image/webp"),
+    "sticker": ("image/webp", "image/png", "image/jpeg"),
+    "video": ("video/",),
+    "audio": ("audio/",),
+    "ptt": ("audio/",),
+}
+# Kinds WhatsApp shows no caption for: its apps offer none for stickers and voice notes, so a
+# caption would be lost without a word; locations and contact cards carry their own name
+# fields. Refused, so the sender learns it (wa-js 4.6.0 sendFileMessage would pass it on).
+_NO_CAPTION_KINDS = frozenset({"sticker", "ptt", "location", "vcard"})
+MEDIA_FILENAME_MAX_CHARS = 255
+VCARD_MAX_CHARS = 16 * 1024
+LOCATION_TEXT_MAX_CHARS = 256
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def media_kind_for_file(*, kind: str, mimetype: str) -> str:
+    """The kind a file is sent as: the requested one when its (sniffed) mimetype fits it,
+    else `document`: bytes that are not what the sender claimed (stored as
+    application/octet-stream by media_file_store) are never sent as an inline image or video."""
+    accepted = _INLINE_MIMETYPES.get(kind)
+    if accepted is None:
+        return kind
+    if any(mimetype == a or (a.endswith("/") and mimetype.startswith(a)) for a in accepted):
+        return kind
+    return "document"
+
+
+def media_filename_clean(value: Any) -> str:
+    """A filename as the recipient sees it: the last path component, no control characters,
+    at most MEDIA_FILENAME_MAX_CHARS."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidMessage("The filename must be text.", field="filename")
+    name = _CONTROL_CHARS.sub("", value.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    if len(name) > MEDIA_FILENAME_MAX_CHARS:
+        raise InvalidMessage(
+            f"The filename has {len(name)} characters; the limit is {MEDIA_FILENAME_MAX_CHARS}.",
+            field="filename",
+        )
+    return name
+
+
+def _location_clean(location: Any) -> dict[str, Any]:
+    if not isinstance(location, dict):
+        raise InvalidMessage("A location needs `lat` and `lng`.", field="location")
+    clean: dict[str, Any] = {}
+    for key, bound in (("lat", 90.0), ("lng", 180.0)):
+        value = location.get(key)
+        # bool is an int to Python; true is not a latitude.
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise InvalidMessage(f"`{key}` must be a number.", field=f"location.{key}")
+        if not -bound <= value <= bound:
+            raise InvalidMessage(
+                f"`{key}` must be between -{bound:g} and {bound:g}.", field=f"location.{key}"
+            )
+        clean[key] = float(value)
+    for key in ("name", "address"):
+        value = location.get(key)
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str) or "\x00" in value or len(value) > LOCATION_TEXT_MAX_CHARS:
+            raise InvalidMessage(
+                f"`{key}` must be text of at most {LOCATION_TEXT_MAX_CHARS} characters.",
+                field=f"location.{key}",
+            )
+        clean[key] = value
+    unknown = sorted(set(location) - {"lat", "lng", "name", "address"})
+    if unknown:
+        raise InvalidMessage(f"Unknown location field: {', '.join(map(str, unknown))}.", field="location")
+    return clean
+
+
+def vcard_problem(vcard: Any) -> str | None:
+    """What is wrong with a contact card's text, or None."""
+    if not isinstance(vcard, str) or not vcard.strip():
+        return "The contact card (vCard) must be non-empty text."
+    if len(vcard) > VCARD_MAX_CHARS:
+        return f"The vCard has {len(vcard)} characters; the limit is {VCARD_MAX_CHARS}."
+    if "\x00" in vcard:
+        return "The vCard must not contain NUL characters."
+    lines = [line.strip().upper() for line in vcard.strip().splitlines()]
+    if lines[0] != "BEGIN:VCARD" or lines[-1] != "END:VCARD":
+        return "A vCard starts with BEGIN:VCARD and ends with END:VCARD."
+    return None
+
+
+def _vcard_escape(value: str) -> str:
+    # RFC 2426 §4: backslash, comma, semicolon and newlines are escaped in text values.
+    return (
+        value.replace("\\", "\\\\")
+        .replace(",", "\\,")
+        .replace(";", "\\;")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+    )
+
+
+def vcard_build(*, name: str, phone: str) -> str:
+    """A vCard 3.0 for one contact (name + phone), as WhatsApp shares contacts: the `waid`
+    parameter names the WhatsApp account, so the recipient's phone offers "Message"."""
+    if not isinstance(name, str) or not name.strip() or "\x00" in name or len(name) > 200:
+        raise InvalidMessage(
+            "The contact card needs a name of at most 200 characters.", field="contact_card.name"
+        )
+    try:
+        e164 = normalize_phone(phone)
+    except InvalidPhoneNumber as exc:
+        raise InvalidMessage(str(exc), field="contact_card.phone") from exc
+    name = _CONTROL_CHARS.sub(" ", name).strip()
+    escaped = _vcard_escape(name)
+    return (
+        "BEGIN:VCARD\r\nVERSION:3.0\r\n"
+        f"N:{escaped};;;;\r\nFN:{escaped}\r\n"
+        f"TEL;type=CELL;type=VOICE;waid={e164.lstrip('+')}:{e164}\r\n"
+        "END:VCARD"
+    )
+
+
+def _caption_check(*, kind: str | None, caption: str) -> None:
+    if kind in _NO_CAPTION_KINDS and caption:
+        labels = {"ptt": "A voice note", "sticker": "A sticker", "location": "A location"}
+        label = labels.get(kind, "A contact card")
+        raise InvalidMessage(f"{label} has no caption; send the text as its own message.", field="caption")
+
+
+def _media_clean(
+    *, workspace: Workspace, media: OutboundMedia, body: str
+) -> tuple[dict[str, Any], MediaFile | None, str | None]:
+    """(Chat.media, Chat.media_file, Chat.media_status) for an outbound media message, or
+    InvalidMessage naming the input at fault."""
+    if not isinstance(media, OutboundMedia) or media.kind not in MEDIA_KINDS:
+        raise InvalidMessage(f"The media type must be one of {', '.join(sorted(MEDIA_KINDS))}.", field="type")
+    kind = media.kind
+    _caption_check(kind=kind, caption=body)
+    if kind not in DOWNLOADABLE_KINDS:
+        if media.file is not None:
+            raise InvalidMessage(f"A {kind} message carries no file.", field="file")
+        if kind == "location":
+            return {"type": "location", **_location_clean(media.location)}, None, None
+        problem = vcard_problem(media.vcard)
+        if problem is not None:
+            raise InvalidMessage(problem, field="vcard")
+        return {"type": "vcard", "vcard": media.vcard}, None, None
+    file = media.file
+    if not isinstance(file, MediaFile) or file.pk is None:
+        raise InvalidMessage(f"A {kind} message needs a file.", field="file")
+    if file.workspace_id != workspace.id:
+        # Files are never shared across workspaces; another's uuid is as good as unknown.
+        raise InvalidMessage("No such media file in this workspace.", field="file")
+    if media.location is not None or media.vcard:
+        raise InvalidMessage(f"A {kind} message has no location or contact card.", field="type")
+    sent_as = media_kind_for_file(kind=kind, mimetype=file.mimetype)
+    payload: dict[str, Any] = {"type": sent_as, "mimetype": file.mimetype, "size": file.size}
+    filename = media_filename_clean(media.filename)
+    if not filename and sent_as == "document":
+        # WhatsApp shows a document by its name; without one the recipient sees "Untitled".
+        filename = "document" + (mimetypes.guess_extension(file.mimetype) or "")
+    if filename:
+        payload["filename"] = filename
+    if sent_as != kind:
+        payload["requested_type"] = kind  # why an "image" went out as a document
+    if file.width and file.height and sent_as in ("image", "video", "sticker"):
+        payload["width"], payload["height"] = file.width, file.height
+    return payload, file, Chat.MediaStatus.READY
+
+
+def media_send_precheck(*, workspace: Workspace, to: Any, caption: Any, kind: str | None) -> None:
+    """The refusals of chat_send that do not depend on the file, for a caller about to store or
+    fetch one (up to 100 MB) for a message: a bad recipient or caption is refused before the
+    bytes are read, and leaves no stored file behind. Creates nothing. `kind` None: not known
+    until the bytes are sniffed (the caption rules of those kinds apply later)."""
+    _caption_check(kind=kind, caption=_validate_caption(caption))
+    if isinstance(to, str) and LID_JID.fullmatch(to.strip()):
+        if not Contact.objects.filter(workspace=workspace, wa_lid=to.strip()).exists():
+            raise InvalidMessage("No contact of this workspace has that WhatsApp id.", field="to")
+        return
+    try:
+        normalize_phone(to, region=workspace.phone_region)
+    except InvalidPhoneNumber as exc:
+        raw_id = raw_whatsapp_id(to)
+        if not (raw_id and Contact.objects.filter(workspace=workspace, wa_id=raw_id).exists()):
+            raise InvalidMessage(str(exc), field="to") from exc
+
+
+def chat_for_idempotency_key(*, workspace: Workspace, idempotency_key: str | None) -> Chat | None:
+    """The message an earlier request with this key made, if any: the API answers a retried
+    media send with it before fetching or storing the file again."""
+    if not idempotency_key:
+        return None
+    return Chat.objects.filter(workspace=workspace, idempotency_key=idempotency_key).first()
+
+
+def _validate_caption(body: Any) -> str:
+    """A media caption: like a body, but it may be empty."""
+    if body is None or body == "":
+        return ""
+    if isinstance(body, str) and not body.strip():
+        return ""
+    return _validate_body(body)
 
 
 def sending_session_choose(*, workspace: Workspace, contact: Contact | None) -> WhatsAppSession:
@@ -94,12 +307,24 @@ def chat_send(
     session: WhatsAppSession | None = None,
     idempotency_key: str | None = None,
     sent_by: AbstractBaseUser | None = None,
+    media: OutboundMedia | None = None,
 ) -> tuple[Chat, bool]:
     """Writes the outbound Chat (pending) and, after commit, hands it to the worker of the
     sending number. Returns (chat, created). The same idempotency key returns the first
     message and sends nothing; a concurrent duplicate gets the same answer. A member
-    (`sent_by`) who answers an unassigned conversation takes it."""
-    body = _validate_body(body)
+    (`sent_by`) who answers an unassigned conversation takes it.
+
+    With `media` the body is the caption (may be empty) and the row carries `media` (the
+    keys messaging.services.media documents) and, for kinds with bytes, the stored
+    `media_file` with media_status `ready`: the worker sends it from there. A file whose
+    sniffed mimetype does not fit the kind goes out as a document."""
+    media_fields: dict[str, Any] = {}
+    if media is None:
+        body = _validate_body(body)
+    else:
+        body = _validate_caption(body)
+        payload, media_file, media_status = _media_clean(workspace=workspace, media=media, body=body)
+        media_fields = {"media": payload, "media_file": media_file, "media_status": media_status}
     if idempotency_key is not None:
         if len(idempotency_key) > 200 or "\x00" in idempotency_key:
             raise InvalidMessage("Idempotency-Key must be at most 200 characters.", field="Idempotency-Key")
@@ -128,6 +353,7 @@ def chat_send(
                 body=body,
                 status=Chat.Status.PENDING,
                 idempotency_key=idempotency_key,
+                **media_fields,
             )
             if sent_by is not None:
                 now = timezone.now()

@@ -199,6 +199,9 @@ def _campaign_verb(verb: str, campaign: str) -> Operation:
 # each has its own hostile-input tests in the module named here.
 MULTIPART_OPERATIONS = {
     "POST /api/v1/contacts/imports": "tests/messaging/test_contact_import_api.py",
+    "POST /api/v1/media": "tests/messaging/test_media_send_api.py",
+    # JSON too (its JSON cases are below, in OPERATIONS); its multipart upload is walked there.
+    "POST /api/v1/messages": "tests/messaging/test_media_send_api.py",
 }
 
 OPERATIONS = {

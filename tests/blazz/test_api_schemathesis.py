@@ -53,6 +53,7 @@ from schemathesis.specs.openapi.checks import (
 from accounts.services import api_key_create
 from campaigns.models import CampaignLog
 from messaging.models import WebhookDelivery
+from messaging.services.media import media_file_store
 from messaging.webhooks import targets as webhook_targets
 from tests.factories import (
     CampaignFactory,
@@ -72,6 +73,11 @@ MAX_EXAMPLES = int(os.environ.get("BLAZZ_FUZZ_EXAMPLES", "25"))
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 # Not private, loopback, link-local, multicast or reserved: the SSRF guard accepts it.
 PUBLIC_ADDRESS = "93.184.215.14"
+# A 1x1 PNG: an uploaded file the sends and campaigns can name by its uuid.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c6360606060000000050001a5f645400000000049454e44ae426082"
+)
 
 
 # --- The app, in-process, inside the test's transaction ---------------------------------------------
@@ -190,6 +196,16 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def quick_media_urls(settings):
+    # A generated `media_url` names a host the offline resolver answers with PUBLIC_ADDRESS:
+    # the fetch really tries to connect there (the guard passes it). It must fail fast, not
+    # wait out the production timeouts once per example.
+    settings.BLAZZ_MEDIA_URL_CONNECT_TIMEOUT_SECONDS = 0.2
+    settings.BLAZZ_MEDIA_URL_TIMEOUT_SECONDS = 0.2
+    settings.BLAZZ_MEDIA_URL_DEADLINE_SECONDS = 0.5
+
+
+@pytest.fixture(autouse=True)
 def no_throttling(settings):
     # Throttles are tested elsewhere (tests/blazz/test_api_throttles.py). With one key for
     # every example they would turn answers into 429s (declared, so "passing") and hide the rest.
@@ -256,6 +272,7 @@ def seeded(workspace_a, alice) -> str:
             "campaign_uuid": [str(draft.uuid), str(running.uuid)],
         }
     )
+    photo = media_file_store(workspace=workspace_a, data=PNG, kind="image", filename="p.png")
     _KNOWN_BODY_VALUES.clear()
     _KNOWN_BODY_VALUES.update(
         {
@@ -264,6 +281,9 @@ def seeded(workspace_a, alice) -> str:
             "session": [str(connected.uuid), str(scanning.uuid), None],
             "sessions": [[str(connected.uuid)], []],
             "url": [f"https://{PUBLIC_ADDRESS}/other", "https://hooks.example.com/blazz"],
+            "media": [str(photo.uuid)],
+            "location": [{"lat": -8.05, "lng": -34.88, "name": "Shop"}],
+            "contact_card": [{"name": "Ana", "phone": "+12015550104"}],
             "audience": [
                 {"kind": "list", "phones": ["+12015550104"], "contacts": [str(contact.uuid)]},
                 {"kind": "filter", "metadata": {"city": "Recife"}},
