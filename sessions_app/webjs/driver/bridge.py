@@ -224,6 +224,19 @@ class PageBridge:
     def media_release(self, wam_id: str) -> bool:
         return bool(self._call("return b.mediaRelease(args[0]);", wam_id))
 
+    def collect_garbage(self) -> bool:
+        """A full garbage collection of the page, through DevTools (invisible to the page).
+        The Blob wa-js's downloadMedia returns keeps its bytes in the browser process until
+        the page's JavaScript collects the (tiny) Blob object, which nothing prompts: measured
+        with bench/media.py, every 200 MB of files left about 380 MB of Chrome memory behind
+        until this ran. False when the browser refused."""
+        try:
+            self.driver.execute_cdp_cmd("HeapProfiler.collectGarbage", {})
+        except (WebDriverException, urllib3.exceptions.HTTPError, OSError):
+            logger.debug("page garbage collection refused", exc_info=True)
+            return False
+        return True
+
     def media_put(self, key: str, data: bytes, *, chunk_bytes: int = 512 * 1024) -> int:
         """Pushes an outbound file into the page under ``key`` in chunks of ``chunk_bytes``
         (one execute_script each); starts over at offset 0. Returns the bytes the page holds."""

@@ -50,6 +50,9 @@ DOWNLOAD_TIMEOUT_S = 150.0
 # with a sick page; a file is not the page's fault, so no attempt is counted).
 PAGE_COOLDOWN_S = 5.0
 LOCK_WAIT_S = 10.0
+# A page that handed over this many bytes since its last collection is collected
+# (PageBridge.collect_garbage: the downloaded Blobs otherwise stay in Chrome's memory).
+COLLECT_AFTER_BYTES = 32 * 2**20
 
 
 @dataclass
@@ -69,6 +72,7 @@ class MediaMixin:
         if not hasattr(self, "_media_inflight"):
             self._media_inflight: dict[int, _InFlight] = {}
             self._media_cooldown: dict[int, float] = {}
+            self._media_uncollected: dict[int, int] = {}
         return self._media_inflight, self._media_cooldown
 
     def _media_loop(self) -> None:
@@ -120,7 +124,20 @@ class MediaMixin:
             except DatabaseError:
                 inflight.pop(chat_pk, None)
                 logger.exception("media of chat %s: database unavailable; retried later", chat_pk)
+        self._media_collect(live, busy={item.fetch.session_pk for item in inflight.values()})
         return moved
+
+    def _media_collect(self, live: dict[int, LiveSession], *, busy: set[int]) -> None:
+        """Collects the garbage of pages that handed over many bytes, or some and are idle now."""
+        for session_pk, handed in list(self._media_uncollected.items()):
+            session = live.get(session_pk)
+            if session is None:
+                del self._media_uncollected[session_pk]
+                continue
+            if handed < COLLECT_AFTER_BYTES and session_pk in busy:
+                continue
+            if self._on_page(session, lambda b: b.collect_garbage()) is not None:
+                del self._media_uncollected[session_pk]
 
     def _on_page(self, live: LiveSession, call: Any) -> Any:
         """``call(bridge)`` under the page's lock, which is held for this one call only."""
@@ -165,6 +182,7 @@ class MediaMixin:
         data = b"".join(parts)
         del parts
         self._on_page(live, lambda b: b.media_release(fetch.wam_id))
+        self._media_uncollected[fetch.session_pk] = self._media_uncollected.get(fetch.session_pk, 0) + size
         inflight.pop(fetch.chat_pk, None)
         expected = state.get("sha256")
         if len(data) != size or (expected and hashlib.sha256(data).hexdigest() != expected):
