@@ -51,7 +51,7 @@ DOWNLOAD_TIMEOUT_S = 150.0
 PAGE_COOLDOWN_S = 5.0
 LOCK_WAIT_S = 10.0
 # A page that handed over this many bytes since its last collection is collected
-# (PageBridge.collect_garbage: the downloaded Blobs otherwise stay in Chrome's memory).
+# (PageBridge.collect_garbage: the downloaded Blobs' bytes live outside V8's heap).
 COLLECT_AFTER_BYTES = 32 * 2**20
 
 
