@@ -26,6 +26,10 @@ BENCH_ENV = {
     "BLAZZ_SNAPSHOT_AFTER_LOGIN_SECONDS": "6",
     "BLAZZ_WORKER_HEARTBEAT_SECONDS": "1",
     "BLAZZ_HARVEST_TICK_MS": "200",
+    # One bench workspace uses the whole host: no fair share with tenants that are not there,
+    # no per-workspace number quota below what the bench connects.
+    "BLAZZ_FAIR_SHARE_FRACTION": "1",
+    "BLAZZ_QUOTA_ACTIVE_NUMBERS": "1000",
 }
 os.environ.update(BENCH_ENV)
 

@@ -324,11 +324,16 @@ CELERY_TASK_ROUTES = {
     "messaging.tasks.chats_sweep_pending": {"queue": "maintenance"},
     "messaging.tasks.contact_imports_sweep": {"queue": "maintenance"},
     "messaging.tasks.media_cleanup": {"queue": "maintenance"},
+    "messaging.tasks.media_thumbnails_sweep": {"queue": "maintenance"},
 }
 
 # --- Session workers and browsers (DESIGN sections 2 and 6) ------------------------------
 BLAZZ_WORKER_NAME = env.str("BLAZZ_WORKER_NAME", default="wa1")
 BLAZZ_WORKER_CAPACITY = env.int("BLAZZ_WORKER_CAPACITY", default=10)
+# Browsers a session worker starts at once (restores after a start, failover): 0 = from the
+# host's cores and free memory (sessions_app/webjs/host/capacity.py).
+BLAZZ_BROWSER_START_CONCURRENCY = env.int("BLAZZ_BROWSER_START_CONCURRENCY", default=0)
+BLAZZ_BROWSER_START_MEMORY_MB = env.int("BLAZZ_BROWSER_START_MEMORY_MB", default=400)
 BLAZZ_WORKER_QUEUE_PREFIX = "wa."
 BLAZZ_DATA_DIR = env.path("BLAZZ_DATA_DIR", default=BASE_DIR / "var")
 BLAZZ_BROWSER = env.str("BLAZZ_BROWSER", default="selenium")  # "selenium" or "uc"
@@ -341,7 +346,17 @@ BLAZZ_BROWSER_LEAN = env.bool("BLAZZ_BROWSER_LEAN", default=True)
 # forces it off, for a host without unprivileged user namespaces (deploy/README.md).
 BLAZZ_BROWSER_NO_SANDBOX = env.bool("BLAZZ_BROWSER_NO_SANDBOX", default=False)
 BLAZZ_BROWSER_STOP_DEADLINE = env.float("BLAZZ_BROWSER_STOP_DEADLINE", default=10.0)
+# Page events are pushed to the worker over DevTools (issue 18): a page is drained when it
+# says it has events, after a batch window that turns a burst into one transaction; every
+# page again at the sweep (a lost wake-up); a page without a push connection at the tick.
+BLAZZ_HARVEST_PUSH = env.bool("BLAZZ_HARVEST_PUSH", default=True)
 BLAZZ_HARVEST_TICK_MS = env.int("BLAZZ_HARVEST_TICK_MS", default=500)
+BLAZZ_HARVEST_SWEEP_MS = env.int("BLAZZ_HARVEST_SWEEP_MS", default=2000)
+BLAZZ_HARVEST_BATCH_MS = env.int("BLAZZ_HARVEST_BATCH_MS", default=5)
+# Pages drained at once; each holds only its own page's lock.
+BLAZZ_HARVEST_POOL_SIZE = env.int("BLAZZ_HARVEST_POOL_SIZE", default=4)
+BLAZZ_HARVEST_BUSY_RETRY_MS = env.int("BLAZZ_HARVEST_BUSY_RETRY_MS", default=25)
+BLAZZ_PUSH_RETRY_SECONDS = env.int("BLAZZ_PUSH_RETRY_SECONDS", default=30)
 BLAZZ_WA_URL = env.str("BLAZZ_WA_URL", default="http://127.0.0.1:8765/")
 BLAZZ_WASIM_HOST = env.str("BLAZZ_WASIM_HOST", default="127.0.0.1")
 BLAZZ_WASIM_PORT = env.int("BLAZZ_WASIM_PORT", default=8765)
@@ -485,7 +500,9 @@ BLAZZ_FAIR_SHARE_MIN_SESSIONS = env.int("BLAZZ_FAIR_SHARE_MIN_SESSIONS", default
 # BLAZZ_MEDIA_ROOT by default, an S3-compatible bucket (django-storages) when
 # BLAZZ_MEDIA_S3_BUCKET is set. Files are content-addressed, `<workspace uuid>/<sha256[:2]>/<sha256>`.
 # Empty (as in .env.example) means the default, like unset.
-BLAZZ_MEDIA_ROOT = Path(env.str("BLAZZ_MEDIA_ROOT", default="") or Path(str(BLAZZ_DATA_DIR)) / "media").resolve()
+BLAZZ_MEDIA_ROOT = Path(
+    env.str("BLAZZ_MEDIA_ROOT", default="") or Path(str(BLAZZ_DATA_DIR)) / "media"
+).resolve()
 # WhatsApp's own caps per kind (bytes); the page refuses to hand over more, the API answers 413.
 BLAZZ_MEDIA_MAX_IMAGE_BYTES = env.int("BLAZZ_MEDIA_MAX_IMAGE_BYTES", default=16 * 1024 * 1024)
 BLAZZ_MEDIA_MAX_VIDEO_BYTES = env.int("BLAZZ_MEDIA_MAX_VIDEO_BYTES", default=16 * 1024 * 1024)

@@ -4,7 +4,8 @@ needs no key (webhooks, the inbox). Both stream through messaging.media.serve.""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_safe
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -24,24 +25,29 @@ class MediaFileView(APIView):
         description="The bytes of a photo, voice note, video, document or sticker of this workspace "
         "(a message's `media.api_url`). Raster images, audio and video are served inline with their "
         "sniffed type; anything else (SVG, HTML, documents, unrecognised bytes) as an attachment. "
-        "`?thumbnail=1` gives the JPEG thumbnail (404 while there is none).",
+        "`?thumbnail=1` gives the JPEG thumbnail (404 while there is none). A single `Range: bytes=` "
+        "request (an audio or video player seeking) is answered 206 with that part.",
         parameters=[
             OpenApiParameter("media_uuid", OpenApiTypes.UUID, OpenApiParameter.PATH),
             OpenApiParameter("thumbnail", OpenApiTypes.BOOL, OpenApiParameter.QUERY, required=False),
         ],
         responses={
             (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The bytes."),
+            (206, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The range asked for."
+            ),
+            416: OpenApiResponse(description="The range is outside the file."),
             404: OpenApiResponse(ErrorSerializer, description="Not found."),
         },
     )
     def get(self, request, media_uuid):
         media_file = get_scoped_or_404(MediaFile, api_workspace(request), uuid=media_uuid)
         thumbnail = request.query_params.get("thumbnail", "") in ("1", "true", "yes")
-        return media_file_response(media_file=media_file, thumbnail=thumbnail)
+        return media_file_response(media_file=media_file, thumbnail=thumbnail, request=request)
 
 
 @require_safe
-def media_signed_view(request: HttpRequest, token: str) -> HttpResponse:
+def media_signed_view(request: HttpRequest, token: str) -> HttpResponseBase:
     """No login, no key: the signature is the permission, and it expires
     (BLAZZ_MEDIA_LINK_LIFETIME_S). A bad or expired token is a 404 like an unknown file."""
     read = media_token_read(token)
@@ -51,4 +57,4 @@ def media_signed_view(request: HttpRequest, token: str) -> HttpResponse:
     media_file = MediaFile.objects.filter(uuid=file_uuid).first()
     if media_file is None:
         raise Http404("Not found.")
-    return media_file_response(media_file=media_file, thumbnail=thumbnail)
+    return media_file_response(media_file=media_file, thumbnail=thumbnail, request=request)

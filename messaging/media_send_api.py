@@ -260,7 +260,7 @@ def _store(
     try:
         media_file = media_file_store(workspace=workspace, data=data, kind=stored_as, filename=filename)
     except MediaRefused as refused:
-        refused.field = refused.field or field
+        refused.field = field  # the input at fault is the one this request named
         raise
     if kind is None:
         kind = kind_from_mimetype(media_file.mimetype)

@@ -30,10 +30,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import F, JSONField, Sum, Value
+from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Workspace
@@ -92,10 +95,14 @@ _KIND_LIMIT_SETTING = {
     "sticker": "BLAZZ_MEDIA_MAX_STICKER_BYTES",
 }
 THUMBNAIL_TASK = "messaging.tasks.media_thumbnail_make"
+# What the storage raises when it, not the bytes, is at fault (the filesystem, or S3 through
+# boto3): a fetch that met one is retried like a page that could not hand the bytes over.
+STORAGE_ERRORS: tuple[type[Exception], ...] = (OSError, BotoCoreError, ClientError)
 # The page's own thumbnail of a video (wa-js MsgModel.body, a small JPEG) is kept only if it
 # is an image of at most this size.
 PAGE_THUMBNAIL_MAX_BYTES = 256 * 1024
 ERROR_MAX_CHARS = 500
+RETIRED_ERROR = "removed: the number that received it was deleted"
 
 
 def media_size_limit(kind: str) -> int:
@@ -284,9 +291,11 @@ def inbound_media_bytes_store(*, chat_pk: int, data: bytes, thumbnail: bytes | N
     """The worker fetched an inbound message's bytes from its page: store them (once), flip
     media_status pending -> ready, record `media.ready` (webhook + live push), queue the
     thumbnail. False (nothing done) when the chat is no longer pending (already stored).
-    `thumbnail`: the page's JPEG thumbnail (wa-js puts it in a media message's `body`), kept
-    as the thumbnail of a video. Bytes refused (over the kind's limit, quota full) mark the
-    media failed with the reason. Call outside a transaction (the bytes may go to S3)."""
+    `thumbnail`: the page's JPEG thumbnail as bytes (wa-js puts it base64-encoded in a media
+    message's `body`; the transport decodes it), kept as the thumbnail of a video if it is a
+    raster image of at most PAGE_THUMBNAIL_MAX_BYTES; images get theirs from Pillow. Bytes
+    refused (over the kind's limit, quota full) mark the media failed with the reason. Call
+    outside a transaction (the bytes may go to S3)."""
     chat = (
         Chat.objects.filter(pk=chat_pk, media_status=Chat.MediaStatus.PENDING)
         .select_related("workspace")
@@ -302,8 +311,16 @@ def inbound_media_bytes_store(*, chat_pk: int, data: bytes, thumbnail: bytes | N
     except MediaRefused as refused:
         inbound_media_fetch_failed(chat_pk=chat_pk, reason=str(refused), permanent=True)
         return False
-    if thumbnail and kind in ("video",):
-        _page_thumbnail_store(media_file=media_file, thumbnail=thumbnail)
+    except STORAGE_ERRORS as exc:
+        # The storage (a full disk, an unreachable bucket), not the bytes: tried again later.
+        logger.warning("chat %s: media not stored: %s", chat_pk, exc)
+        inbound_media_fetch_failed(chat_pk=chat_pk, reason=f"storage error: {exc}")
+        return False
+    if thumbnail and kind == "video":
+        try:
+            _page_thumbnail_store(media_file=media_file, thumbnail=thumbnail)
+        except STORAGE_ERRORS:  # a video without a thumbnail is still the video
+            logger.warning("media file %s: page thumbnail not stored", media_file.pk, exc_info=True)
     from messaging.services.common import chat_payload
 
     with transaction.atomic():
@@ -529,18 +546,27 @@ def media_files_delete(*, media_file_pks: list[int]) -> int:
 
 
 def _referring_relations() -> list[Any]:
+    """Every field of another model that points at MediaFile (foreign keys, one-to-one and
+    many-to-many), hidden ones (`related_name="+"`) included: whatever refers to a file keeps
+    it, without this module knowing who (campaign attachments live in a layer above)."""
     return [
         rel
-        for rel in MediaFile._meta.related_objects
-        if (rel.one_to_many or rel.one_to_one) and rel.field.model is not MediaFile
+        for rel in MediaFile._meta.get_fields(include_hidden=True)
+        if rel.is_relation and rel.auto_created and not rel.concrete and rel.related_model is not MediaFile
     ]
 
 
+def _referring_values(rel: Any) -> Any:
+    """The MediaFile pks that `rel`'s model refers to, as a subquery."""
+    model, name = rel.related_model, rel.field.name
+    return model._base_manager.filter(**{f"{name}__isnull": False}).values(name)
+
+
 def _in_use(media_file: MediaFile) -> bool:
-    for rel in _referring_relations():
-        if rel.related_model._default_manager.filter(**{rel.field.name: media_file.pk}).exists():
-            return True
-    return False
+    return any(
+        rel.related_model._base_manager.filter(**{rel.field.name: media_file.pk}).exists()
+        for rel in _referring_relations()
+    )
 
 
 def media_orphans(*, older_than_s: int = 3600, limit: int = 500) -> list[int]:
@@ -548,7 +574,7 @@ def media_orphans(*, older_than_s: int = 3600, limit: int = 500) -> list[int]:
     `older_than_s` ago (an upload about to be attached to a send is not an orphan yet)."""
     queryset = MediaFile.objects.filter(created_at__lt=timezone.now() - timedelta(seconds=older_than_s))
     for rel in _referring_relations():
-        queryset = queryset.exclude(**{f"{rel.name}__isnull": False})
+        queryset = queryset.exclude(pk__in=_referring_values(rel))
     return list(queryset.order_by("pk").values_list("pk", flat=True)[:limit])
 
 
@@ -560,8 +586,13 @@ def media_cleanup() -> dict[str, int]:
 
     cutoff = timezone.now() - timedelta(days=settings.BLAZZ_MEDIA_RETIRED_NUMBER_DAYS)
     retired = WhatsAppSession.objects.filter(deleted_at__lt=cutoff).values("pk")
+    # The message stays; its media says why the bytes are gone (status failed, `error`), so
+    # the inbox and the API show a reason instead of a broken link.
+    removed = Value({"error": RETIRED_ERROR}, output_field=JSONField())
     detached = Chat.objects.filter(whatsapp_session__in=retired, media_file__isnull=False).update(
-        media_file=None
+        media_file=None,
+        media_status=Chat.MediaStatus.FAILED,
+        media=CombinedExpression(Coalesce(F("media"), Value({}, output_field=JSONField())), "||", removed),
     )
     deleted = media_files_delete(media_file_pks=media_orphans())
     return {"detached": detached, "deleted": deleted}

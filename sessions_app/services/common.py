@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 
 from blazz.realtime import MEMBERS, Audience, publish_to_workspace
 from sessions_app.listeners import session_event_emit
@@ -59,6 +60,9 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 TERMINAL_FROM_ANYWHERE = frozenset({Status.DISCONNECTED, Status.FAILED, Status.STOPPED})
 # Statuses that occupy a worker's browser slot.
 ACTIVE_STATUSES = (Status.STARTING, Status.QR_SCANNING, Status.AUTHENTICATED, Status.CONNECTED)
+# The order numbers come back in after a worker start or a failover (issue 18): the ones
+# customers were writing to most recently first.
+RESTORE_ORDER = (F("last_activity_at").desc(nulls_last=True), "id")
 
 
 def transition_allowed(from_status: str, to_status: str) -> bool:

@@ -19,7 +19,13 @@ from django.utils import timezone
 
 from sessions_app.listeners import session_moved_emit
 from sessions_app.models import SessionEvent, WhatsAppSession, WorkerInstance
-from sessions_app.services.common import ACTIVE_STATUSES, NoWorkerCapacity, Status, session_transition
+from sessions_app.services.common import (
+    ACTIVE_STATUSES,
+    RESTORE_ORDER,
+    NoWorkerCapacity,
+    Status,
+    session_transition,
+)
 from sessions_app.services.snapshots import snapshot_drop
 from sessions_app.services.workers import enqueue_on_session_worker, session_assign, worker_heartbeat_cutoff
 
@@ -176,7 +182,7 @@ def sessions_needing_a_worker() -> list[int]:
             | Q(lease_expires_at__isnull=True)
         )
         .exclude(assigned_worker__status=WorkerInstance.Status.RESCUING)
-        .order_by("id")
+        .order_by(*RESTORE_ORDER)
         .values_list("pk", flat=True)
     )
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from blazz.celery import app as celery_app
 from sessions_app.models import SessionEvent, WhatsAppSession, WorkerInstance
 from sessions_app.routing import route_invalidate, session_queue
-from sessions_app.services.common import ACTIVE_STATUSES, NoWorkerCapacity, SessionServiceError
+from sessions_app.services.common import ACTIVE_STATUSES, RESTORE_ORDER, NoWorkerCapacity, SessionServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ def sessions_to_restore(*, worker: WorkerInstance) -> list[int]:
         WhatsAppSession.objects.filter(
             assigned_worker=worker, deleted_at__isnull=True, status__in=RESTORE_STATUSES
         )
-        .order_by("id")
+        .order_by(*RESTORE_ORDER)
         .values_list("pk", flat=True)
     )
 
@@ -267,7 +267,7 @@ def sessions_adopt_unassigned(*, worker: WorkerInstance) -> list[int]:
         WhatsAppSession.objects.filter(
             assigned_worker__isnull=True, deleted_at__isnull=True, status__in=ACTIVE_STATUSES
         )
-        .order_by("last_connected_at", "id")
+        .order_by(*RESTORE_ORDER)
         .values_list("pk", flat=True)[: free * 2]
     )
     adopted: list[int] = []

@@ -26,6 +26,8 @@
  *   __blazz.probe(ms)            -> Promise {ok: true, rtt_ms} | {ok: false, reason}
  *   __blazz.quiesce(ms)          -> Promise {quiesced, unjournaled}: the page sends nothing more
  *                                   and every event it holds is journaled (the reaper's call)
+ *   window.__blazzWake(seq)      <- called BY the page when events are ready to drain: a
+ *                                   DevTools binding the worker adds (Runtime.addBinding)
  *   __blazz.wppApi               -> [[path, typeof]]: every WPP member this file calls (checked
  *                                   against the real bundle by the test suite)
  *
@@ -186,6 +188,7 @@
     });
   }).then((db) => {
     bridge.journal.ready = true;
+    if (bridge.queue.length) wake(); // what an earlier page left, and what came meanwhile
     return db;
   });
 
@@ -196,6 +199,7 @@
     journalDb.then((db) => {
       if (!db || !bridge.journal.enabled) {
         batch.forEach((event) => unjournaled.delete(event.seq));
+        wake();
         return;
       }
       try {
@@ -205,6 +209,7 @@
         tx.oncomplete = () => {
           bridge.journal.writes += 1;
           batch.forEach((event) => unjournaled.delete(event.seq));
+          wake();
         };
         tx.onerror = () => journalFailed('write', tx.error);
         tx.onabort = () => journalFailed('write', tx.error || 'aborted');
@@ -232,12 +237,36 @@
     });
   }
 
+  // --- wake-up (DESIGN §6: events are pushed to the worker) ------------------------------
+  // The worker adds a DevTools binding of this name to every page it drives
+  // (Runtime.addBinding); calling it reaches the worker at once over its own DevTools
+  // connection. It only says "drain me": the events still leave through drain() and are
+  // forgotten only on confirm() after the worker's commit, so the journal's guarantees are
+  // the ones above. One call until the next drain; without the binding (an older worker, a
+  // page opened by hand) the worker's slow sweep still drains the queue.
+  const WAKE_BINDING = '__blazzWake';
+  let wakeSent = false;
+  function wake() {
+    if (wakeSent) return;
+    const binding = /** @type {any} */ (window)[WAKE_BINDING];
+    if (typeof binding !== 'function') return;
+    wakeSent = true;
+    try {
+      binding(String(bridge.seq));
+    } catch (e) {
+      wakeSent = false;
+    }
+  }
+
   function push(type, payload) {
     bridge.seq += 1;
     bridge.lastEventAt = Date.now();
     const event = { seq: bridge.seq, type, at: bridge.lastEventAt, payload };
     bridge.queue.push(event);
+    // A journaled event may be drained only once its journal write completes: it wakes the
+    // worker then (flushJournal), not now.
     if (JOURNALED[type]) journal(event);
+    else wake();
     schedulePersist();
   }
 
@@ -591,6 +620,7 @@
 
   // --- API -----------------------------------------------------------------------------
   bridge.drain = function (max) {
+    wakeSent = false; // whatever joins the queue after this drain wakes the worker again
     // Until the journal is read back, older events may still join the queue ahead of these.
     if (!bridge.journal.ready) return [];
     const limit = Math.max(0, Math.min(Number(max) || 500, bridge.queue.length));
@@ -602,6 +632,8 @@
     bridge.queue = bridge.queue.filter((event) => event.seq > uptoSeq);
     forget(uptoSeq);
     persist();
+    // More than one batch was waiting: ask for the next one now, not at the next sweep.
+    if (bridge.queue.length) wake();
     return bridge.queue.length;
   };
   bridge.me = me;
@@ -625,6 +657,7 @@
       seq: bridge.seq,
       last_error: bridge.lastError,
       journal: Object.assign({ unwritten: unjournaled.size }, bridge.journal),
+      wake_binding: typeof (/** @type {any} */ (window)[WAKE_BINDING]) === 'function',
     };
     if (!loaderReady(W)) return result;
     try {

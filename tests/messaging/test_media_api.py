@@ -119,3 +119,31 @@ def test_the_thumbnail_link_serves_the_thumbnail(media_root, workspace_a, client
 def test_the_endpoint_is_in_the_openapi_schema(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     assert "/api/v1/media/{media_uuid}" in schema["paths"]
+
+
+def test_it_answers_a_range_request_for_a_player_seeking(media_root, workspace_a, client):
+    ogg = b"OggS\x00\x02" + bytes(range(256)) * 40  # an Ogg page header, then payload
+    media_file = media_file_store(workspace=workspace_a, data=ogg, kind="ptt")
+    link = media_link(media_file=media_file)
+
+    whole = client.get(link)
+    assert whole["Accept-Ranges"] == "bytes"
+    assert body(whole) == ogg
+
+    part = client.get(link, HTTP_RANGE="bytes=100-199")
+    assert part.status_code == 206
+    assert part["Content-Range"] == f"bytes 100-199/{len(ogg)}"
+    assert body(part) == ogg[100:200]
+    assert part["X-Content-Type-Options"] == "nosniff"
+
+    tail = client.get(link, HTTP_RANGE="bytes=-10")
+    assert body(tail) == ogg[-10:]
+    assert client.get(link, HTTP_RANGE=f"bytes={len(ogg)}-").status_code == 416
+    assert body(client.get(link, HTTP_RANGE="bytes=0-1,5-6")) == ogg  # several ranges: the whole file
+
+
+def test_a_range_of_a_document_is_still_an_attachment(media_root, workspace_a, client):
+    media_file = media_file_store(workspace=workspace_a, data=HTML_BYTES, kind="document")
+    part = client.get(media_link(media_file=media_file), HTTP_RANGE="bytes=0-9")
+    assert part.status_code == 206
+    assert part["Content-Disposition"].startswith("attachment")

@@ -62,16 +62,24 @@ def test_it_deletes_orphans_and_keeps_what_is_in_use(media_root, workspace_a, se
     assert not exists(orphan) and not exists(of_retired)
     assert exists(used) and exists(shared) and exists(of_recent)
     old_chat.refresh_from_db()
-    assert old_chat.media_file is None  # the message stays, without its bytes
+    assert old_chat.media_file is None  # the message stays, without its bytes, saying why
+    assert old_chat.media_status == "failed"
+    assert old_chat.media == {"type": "image", "error": "removed: the number that received it was deleted"}
     assert Chat.objects.filter(pk=old_chat.pk).exists()
 
 
 def test_a_campaign_or_any_other_reference_keeps_a_file(media_root, workspace_a):
-    """Every foreign key to MediaFile counts as a use (Chat today; campaigns' attachments)."""
-    from messaging.services.media import _referring_relations
+    """Every foreign key to MediaFile counts as a use, found generically (messaging does not
+    import campaigns): a campaign's attachment is no orphan."""
+    from tests.factories import CampaignFactory
 
-    relations = {rel.related_model.__name__ for rel in _referring_relations()}
-    assert "Chat" in relations
+    attachment = stored(workspace_a, (9, 9, 9))
+    CampaignFactory(workspace=workspace_a, media_file=attachment, media_kind="image")
+    orphan = stored(workspace_a, (10, 10, 10))
+
+    assert tasks.media_cleanup()["deleted"] == 1
+    assert set(MediaFile.objects.values_list("pk", flat=True)) == {attachment.pk}
+    assert exists(attachment) and not exists(orphan)
 
 
 def test_erasing_a_contact_removes_the_files_only_it_used(

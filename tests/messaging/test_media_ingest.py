@@ -187,3 +187,94 @@ def test_it_keeps_system_messages_as_before(workspace_a):
     (chat,) = inbound(session, id="false_5511@c.us_E2E", phone="+5511987654321", type="e2e_notification")
     assert chat.media == {"type": "e2e_notification"}
     assert chat.media_status is None
+
+
+def test_message_received_carries_the_media_object_and_never_bytes(workspace_a):
+    from tests.factories import WhatsAppSessionFactory
+
+    webhook_endpoint_create(workspace=workspace_a, url="https://a.example/hook", events=["message.received"])
+    session = WhatsAppSessionFactory(workspace=workspace_a)
+    inbound(
+        session,
+        id="false_5511@c.us_DOC1",
+        phone="+5511987654321",
+        type="document",
+        body="the contract",
+        media={"mimetype": "application/pdf", "filename": "contract.pdf", "size": 2048},
+    )
+    inbound(session, id="false_5511@c.us_TXT1", phone="+5511987654321", type="chat", body="hi")
+
+    payloads = {
+        d.payload["body"]: d.payload for d in WebhookDelivery.objects.filter(event_type="message.received")
+    }
+    assert payloads["hi"]["media"] is None
+    media = payloads["the contract"]["media"]
+    assert media == {
+        "type": "document",
+        "caption": "the contract",
+        "mimetype": "application/pdf",
+        "size": 2048,
+        "filename": "contract.pdf",
+        "ptt": False,
+        "status": "pending",
+        "url": None,
+        "api_url": None,
+        "thumbnail_url": None,
+    }
+
+
+def test_the_worker_sees_only_its_sessions_due_fetches_oldest_first(workspace_a, settings):
+    from tests.factories import WhatsAppSessionFactory
+
+    mine, other = WhatsAppSessionFactory(workspace=workspace_a), WhatsAppSessionFactory(workspace=workspace_a)
+    now = timezone.now()
+
+    def make(session, wam_id, *, due, kind="image", status=Chat.MediaStatus.PENDING):
+        return ChatFactory(
+            workspace=workspace_a,
+            whatsapp_session=session,
+            wam_id=wam_id,
+            media={"type": kind},
+            media_status=status,
+            media_next_attempt_at=due,
+        )
+
+    newer = make(mine, "w-newer", due=now - timedelta(seconds=1))
+    older = make(mine, "w-older", due=now - timedelta(minutes=5), kind="document")
+    make(mine, "w-later", due=now + timedelta(minutes=5))
+    make(mine, "w-ready", due=None, status=Chat.MediaStatus.READY)
+    make(other, "w-other", due=now - timedelta(hours=1))
+
+    fetches = media_fetches_due(session_pks=[mine.pk])
+    assert [(f.chat_pk, f.wam_id, f.kind) for f in fetches] == [
+        (older.pk, "w-older", "document"),
+        (newer.pk, "w-newer", "image"),
+    ]
+    assert fetches[0].size_limit == settings.BLAZZ_MEDIA_MAX_DOCUMENT_BYTES
+    assert fetches[0].session_pk == mine.pk
+    assert len(media_fetches_due(session_pks=[mine.pk], limit=1)) == 1
+
+    from messaging.selectors import media_fetches_due as reexported
+
+    assert reexported is media_fetches_due
+
+
+def test_a_storage_failure_is_retried_not_lost(workspace_a, settings, tmp_path):
+    from blazz.settings import media_storage_config
+
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_bytes(b"")  # the media root is a file: every save fails with an OSError
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "blazz_media": media_storage_config(
+            root=blocked, bucket="", endpoint_url="", region="", access_key="", secret_key=""
+        ),
+    }
+    chat = pending_chat(workspace_a)
+
+    assert inbound_media_bytes_store(chat_pk=chat.pk, data=png_bytes()) is False
+
+    chat.refresh_from_db()
+    assert (chat.media_status, chat.media_attempts) == ("pending", 1)
+    assert chat.media["error"].startswith("storage error")
+    assert not MediaFile.objects.exists()

@@ -214,6 +214,18 @@ def test_a_file_over_its_types_limit_is_413(alice_api, number, settings, django_
     assert nothing_stored()
 
 
+@pytest.mark.django_db
+def test_a_full_workspace_storage_is_413(alice_api, number, settings, django_capture_on_commit_callbacks):
+    settings.BLAZZ_MEDIA_WORKSPACE_QUOTA_BYTES = 10
+
+    response = upload(alice_api, django_capture_on_commit_callbacks, {"to": TO})
+    uploaded = alice_api.post("/api/v1/media", {"file": SimpleUploadedFile("a.png", PNG)}, format="multipart")
+
+    assert (response.status_code, uploaded.status_code) == (413, 413), response.content
+    assert response.json()["error"]["field"] == "file"
+    assert nothing_stored()
+
+
 # --- Locations and contact cards ----------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from sessions_app.webjs.driver.bridge import PageBridge
 from sessions_app.webjs.driver.browser import Browser
+from sessions_app.webjs.driver.push import PageWakeChannel
 
 
 @dataclass
@@ -21,6 +22,10 @@ class LiveSession:
     started_at: float = field(default_factory=time.monotonic)
     snapshot_due_at: float | None = None
     last_error: str = ""
+    # The page's DevTools connection that pushes "events ready" (None: polled instead).
+    push: PageWakeChannel | None = None
+    page_target_id: str | None = None
+    push_retry_at: float = 0.0
 
 
 class StartResult(StrEnum):

@@ -28,6 +28,7 @@ import socket
 import subprocess  # nosec B404 # type of the reaper's Popen only
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -42,7 +43,10 @@ from sessions_app.webjs.driver import reaper
 from sessions_app.webjs.driver.browser import Browser, kill_orphan_browsers
 from sessions_app.webjs.driver.errors import BridgeError, SendFailed, SendNotConfirmed, SendNotStarted
 from sessions_app.webjs.driver.page import open_whatsapp
-from sessions_app.webjs.host.live import LiveSession, PageOutcome, ProbeSkipped, SendOutcome, StartResult
+from sessions_app.webjs.driver.push import page_target_id
+from sessions_app.webjs.host.capacity import start_concurrency
+from sessions_app.webjs.host.harvest import HarvestMixin, HarvestScheduler
+from sessions_app.webjs.host.live import LiveSession, ProbeSkipped, SendOutcome, StartResult
 from sessions_app.webjs.host.media import (
     MediaMixin,
     outbound_media_spec,
@@ -50,13 +54,12 @@ from sessions_app.webjs.host.media import (
     send_timeout_for,
 )
 from sessions_app.webjs.host.profiles import ProfilesMixin
-from sessions_app.webjs.page_events import apply_page_events
 
 logger = logging.getLogger(__name__)
 Status = WhatsAppSession.Status
 
 
-class SessionHost(ProfilesMixin, MediaMixin):
+class SessionHost(ProfilesMixin, HarvestMixin, MediaMixin):
     def __init__(self, *, worker_name: str, capacity: int, data_dir: Path) -> None:
         self.worker_name = worker_name
         self.queue = session_queue_name(worker_name)
@@ -71,6 +74,15 @@ class SessionHost(ProfilesMixin, MediaMixin):
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._reaper: subprocess.Popen | None = None
+        # Browsers starting at once on this host, whoever asked (the restore after a worker
+        # start, failover starts arriving as tasks): each start is CPU-heavy for seconds.
+        self._start_slots_count = start_concurrency()
+        self._start_slots = threading.BoundedSemaphore(self._start_slots_count)
+        self._harvests = HarvestScheduler(
+            pool_size=settings.BLAZZ_HARVEST_POOL_SIZE,
+            batch_window_s=settings.BLAZZ_HARVEST_BATCH_MS / 1000,
+            harvest=self._harvest_pooled,
+        )
 
     # --- process lifecycle ---------------------------------------------------------------
 
@@ -111,12 +123,21 @@ class SessionHost(ProfilesMixin, MediaMixin):
         """Starts every session assigned here that should be live (after a restart or a
         failover), and live sessions no worker holds, from their snapshots: no QR scan."""
         services.sessions_adopt_unassigned(worker=self.worker)
-        pks = services.sessions_to_restore(worker=self.worker)
-        for pk in pks:
+        pks = services.sessions_to_restore(worker=self.worker)  # most recently active first
+
+        def restore(pk: int) -> None:
             try:
                 self.start(pk, reason="worker start")
             except Exception:
                 logger.exception("could not restore session %s", pk)
+            finally:
+                close_old_connections()
+
+        # Several at once (issue 18); how many browsers start together is bounded in start().
+        with ThreadPoolExecutor(
+            max_workers=self._start_slots_count, thread_name_prefix="blazz-restore"
+        ) as pool:
+            list(pool.map(restore, pks))
         return pks
 
     def shutdown(self, deadline_s: float | None = None) -> None:
@@ -182,14 +203,22 @@ class SessionHost(ProfilesMixin, MediaMixin):
                 self._starting.discard(session_pk)
 
     def _start_reserved(self, session_pk: int, *, reason: str) -> str:
-        session = services.session_claim_lease(session_pk=session_pk, worker=self.worker)
-        if session is None:
-            return StartResult.NOT_OWNER
-        services.session_transition(
-            session_pk=session_pk,
-            to_status=Status.STARTING,
-            detail={"reason": reason, "worker": self.worker_name},
-        )
+        # The lease is claimed and the status moves to starting only once a start slot is
+        # free: a number waiting its turn keeps its state, and the liveness start timeout
+        # counts from when its browser really starts.
+        with self._start_slots:
+            session = services.session_claim_lease(session_pk=session_pk, worker=self.worker)
+            if session is None:
+                return StartResult.NOT_OWNER
+            services.session_transition(
+                session_pk=session_pk,
+                to_status=Status.STARTING,
+                detail={"reason": reason, "worker": self.worker_name},
+            )
+            return self._launch(session, reason=reason)
+
+    def _launch(self, session: WhatsAppSession, *, reason: str) -> str:
+        session_pk = session.pk
         profile = self.profiles_dir / session.session_id
         restored = self._prepare_profile(session, profile)
         try:
@@ -211,12 +240,19 @@ class SessionHost(ProfilesMixin, MediaMixin):
         with self._registry_lock:
             shutting_down = self._stopping.is_set()
             if not shutting_down:
-                self._live[session_pk] = LiveSession(session_pk, session.session_id, browser, bridge)
+                self._live[session_pk] = LiveSession(
+                    session_pk,
+                    session.session_id,
+                    browser,
+                    bridge,
+                    page_target_id=page_target_id(browser.driver),
+                )
         if shutting_down:
             # shutdown() began while this browser was starting: it would never see it.
             browser.stop(settings.BLAZZ_BROWSER_STOP_DEADLINE)
             shutil.rmtree(profile, ignore_errors=True)
             return StartResult.SHUTTING_DOWN
+        self._push_open(self._live[session_pk])
         services.session_record(
             session_pk=session_pk, kind="restart", detail={"restored": restored, "reason": reason}
         )
@@ -244,6 +280,8 @@ class SessionHost(ProfilesMixin, MediaMixin):
         with self._registry_lock:
             live = self._live.get(session_pk)
         if live is not None:
+            if live.push is not None:
+                live.push.close()
             with live.lock:
                 if snapshot:
                     try:
@@ -416,80 +454,6 @@ class SessionHost(ProfilesMixin, MediaMixin):
     # --- snapshots -----------------------------------------------------------------------
 
     # --- background loops ----------------------------------------------------------------
-
-    def _harvest_loop(self) -> None:
-        tick = settings.BLAZZ_HARVEST_TICK_MS / 1000
-        while not self._stopping.is_set():
-            began = time.monotonic()
-            try:
-                close_old_connections()
-                self.harvest_once()
-            except Exception:
-                logger.exception("harvest tick failed")
-            self._stopping.wait(max(0.0, tick - (time.monotonic() - began)))
-
-    def harvest_once(self) -> None:
-        with self._registry_lock:
-            sessions = list(self._live.values())
-        for live in sessions:
-            # A session busy with a send or a stop is harvested next tick, not waited for.
-            if not live.lock.acquire(blocking=False):
-                continue
-            outcome = None
-            try:
-                outcome = self._harvest_session(live)
-            finally:
-                live.lock.release()
-            if outcome is not None:
-                self._act_on_page_outcome(live, outcome)
-
-    def _act_on_page_outcome(self, live: LiveSession, outcome: str) -> None:
-        """Only while no verb runs on the session, and only if `live` is still its page: a
-        page a restart just closed reads as a lost browser, and acting on it would stop the
-        page that replaced it."""
-        verb_lock = self._verb_lock(live.session_pk)
-        if not verb_lock.acquire(blocking=False):
-            return
-        try:
-            with self._registry_lock:
-                if self._live.get(live.session_pk) is not live:
-                    return
-            if outcome == PageOutcome.LOGGED_OUT:
-                services.snapshot_drop(session_pk=live.session_pk)
-                self.stop(
-                    live.session_pk, reason="phone logged out", snapshot=False, to_status=Status.DISCONNECTED
-                )
-            elif outcome == PageOutcome.BROWSER_LOST:
-                self._on_browser_lost(live)
-        finally:
-            verb_lock.release()
-
-    def _harvest_session(self, live: LiveSession) -> str | None:
-        try:
-            harvest = live.bridge.harvest()
-        except BridgeError as exc:
-            live.last_error = str(exc)
-            return PageOutcome.BROWSER_LOST if not live.browser.is_alive() else None
-        events = harvest.get("events") or []
-        outcome = None
-        if events:
-            page_me = (harvest.get("state") or {}).get("me")
-            result = apply_page_events(session_pk=live.session_pk, events=events, page_me=page_me)
-            # Only now, after commit, may the page forget them.
-            live.bridge.confirm(max(event["seq"] for event in events))
-            if result.became_ready:
-                live.snapshot_due_at = time.monotonic() + settings.BLAZZ_SNAPSHOT_AFTER_LOGIN_SECONDS
-            if result.logged_out:
-                outcome = PageOutcome.LOGGED_OUT
-        if outcome is None and live.snapshot_due_at is not None and time.monotonic() >= live.snapshot_due_at:
-            self._snapshot(live)
-        return outcome
-
-    def _on_browser_lost(self, live: LiveSession) -> None:
-        """The browser died under a live session: restart it once from its snapshot."""
-        self.stop(live.session_pk, reason="browser lost", snapshot=False, to_status=None)
-        if services.session_note_auto_restart(session_pk=live.session_pk, error=live.last_error):
-            self.start(live.session_pk, reason="browser lost")
 
     def _heartbeat_loop(self) -> None:
         next_sweep = time.monotonic() + settings.BLAZZ_ORPHAN_SWEEP_SECONDS
