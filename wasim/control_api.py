@@ -20,12 +20,26 @@ Routes (all under ``/control/api``):
   GET  /phones                         {"+E164": [device_id, ...]} for phones with linked devices
   POST /phones/{phone}/logout          log out every device of this phone
   POST /phones/{phone}/replay          deliver every inbound message of this phone again (same ids)
-  GET  /phones/{phone}/outbox          texts this phone's devices sent: [{id, msg_id, device_id, to,
-                                         body, at, ack}]
+  GET  /phones/{phone}/outbox          what this phone's devices sent: [{id, msg_id, device_id, to,
+                                         body, at, ack, type, media}]; `media` holds the sha256 of the
+                                         uploaded bytes (fetch them at /media/{sha256}), mimetype,
+                                         filename, size, lat/lng/loc, vcardFormattedName...
   POST /messages                       {from?, from_lid?, share_pn?, to, type?, body?, caption?, mimetype?,
                                          filename?, size?, duration?, push_name?, ...}: a contact sends a
                                          message to phone ``to`` (text, media, or a system type);
                                          answers {message, devices: [{device_id, online, frozen}]}
+                                       media: type image|video|audio|ptt|document|sticker with the
+                                         file as `data` (base64) and optional `thumbnail` (base64 JPEG,
+                                         the message body), `caption`, `filename`, `mimetype`, `duration`,
+                                         `width`, `height`, `is_view_once`; location: `lat`, `lng`, `loc`
+                                         ("name\naddress"); vcard: the vCard text as `body`
+  POST /messages/{id}/forward          {to?}: the sender forwards that message again: a new id, the
+                                         same file on the media servers (isForwarded)
+  GET  /media/{sha256}                 the bytes of a file on the media servers (what a page uploaded
+                                         or a contact attached), application/octet-stream
+  GET  /media-downloads                {paused, fail_next, served: {sha256: count}}
+  POST /media-downloads                {paused?, fail_next?}: hold every page's media download until
+                                         unpaused (a slow CDN), or fail the next N with 404
   POST /contacts                       {phone?, lid?, share_pn?, on_whatsapp?, fail_sends?}: someone the
                                          servers know (a LID-addressed contact, a number not on WhatsApp,
                                          one whose messages the servers refuse)
@@ -97,6 +111,8 @@ def _outbox_rows(hub: Hub, phone: str) -> list[dict[str, Any]]:
             "body": e.body,
             "at": e.at,
             "ack": e.ack,
+            "type": e.type,
+            "media": e.media,
         }
         for e in hub.state.outbox_of(phone)
     ]
@@ -227,6 +243,45 @@ async def post_message(request: web.Request) -> web.Response:
     )
 
 
+async def post_forward(request: web.Request) -> web.Response:
+    hub = _hub(request)
+    data = await _body(request)
+    message, devices = hub.state.forward_inbound(request.match_info["message_id"], data)
+    for device in devices:
+        await hub.flush(device)
+    return _json(
+        {
+            "message": message,
+            "devices": [
+                {"device_id": d.device_id, "online": hub.is_online(d.device_id), "frozen": d.frozen}
+                for d in devices
+            ],
+        }
+    )
+
+
+async def get_media(request: web.Request) -> web.Response:
+    raw = _hub(request).state.media_bytes(request.match_info["sha256"])
+    return web.Response(body=raw, content_type="application/octet-stream")
+
+
+async def get_media_downloads(request: web.Request) -> web.Response:
+    return _json(_hub(request).media_downloads_summary())
+
+
+async def post_media_downloads(request: web.Request) -> web.Response:
+    hub = _hub(request)
+    data = await _body(request)
+    paused, fail_next = data.get("paused"), data.get("fail_next")
+    if paused is not None and not isinstance(paused, bool):
+        raise SimError(400, "paused must be true or false")
+    bad_count = isinstance(fail_next, bool) or not isinstance(fail_next, int) or fail_next < 0
+    if fail_next is not None and bad_count:
+        raise SimError(400, "fail_next must be a count (0 or more)")
+    hub.set_media_downloads(paused=paused, fail_next=fail_next)
+    return _json(hub.media_downloads_summary())
+
+
 async def post_ack(request: web.Request) -> web.Response:
     hub = _hub(request)
     data = await _body(request)
@@ -290,6 +345,10 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(f"{prefix}/phones/{{phone}}/replay", post_phone_replay)
     app.router.add_get(f"{prefix}/phones/{{phone}}/outbox", get_outbox)
     app.router.add_post(f"{prefix}/messages", post_message)
+    app.router.add_post(f"{prefix}/messages/{{message_id}}/forward", post_forward)
+    app.router.add_get(f"{prefix}/media/{{sha256}}", get_media)
+    app.router.add_get(f"{prefix}/media-downloads", get_media_downloads)
+    app.router.add_post(f"{prefix}/media-downloads", post_media_downloads)
     app.router.add_post(f"{prefix}/acks", post_ack)
     app.router.add_post(f"{prefix}/reset", post_reset)
     app.router.add_post(f"{prefix}/contacts", post_contact)

@@ -5,7 +5,10 @@ Page -> server frames (JSON objects with a ``type``):
   hello {device_id, secret, phone}     identity found in the page's IndexedDB
   ping {req}                            page heartbeat; answered with pong
   query_exists {req, user}              USync: is this jid on WhatsApp (and under which LID)?
-  send {req, id, chat, body}            outgoing text to a chat jid; answered with send_result
+  send {req, id, chat, body, msg_type?, media?}
+                                        outgoing message to a chat jid; answered with send_result.
+                                        A media message refers to a file uploaded first over HTTP
+                                        (POST /mms/upload, media.sha256); body is its caption
   read {chat, ids}                      read receipts the page sends (markIsRead)
   recv {upto}                           the page got every event up to this eseq
   link_code {req, phone}                ask for an 8-character link code
@@ -40,7 +43,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from .model import Device, SimError
+from .model import UPLOAD_LIMIT_DEFAULT, UPLOAD_LIMITS, Device, SimError
 from .state import SimState
 
 logger = logging.getLogger(__name__)
@@ -79,6 +82,12 @@ class Hub:
         self.conns: dict[str, set[PageConnection]] = {}
         self.qr_tasks: dict[str, asyncio.Task[None]] = {}
         self._anonymous: set[PageConnection] = set()
+        # The media servers' downloads (GET /mms/...): a test pauses them (a slow CDN) or
+        # fails the next few; `served` counts what each file was downloaded.
+        self.media_open = asyncio.Event()
+        self.media_open.set()
+        self.media_fail_next = 0
+        self.media_served: dict[str, int] = {}
 
     # --- queries -----------------------------------------------------------------------
 
@@ -178,7 +187,12 @@ class Hub:
         elif kind == "send":
             try:
                 entry = self.state.record_send(
-                    device, msg_id=frame.get("id"), chat_value=frame.get("chat"), body=frame.get("body")
+                    device,
+                    msg_id=frame.get("id"),
+                    chat_value=frame.get("chat"),
+                    body=frame.get("body"),
+                    kind=frame.get("msg_type"),
+                    media=frame.get("media"),
                 )
             except SimError as exc:
                 await conn.send({"type": "send_result", "req": req, "ok": False, "error": exc.message})
@@ -303,7 +317,56 @@ class Hub:
         device.dropped_until = None
         self.state.save()
 
+    # --- media servers --------------------------------------------------------------------
+
+    def set_media_downloads(self, *, paused: bool | None, fail_next: int | None) -> None:
+        if paused is True:
+            self.media_open.clear()
+        elif paused is False:
+            self.media_open.set()
+        if fail_next is not None:
+            self.media_fail_next = fail_next
+
+    def media_downloads_summary(self) -> dict[str, Any]:
+        return {
+            "paused": not self.media_open.is_set(),
+            "fail_next": self.media_fail_next,
+            "served": dict(self.media_served),
+        }
+
+    async def handle_media_download(self, request: web.Request) -> web.Response:
+        """``GET /mms/{sha256}``: what WhatsApp Web's downloadMedia fetches (from
+        mmg.whatsapp.net on the real site, by the message's directPath)."""
+        digest = request.match_info["sha256"]
+        await self.media_open.wait()
+        if self.media_fail_next > 0:
+            self.media_fail_next -= 1
+            return web.Response(status=404, text="media not found")
+        try:
+            raw = self.state.media_bytes(digest)
+        except SimError as exc:
+            return web.Response(status=exc.status, text=exc.message)
+        self.media_served[digest] = self.media_served.get(digest, 0) + 1
+        return web.Response(body=raw, content_type="application/octet-stream")
+
+    async def handle_media_upload(self, request: web.Request) -> web.Response:
+        """``POST /mms/upload?type=<kind>``: the page uploads a file before sending the message
+        that refers to it (WhatsApp's uploadMedia); answers its address."""
+        kind = request.query.get("type", "document")
+        raw = await request.read()
+        if not raw:
+            return web.json_response({"error": "empty file"}, status=400)
+        limit = UPLOAD_LIMITS.get(kind, UPLOAD_LIMIT_DEFAULT)
+        if len(raw) > limit:
+            return web.json_response({"error": "file_too_large", "limit": limit}, status=413)
+        digest = self.state.store_media(raw)
+        answer = {"sha256": digest, "direct_path": f"/v/t62.7118-24/{digest}", "size": len(raw)}
+        return web.json_response(answer)
+
     async def reset(self) -> None:
+        self.media_open.set()
+        self.media_fail_next = 0
+        self.media_served.clear()
         for task in self.qr_tasks.values():
             task.cancel()
         self.qr_tasks.clear()

@@ -33,6 +33,22 @@ SYSTEM_TYPES = frozenset(
     }
 )
 MESSAGE_TYPES = frozenset({"chat", "location", "vcard"}) | MEDIA_TYPES | SYSTEM_TYPES
+# What WhatsApp clients label each kind when the sender gives no mimetype.
+DEFAULT_MIMETYPES = {
+    "image": "image/jpeg",
+    "video": "video/mp4",
+    "audio": "audio/mpeg",
+    "ptt": "audio/ogg; codecs=opus",
+    "document": "application/octet-stream",
+    "sticker": "image/webp",
+}
+# WhatsApp's upload limits per kind (wa-js chat/functions/sendFileMessage.ts asks WhatsApp's
+# MediaGatingUtils.getUploadLimit; 16 MB for media, 100 MB for documents in the web client of
+# wa-js 4.6.0's time). The media servers refuse more.
+UPLOAD_LIMITS = {"document": 100 * 2**20}
+UPLOAD_LIMIT_DEFAULT = 16 * 2**20
+# The largest control or upload request the simulator reads (a 100 MB document in base64).
+MAX_REQUEST_BYTES = 140 * 2**20
 # MsgModel fields a test may set on an inbound message (wa-js src/whatsapp/models/MsgModel.ts).
 MESSAGE_EXTRAS = (
     "caption",
@@ -48,6 +64,7 @@ MESSAGE_EXTRAS = (
     "subtype",
     "push_name",
     "is_view_once",
+    "is_forwarded",
 )
 # A 1x1 JPEG: what a media message's body holds on WhatsApp Web (a thumbnail, not the text).
 THUMBNAIL_JPEG_B64 = (
@@ -137,6 +154,11 @@ class OutboxEntry:
     at: float
     ack: int = 1  # 1 = reached the server; 2 = delivered to the phone; 3 = read
     chat: str = ""  # the chat the page addressed: `<phone>@c.us`, or `<lid>@lid` for a LID chat
+    type: str = "chat"  # chat | image | video | audio | ptt | document | sticker | location | vcard
+    # What a media, location or contact-card message carried besides `body` (its caption for
+    # media): mimetype, filename, size, sha256 of the bytes the page uploaded, duration,
+    # width, height, isViewOnce, lat, lng, loc, vcardFormattedName.
+    media: dict[str, Any] | None = None
 
 
 @dataclass

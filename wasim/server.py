@@ -7,6 +7,8 @@ Routes:
   GET /wa.js         the app: connection, stream, chats, messages, screens (no ``WPP``)
   GET /wppconnect-wa.js  the wa-js 4.6.0 stand-in the driver injects (``window.WPP``)
   GET /ws            the page's websocket (see ``hub``)
+  GET /mms/{sha256}  WhatsApp's media servers: a file's bytes (what downloadMedia fetches)
+  POST /mms/upload   ... and where a page uploads a file before sending it
   GET /control/      the human control page
   /control/api/...   the control API (see ``control_api``)
 """
@@ -23,6 +25,7 @@ from aiohttp import web
 
 from . import control_api
 from .hub import Hub
+from .model import MAX_REQUEST_BYTES
 from .state import SimState
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -46,7 +49,7 @@ def build_app(state: SimState | None = None, *, qr_period: float = DEFAULT_QR_PE
     if qr_period <= 0:
         raise ValueError("qr_period must be positive")
     hub = Hub(state if state is not None else SimState(), qr_period=qr_period)
-    app = web.Application(middlewares=[control_api.control_errors])
+    app = web.Application(middlewares=[control_api.control_errors], client_max_size=MAX_REQUEST_BYTES)
     app[control_api.HUB_KEY] = hub
     app.router.add_get("/", _asset("wa.html", "text/html"))
     app.router.add_get("/wa-base.js", _asset("wa-base.js", "application/javascript"))
@@ -55,6 +58,8 @@ def build_app(state: SimState | None = None, *, qr_period: float = DEFAULT_QR_PE
     # start, as it injects the real bundle into WhatsApp Web (BLAZZ_WAJS_BUNDLE).
     app.router.add_get("/wppconnect-wa.js", _asset("wppconnect-wa.js", "application/javascript"))
     app.router.add_get("/ws", hub.handle_ws)
+    app.router.add_get("/mms/{sha256}", hub.handle_media_download)
+    app.router.add_post("/mms/upload", hub.handle_media_upload)
     app.router.add_get("/control/", _asset("control.html", "text/html"))
     app.router.add_get("/control/control.js", _asset("control.js", "application/javascript"))
     control_api.add_routes(app)

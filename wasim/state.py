@@ -14,6 +14,8 @@ Vocabulary follows WhatsApp's multi-device model:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import os
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .model import (
+    DEFAULT_MIMETYPES,
     DEVICE_ID,
     INBOUND_HISTORY_MAX,
     LID,
@@ -36,6 +39,8 @@ from .model import (
     MESSAGE_EXTRAS,
     MESSAGE_TYPES,
     THUMBNAIL_JPEG_B64,
+    UPLOAD_LIMIT_DEFAULT,
+    UPLOAD_LIMITS,
     Device,
     LinkCode,
     OutboxEntry,
@@ -65,6 +70,10 @@ class SimState:
         # link previews) that wa-js makes unless configured not to.
         self.read_receipts: list[dict[str, Any]] = []
         self.third_party: list[dict[str, Any]] = []
+        # WhatsApp's media servers: the (decrypted) bytes of every file a message refers to,
+        # by the sha256 of the bytes (hex). In memory only: a restarted simulator has lost its
+        # media, as expired media on WhatsApp's servers is lost.
+        self.media: dict[str, bytes] = {}
         if self.state_file and self.state_file.exists():
             self._load(self.state_file)
 
@@ -104,6 +113,7 @@ class SimState:
         self.contacts_by_lid.clear()
         self.read_receipts.clear()
         self.third_party.clear()
+        self.media.clear()
         self.save()
 
     # --- devices and login ---------------------------------------------------------------
@@ -327,7 +337,21 @@ class SimState:
         elif kind in MEDIA_TYPES:
             if caption is not None and not isinstance(caption, str):
                 raise SimError(400, "caption must be a string")
-            body = THUMBNAIL_JPEG_B64  # WhatsApp puts a JPEG thumbnail in a media message's body
+            # WhatsApp puts a JPEG thumbnail in a media message's body; the text is the caption.
+            body = self._thumbnail(data.get("thumbnail"))
+        elif kind == "location":
+            for name in ("lat", "lng"):
+                value = data.get(name)
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise SimError(400, f"{name} must be a number of degrees")
+            if not -90 <= data["lat"] <= 90 or not -180 <= data["lng"] <= 180:
+                raise SimError(400, "lat must be within ±90 and lng within ±180")
+            if data.get("loc") is not None and not isinstance(data.get("loc"), str):
+                raise SimError(400, "loc must be a string (name and address, one per line)")
+            body = self._thumbnail(data.get("thumbnail"))  # a map thumbnail, like media
+        elif kind == "vcard":
+            if not isinstance(body, str) or not body.lstrip().upper().startswith("BEGIN:VCARD"):
+                raise SimError(400, "a vcard message needs the vCard text as body (BEGIN:VCARD ...)")
         elif body is not None and not isinstance(body, str):
             raise SimError(400, "body must be a string")
         for text in (body, caption):
@@ -355,6 +379,12 @@ class SimState:
         for name in MESSAGE_EXTRAS:
             if data.get(name) is not None:
                 message[name] = data[name]
+        if kind in MEDIA_TYPES:
+            raw = self._decode_bytes(data.get("data"))
+            message.update(self._media_fields(kind, raw, message))
+        elif kind == "vcard":
+            named = data.get("vcard_name")
+            message["vcard_name"] = _vcard_name(body) if named is None else str(named)
         if from_lid:
             contact = self.contacts_by_lid.get(from_lid) or WorldContact(phone=sender, lid=from_lid)
             contact.share_pn = bool(share_pn)
@@ -366,6 +396,88 @@ class SimState:
         history = self.inbound.setdefault(phone, [])
         history.append(message)
         del history[:-INBOUND_HISTORY_MAX]
+        self.save()
+        return message, devices
+
+    def _thumbnail(self, value: Any) -> str:
+        if value is None:
+            return THUMBNAIL_JPEG_B64
+        if not isinstance(value, str):
+            raise SimError(400, "thumbnail must be base64 (a small JPEG)")
+        self._decode_bytes(value, field_name="thumbnail")
+        return value
+
+    @staticmethod
+    def _decode_bytes(value: Any, *, field_name: str = "data") -> bytes:
+        """The file a test attaches, in base64. Without one, the message still refers to a
+        file: the thumbnail's bytes stand in (media is never without bytes on WhatsApp)."""
+        if value is None:
+            return base64.b64decode(THUMBNAIL_JPEG_B64)
+        if not isinstance(value, str):
+            raise SimError(400, f"{field_name} must be base64 text")
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise SimError(400, f"{field_name} is not valid base64") from exc
+
+    def store_media(self, raw: bytes) -> str:
+        """Keep a file on the media servers; returns its sha256 (hex), its address there."""
+        digest = hashlib.sha256(raw).hexdigest()
+        self.media.setdefault(digest, raw)
+        return digest
+
+    def _media_fields(self, kind: str, raw: bytes, message: dict[str, Any]) -> dict[str, Any]:
+        """MsgModel's media fields for a file (wa-js whatsapp/models/MsgModel.ts): `filehash`
+        (base64 sha256 of the plain bytes), `directPath` on the media servers, a `mediaKey`
+        (random, per message on WhatsApp; the bytes here are served decrypted), the size."""
+        limit = UPLOAD_LIMITS.get(kind, UPLOAD_LIMIT_DEFAULT)
+        if len(raw) > limit:
+            raise SimError(413, f"{kind} files are limited to {limit} bytes by WhatsApp")
+        digest = self.store_media(raw)
+        fields: dict[str, Any] = {
+            "sha256": digest,
+            "filehash": base64.b64encode(bytes.fromhex(digest)).decode("ascii"),
+            "direct_path": f"/v/t62.7118-24/{digest}",
+            "media_key": base64.b64encode(secrets.token_bytes(32)).decode("ascii"),
+            "mimetype": message.get("mimetype") or DEFAULT_MIMETYPES[kind],
+        }
+        if message.get("size") is None:
+            fields["size"] = len(raw)
+        return fields
+
+    def media_bytes(self, digest: Any) -> bytes:
+        if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise SimError(400, "media is addressed by the sha256 of its bytes (64 hex digits)")
+        raw = self.media.get(digest)
+        if raw is None:
+            raise SimError(404, "no such media on the servers")
+        return raw
+
+    def forward_inbound(self, message_id: Any, data: dict[str, Any]) -> tuple[dict[str, Any], list[Device]]:
+        """The contact forwards a message it sent before (to the same phone, or ``to``): a new
+        message id, the same file on the media servers (WhatsApp forwards media by reference,
+        same filehash), marked ``isForwarded``."""
+        if not isinstance(message_id, str) or not message_id:
+            raise SimError(400, "give the id of a delivered message")
+        original = next(
+            (m for history in self.inbound.values() for m in history if message_id in (m["id"], m["msg_id"])),
+            None,
+        )
+        if original is None:
+            raise SimError(404, f"no delivered message {message_id}")
+        phone = parse_phone(data["to"], field_name="to") if data.get("to") is not None else original["to"]
+        devices = self.linked_devices(phone)
+        if not devices:
+            raise SimError(404, f"{phone} has no linked device")
+        msg_id = "3A" + secrets.token_hex(9).upper()
+        chat = original["from_lid"] or jid_for(original["from"] or "")
+        message = dict(original, id=f"false_{chat}_{msg_id}", msg_id=msg_id, to=phone, t=int(time.time()))
+        message["is_forwarded"] = True
+        if "media_key" in original:
+            message["media_key"] = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+        for device in devices:
+            self._queue_event(device, "message", message)
+        self.inbound.setdefault(phone, []).append(message)
         self.save()
         return message, devices
 
@@ -383,9 +495,19 @@ class SimState:
         self.save()
         return len(history), devices
 
-    def record_send(self, device: Device, *, msg_id: Any, chat_value: Any, body: Any) -> OutboxEntry:
-        """A linked page sent a text to a chat: the servers accept it (ack 1) and the phone
-        sees it; or refuse it (a contact whose messages fail)."""
+    def record_send(
+        self,
+        device: Device,
+        *,
+        msg_id: Any,
+        chat_value: Any,
+        body: Any,
+        kind: Any = "chat",
+        media: Any = None,
+    ) -> OutboxEntry:
+        """A linked page sent a message to a chat: the servers accept it (ack 1) and the phone
+        sees it; or refuse it (a contact whose messages fail). A media message refers to a
+        file the page uploaded first (``media.sha256``); its body is the caption."""
         if device.status != "linked" or not device.phone:
             raise SimError(409, "not_authenticated")
         if not isinstance(msg_id, str) or not re.fullmatch(r"[0-9A-F]{16,32}", msg_id):
@@ -397,8 +519,23 @@ class SimState:
             raise SimError(404, "no such chat")
         if contact is not None and (contact.fail_sends or not contact.on_whatsapp):
             raise SimError(409, "message refused by the servers")
-        if not isinstance(body, str) or body == "":
+        kind = kind or "chat"
+        if kind not in ("chat", "location", "vcard") and kind not in MEDIA_TYPES:
+            raise SimError(400, f"cannot send a message of type {kind!r}")
+        if media is not None and not isinstance(media, dict):
+            raise SimError(400, "media must be an object")
+        media = dict(media or {})
+        if kind in MEDIA_TYPES:
+            raw = self.media_bytes(media.get("sha256"))  # uploaded first, or refused
+            media["size"] = len(raw)
+            if body is None:
+                body = ""
+        elif kind == "chat" and (not isinstance(body, str) or body == ""):
             raise SimError(400, "body must be a non-empty string")
+        elif body is None:
+            body = ""  # a location has no text
+        if not isinstance(body, str):
+            raise SimError(400, "body must be a string")
         wam_id = f"true_{chat_value}_{msg_id}"
         for entry in self.outbox:
             if entry.id == wam_id:
@@ -412,6 +549,8 @@ class SimState:
             body=body,
             at=time.time(),
             chat=chat_value,
+            type=kind,
+            media=media or None,
         )
         self.outbox.append(entry)
         self.save()
@@ -448,3 +587,13 @@ class SimState:
         device.pending = [event for event in device.pending if event["eseq"] > upto]
         if len(device.pending) != before:
             self.save()
+
+
+def _vcard_name(vcard: str) -> str:
+    """The FN (formatted name) of a vCard: what WhatsApp shows as the card's title
+    (MsgModel.vcardFormattedName)."""
+    for line in vcard.splitlines():
+        name, _, value = line.partition(":")
+        if name.split(";")[0].strip().upper() == "FN":
+            return value.strip()
+    return ""

@@ -10,6 +10,17 @@
  *   __blazz.harvest(max)         -> {events: drain(max), state: state()} in one call
  *   __blazz.send(to, text, ms, key) -> Promise {ok, id, confirmed} | {ok: false, reason, transient}
  *   __blazz.sendRecord(key)      -> {id, confirmed} of an earlier send with that key, or null
+ *   __blazz.mediaStart(id, max)  -> {state: downloading | ready | failed, size, sha256, reason,
+ *                                   transient}: starts downloading a message's file in the page
+ *   __blazz.mediaStatus(id)      -> the same, without starting anything
+ *   __blazz.mediaChunk(id, offset, length) -> base64 of those bytes of a ready file, or null
+ *   __blazz.mediaRelease(id)     -> forgets the file (the worker has it)
+ *   __blazz.mediaPut(key, offset, b64) -> bytes received so far for an outbound file
+ *   __blazz.mediaDrop(key)       -> forgets an outbound file
+ *   __blazz.sendMedia(to, spec, ms, key) -> like send: a file (spec.kind image | video | audio |
+ *                                   ptt | document | sticker, pushed with mediaPut under key),
+ *                                   a location (lat, lng, name, address) or a contact card
+ *                                   (contact, name)
  *   __blazz.state()              -> {authenticated, ready, stream, auth_code, connected, heartbeat_at, ...}
  *   __blazz.me()                 -> "+E164" or null
  *   __blazz.probe(ms)            -> Promise {ok: true, rtt_ms} | {ok: false, reason}
@@ -381,7 +392,47 @@
       return false;
     }
   }
-  const MEDIA_FIELDS = ['mimetype', 'filename', 'size', 'duration', 'width', 'height', 'lat', 'lng', 'isViewOnce'];
+  // --- media (issue 17) -------------------------------------------------------------------
+  // WhatsApp's MsgModel (wa-js whatsapp/models/MsgModel.ts) turned into the keys of Blazz's
+  // Chat.media (messaging/services/media.py). The bytes never travel with the event: the worker
+  // fetches them afterwards (mediaStart / mediaChunk below). A media message's body is its JPEG
+  // thumbnail, so the text comes from `caption`; wa-js's sendFileMessage.ts puts the file name
+  // in `caption` when the sender wrote none (isCaptionByUser false), which is not a caption.
+  const DOWNLOADABLE = { image: true, video: true, audio: true, ptt: true, document: true, sticker: true };
+  function textOr(value) { return typeof value === 'string' && value !== '' ? value.replace(/\u0000/g, '') : null; }
+  function numberOr(value) { return typeof value === 'number' && isFinite(value) ? value : null; }
+  function captionOf(msg) {
+    const caption = textOr(msg.caption);
+    if (caption === null) return null;
+    if (caption === textOr(msg.filename) && msg.isCaptionByUser !== true) return null;
+    return caption;
+  }
+  function mediaOf(msg, type) {
+    const media = {};
+    const put = (name, value) => { if (value !== null && value !== undefined) media[name] = value; };
+    if (DOWNLOADABLE[type]) {
+      put('mimetype', textOr(msg.mimetype));
+      put('filename', textOr(msg.filename));
+      put('size', numberOr(msg.size));
+      put('duration', numberOr(Number(msg.duration)));
+      put('width', numberOr(msg.width));
+      put('height', numberOr(msg.height));
+      media.view_once = !!msg.isViewOnce;
+    } else if (type === 'location') {
+      put('lat', numberOr(msg.lat));
+      put('lng', numberOr(msg.lng));
+      // sendLocationMessage.ts: loc is "name\naddress", or either alone.
+      const lines = (textOr(msg.loc) || '').split('\n');
+      put('name', textOr(lines[0].trim()));
+      put('address', textOr(lines.slice(1).join('\n').trim()));
+    } else if (type === 'vcard' || type === 'multi_vcard') {
+      // sendVCardContactMessage.ts: one card is the body; several are vcardList.
+      const cards = type === 'vcard' ? [msg.body] : (Array.isArray(msg.vcardList) ? msg.vcardList.map((c) => c && c.vcard) : []);
+      put('vcard', textOr(cards.filter((c) => typeof c === 'string').join('\n')));
+      put('name', textOr(msg.vcardFormattedName));
+    }
+    return media;
+  }
   // Identity lookups are asynchronous (getPnLidEntry); a chain keeps messages in the order
   // WhatsApp delivered them, and quiesce() waits for it.
   let chain = Promise.resolve();
@@ -415,9 +466,8 @@
     inOrder(async () => {
       const lid = isLid(chat) ? chat : null;
       const phone = lid ? await phoneForLid(lid) : phoneOf(chat);
-      const type = msg.type || 'chat';
-      const media = {};
-      MEDIA_FIELDS.forEach((name) => { if (msg[name] !== undefined && msg[name] !== null) media[name] = msg[name]; });
+      const raw = msg.type || 'chat';
+      const type = raw === 'multi_vcard' ? 'vcard' : raw;
       push('message', {
         id,
         chat,
@@ -426,11 +476,12 @@
         lid,
         push_name: typeof msg.notifyName === 'string' && msg.notifyName ? msg.notifyName : null,
         // A media message's body is its thumbnail; its text is the caption.
-        body: type === 'chat' ? (typeof msg.body === 'string' ? msg.body : null) : (typeof msg.caption === 'string' ? msg.caption : null),
+        body: type === 'chat' ? (typeof msg.body === 'string' ? msg.body : null) : (DOWNLOADABLE[type] ? captionOf(msg) : null),
         timestamp: typeof msg.t === 'number' ? msg.t : null,
         fromMe: false,
         type,
-        media: type === 'chat' ? null : media,
+        media: type === 'chat' ? null : mediaOf(msg, raw),
+        forwarded: !!msg.isForwarded,
       });
     });
   }
@@ -636,6 +687,10 @@
     return sends.get(key) || null;
   };
   bridge.send = async function (to, text, ackTimeoutMs, key) {
+    if (typeof text !== 'string' || text === '') return { ok: false, reason: 'empty_text' };
+    return sendKeyed(to, ackTimeoutMs, key, (W, chatId, options) => W.chat.sendTextMessage(chatId, text, options));
+  };
+  async function sendKeyed(to, ackTimeoutMs, key, perform) {
     if (key && sends.has(key)) {
       const record = sends.get(key);
       if (!record.id) return { ok: false, reason: 'in_flight', transient: true };
@@ -646,10 +701,10 @@
       sends.set(key, record);
       if (sends.size > SENDS_MAX) sends.delete(sends.keys().next().value);
     }
-    const result = await sendOnce(to, text, ackTimeoutMs, record, messageIdFor(key));
+    const result = await sendOnce(to, perform, ackTimeoutMs, record, messageIdFor(key));
     if (key && !result.id) sends.delete(key); // nothing was created: a retry may send
     return result;
-  };
+  }
   // A key that is a UUID (Blazz passes the Chat's uuid) becomes the WhatsApp message id
   // (32 uppercase hex, the shape phones use). Sent again from another page after a worker
   // died mid-send, it is the same message to the servers, not a second one.
@@ -671,7 +726,7 @@
     if (value && typeof value === 'object' && 'messageSendResult' in value) return value.messageSendResult;
     return value === undefined ? null : value;
   }
-  async function sendOnce(to, text, ackTimeoutMs, record, bareId) {
+  async function sendOnce(to, perform, ackTimeoutMs, record, bareId) {
     const W = wpp();
     if (!loaderReady(W) || !W.chat || typeof W.chat.sendTextMessage !== 'function') {
       return { ok: false, reason: 'no_wpp', transient: true };
@@ -679,7 +734,6 @@
     if (!W.conn.isAuthenticated()) return { ok: false, reason: 'not_authenticated', transient: true };
     const target = recipientJid(to);
     if (!target) return { ok: false, reason: 'invalid_recipient' };
-    if (typeof text !== 'string' || text === '') return { ok: false, reason: 'empty_text' };
     const deadline = Date.now() + (ackTimeoutMs || 15000);
     // The chat first: a phone may resolve to its @lid chat, and the key must name that chat.
     const found = await withTimeout(Promise.resolve().then(() => W.chat.find(target)), deadline - Date.now());
@@ -702,7 +756,7 @@
       sentByBareId.set(bareId, record.id);
     }
     const outcome = await withTimeout(
-      Promise.resolve().then(() => W.chat.sendTextMessage(chatId, text, options)),
+      Promise.resolve().then(() => perform(W, chatId, options)),
       deadline - Date.now(),
     );
     if (outcome.timedOut) {
@@ -754,6 +808,180 @@
       } catch (e) { /* not in this page (yet) */ }
     })).then(() => { watching = false; }, () => { watching = false; });
   }
+
+  // --- media: inbound bytes to the worker, outbound bytes from it --------------------------
+  // Bytes never ride in the harvest. The worker asks for one message's file (mediaStart: the
+  // download runs in the page, the call returns at once), polls (mediaStatus), then pulls it
+  // in bounded base64 chunks (mediaChunk), one short execute_script each, and releases it
+  // (mediaRelease). A file over the worker's limit is refused before or after the download.
+  const downloads = new Map(); // message id -> {state, bytes, size, sha256, mimetype, at, ...}
+  const DOWNLOADS_MAX_BYTES = 256 * 1024 * 1024; // held for the worker at once, all files
+  const DOWNLOAD_TIMEOUT_MS = 120 * 1000;
+  const HELD_FOR_MS = 10 * 60 * 1000; // a worker that died mid-pull never releases
+  function downloadView(entry) {
+    if (!entry) return { state: 'unknown' };
+    const { bytes, promise, ...view } = entry;
+    return view;
+  }
+  function heldBytes() {
+    let total = 0;
+    downloads.forEach((entry) => { total += entry.bytes ? entry.bytes.length : 0; });
+    return total;
+  }
+  function forgetOldDownloads() {
+    const now = Date.now();
+    downloads.forEach((entry, id) => {
+      if (now - entry.at > HELD_FOR_MS) downloads.delete(id);
+      else if (entry.state === 'downloading' && now - entry.at > DOWNLOAD_TIMEOUT_MS) {
+        downloads.set(id, { state: 'failed', reason: 'timeout', transient: true, at: entry.at });
+      }
+    });
+  }
+  function hex(buffer) {
+    return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  }
+  async function download(id, maxBytes, entry) {
+    const W = wpp();
+    const fail = (reason, extra) => { if (downloads.get(id) === entry) downloads.set(id, Object.assign({ state: 'failed', reason, at: entry.at }, extra)); };
+    let msg;
+    try {
+      msg = await W.chat.getMessageById(id);
+    } catch (e) {
+      // Not in this page (a profile restored from an older snapshot): worth another try later.
+      return fail('msg_not_found', { transient: true, error: describe(e) });
+    }
+    if (msg && typeof msg.size === 'number' && msg.size > maxBytes) {
+      return fail('too_large', { size: msg.size });
+    }
+    let blob;
+    try {
+      blob = await W.chat.downloadMedia(id);
+    } catch (e) {
+      const code = describe(e);
+      // downloadMedia.ts: a message without media never has any; media_not_found (expired on
+      // the servers, a failed download) may work later.
+      return fail(code, code === 'message_not_contains_media' ? {} : { transient: true });
+    }
+    if (!blob || typeof blob.size !== 'number') return fail('no_blob', { transient: true });
+    if (blob.size > maxBytes) return fail('too_large', { size: blob.size });
+    if (heldBytes() + blob.size > DOWNLOADS_MAX_BYTES) return fail('page_busy', { transient: true });
+    const buffer = await blob.arrayBuffer();
+    let sha256 = null;
+    try {
+      if (window.crypto && crypto.subtle) sha256 = hex(await crypto.subtle.digest('SHA-256', buffer));
+    } catch (e) { /* not a secure context: the worker checks the size only */ }
+    if (downloads.get(id) !== entry) return; // released or timed out meanwhile
+    // A video's thumbnail (MsgModel.body, a small JPEG) is kept with it: Blazz cannot draw a
+    // frame of a video without a decoder, WhatsApp already did.
+    const thumbnail = msg && msg.type === 'video' && typeof msg.body === 'string' && msg.body.length < 256 * 1024 ? msg.body : null;
+    downloads.set(id, {
+      state: 'ready', bytes: new Uint8Array(buffer), size: buffer.byteLength, sha256,
+      mimetype: blob.type || null, thumbnail, at: entry.at,
+    });
+  }
+  bridge.mediaStart = function (id, maxBytes) {
+    forgetOldDownloads();
+    const W = wpp();
+    if (!loaderReady(W) || !W.conn.isAuthenticated()) return { state: 'failed', reason: 'not_ready', transient: true };
+    if (typeof id !== 'string' || !id) return { state: 'failed', reason: 'bad_id' };
+    if (!downloads.has(id)) {
+      const entry = { state: 'downloading', at: Date.now() };
+      downloads.set(id, entry);
+      download(id, Number(maxBytes) || 16 * 1024 * 1024, entry).catch((e) => {
+        if (downloads.get(id) === entry) downloads.set(id, { state: 'failed', reason: 'error', transient: true, error: describe(e), at: entry.at });
+      });
+    }
+    return downloadView(downloads.get(id));
+  };
+  bridge.mediaStatus = function (id) {
+    forgetOldDownloads();
+    return downloadView(downloads.get(id));
+  };
+  bridge.mediaChunk = function (id, offset, length) {
+    const entry = downloads.get(id);
+    if (!entry || entry.state !== 'ready') return null;
+    const start = Math.max(0, Number(offset) || 0);
+    const end = Math.min(entry.bytes.length, start + Math.max(1, Number(length) || 0));
+    const part = entry.bytes.subarray(start, end);
+    let binary = '';
+    for (let i = 0; i < part.length; i += 0x8000) {
+      binary += String.fromCharCode.apply(null, part.subarray(i, i + 0x8000));
+    }
+    return btoa(binary);
+  };
+  bridge.mediaRelease = function (id) {
+    return downloads.delete(id);
+  };
+
+  // Outbound: the worker pushes a file in chunks under the chat's key (mediaPut), then asks
+  // for the send (sendMedia). A chunk at offset 0 starts the file again (a retried send).
+  const uploads = new Map(); // key -> {parts: Uint8Array[], size, at}
+  const UPLOADS_MAX = 8;
+  bridge.mediaPut = function (key, offset, b64) {
+    if (typeof key !== 'string' || !key || typeof b64 !== 'string') return -1;
+    let entry = uploads.get(key);
+    if (Number(offset) === 0 || !entry) {
+      entry = { parts: [], size: 0, at: Date.now() };
+      uploads.set(key, entry);
+      while (uploads.size > UPLOADS_MAX) uploads.delete(uploads.keys().next().value);
+    }
+    if (Number(offset) !== entry.size) return entry.size; // out of order: the worker resumes here
+    const binary = atob(b64);
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
+    entry.parts.push(bytes);
+    entry.size += bytes.length;
+    return entry.size;
+  };
+  bridge.mediaDrop = function (key) {
+    return uploads.delete(key);
+  };
+  // wa-js 4.6.0 sendFileMessage.ts options: type image | video | audio (isPtt for a voice
+  // note) | document | sticker; caption, filename, mimetype; a File is used as is
+  // (util/convertToFile.ts), so its name and type are ours.
+  const FILE_TYPES = { image: 'image', video: 'video', audio: 'audio', ptt: 'audio', document: 'document', sticker: 'sticker' };
+  bridge.sendMedia = async function (to, spec, ackTimeoutMs, key) {
+    const kind = spec && spec.kind;
+    // A key already sent answers as send() does (its file was dropped after that send).
+    if (key && sends.has(key)) return sendKeyed(to, ackTimeoutMs, key, null);
+    if (FILE_TYPES[kind]) {
+      const upload = uploads.get(key);
+      if (!upload || upload.size !== Number(spec.size)) {
+        return { ok: false, reason: 'media_incomplete', transient: true, have: upload ? upload.size : 0 };
+      }
+      const file = new File(upload.parts, spec.filename || 'file', { type: spec.mimetype || 'application/octet-stream' });
+      const result = await sendKeyed(to, ackTimeoutMs, key, (W, chatId, options) => {
+        const fileOptions = Object.assign({}, options, { type: FILE_TYPES[kind], filename: file.name, mimetype: file.type });
+        if (kind === 'ptt') fileOptions.isPtt = true;
+        if (typeof spec.caption === 'string' && spec.caption && kind !== 'ptt' && kind !== 'audio' && kind !== 'sticker') {
+          fileOptions.caption = spec.caption;
+        }
+        return W.chat.sendFileMessage(chatId, file, /** @type {any} */ (fileOptions));
+      });
+      if (result.id || !result.transient) uploads.delete(key);
+      return result;
+    }
+    if (kind === 'location') {
+      const lat = Number(spec.lat);
+      const lng = Number(spec.lng);
+      if (!isFinite(lat) || !isFinite(lng)) return { ok: false, reason: 'invalid_location' };
+      return sendKeyed(to, ackTimeoutMs, key, (W, chatId, options) => {
+        const location = Object.assign({}, options, { lat, lng });
+        if (spec.name) location.name = String(spec.name);
+        if (spec.address) location.address = String(spec.address);
+        return W.chat.sendLocationMessage(chatId, location);
+      });
+    }
+    if (kind === 'vcard') {
+      // sendVCardContactMessage.ts builds the card from a contact id and name (WhatsApp's
+      // VCard.vcardFromContactModel); a vCard text cannot be sent as is.
+      const contactId = recipientJid(spec.contact);
+      if (!contactId) return { ok: false, reason: 'invalid_contact' };
+      return sendKeyed(to, ackTimeoutMs, key, (W, chatId, options) =>
+        W.chat.sendVCardContactMessage(chatId, { id: contactId, name: String(spec.name || '') }, options));
+    }
+    return { ok: false, reason: 'unknown_media_kind' };
+  };
 
   // --- probe -----------------------------------------------------------------------------
   // A probe that a dead socket fails: the stream must be MAIN and NORMAL, and the servers
@@ -827,6 +1055,8 @@
     ['conn.genLinkDeviceCodeForPhoneNumber', 'function'],
     ['chat.find', 'function'], ['chat.sendTextMessage', 'function'], ['chat.getMessageById', 'function'],
     ['chat.list', 'function'], ['chat.getMessages', 'function'],
+    ['chat.sendFileMessage', 'function'], ['chat.downloadMedia', 'function'],
+    ['chat.sendLocationMessage', 'function'], ['chat.sendVCardContactMessage', 'function'],
     ['contact.getPnLidEntry', 'function'],
     ['whatsapp.functions.queryWidExists', 'function'], ['whatsapp.enums.SYSTEM_MESSAGE_TYPES', 'object'],
   ];

@@ -57,6 +57,8 @@ class WorkerProcess:
             "BLAZZ_WORKER_HEARTBEAT_SECONDS": "1",
             "BLAZZ_SNAPSHOT_AFTER_LOGIN_SECONDS": "6",
             "BLAZZ_HARVEST_TICK_MS": "200",
+            # Media the worker stores must be readable by the test (and by the next worker).
+            "BLAZZ_MEDIA_ROOT": str(settings.BLAZZ_MEDIA_ROOT),
             **self.extra_env,
         }
         log = open(self.log_path, "ab")

@@ -238,16 +238,8 @@
       const p = frame.payload;
       if (frame.kind === 'message') {
         if (p.from_lid && p.from && p.share_pn) learnMapping(p.from_lid, p.from);
-        const remote = makeWid(chatJidOf(p));
-        const msg = {
-          id: makeKey(false, remote, p.msg_id), from: remote, to: makeWid(jidOfPhone(p.to)),
-          body: p.body, type: p.type || 'chat', subtype: p.subtype || null, t: p.t, ack: 1,
-          isNewMsg: true, self: 'in', notifyName: p.push_name || '',
-          caption: p.caption, mimetype: p.mimetype, filename: p.filename, size: p.size,
-          duration: p.duration, width: p.width, height: p.height, isViewOnce: !!p.is_view_once,
-          lat: p.lat, lng: p.lng, loc: p.loc,
-        };
-        addMsg(msg);
+        addMsg(msgFromPayload(p, true));
+        storeMsg(p);
       } else if (frame.kind === 'ack') {
         const msg = MsgStore.models.get(makeKey(true, makeWid(p.chat), p.msg_id)._serialized);
         if (msg && p.ack > msg.ack) setAck(msg, p.ack);
@@ -259,6 +251,133 @@
     wsSend({ type: 'recv', upto: frame.eseq });
   }
   const receiptHandlers = [];
+
+  // A received message as WhatsApp Web's MsgModel holds it (wa-js whatsapp/models/MsgModel.ts):
+  // a media message's body is its JPEG thumbnail and its text the caption; the file itself is
+  // not in the message but on the media servers (mediaData.directPath, filehash), fetched by
+  // msg.downloadMedia(); a location's text is `loc` ("name\naddress"); a contact card's
+  // vCard is its body.
+  const MEDIA_OBJECT_TYPES = { image: 'IMAGE', video: 'VIDEO', audio: 'AUDIO', ptt: 'PTT', document: 'DOCUMENT', sticker: 'STICKER' };
+  function msgFromPayload(p, isNew) {
+    const remote = makeWid(chatJidOf(p));
+    const type = p.type || 'chat';
+    const msg = {
+      id: makeKey(false, remote, p.msg_id), from: remote, to: makeWid(jidOfPhone(p.to)),
+      body: p.body, type, subtype: p.subtype || null, t: p.t, ack: 1,
+      isNewMsg: isNew, self: 'in', notifyName: p.push_name || '',
+      caption: p.caption, mimetype: p.mimetype, filename: p.filename, size: p.size,
+      duration: p.duration, width: p.width, height: p.height, isViewOnce: !!p.is_view_once,
+      isForwarded: !!p.is_forwarded, lat: p.lat, lng: p.lng, loc: p.loc,
+    };
+    if (type === 'vcard') msg.vcardFormattedName = p.vcard_name || '';
+    if (p.direct_path) {
+      msg.filehash = p.filehash;
+      msg.directPath = p.direct_path;
+      msg.mediaKey = p.media_key;
+      msg.isCaptionByUser = p.caption !== undefined && p.caption !== null;
+      msg.mediaData = {
+        type, mimetype: p.mimetype, size: p.size, filehash: p.filehash, directPath: p.direct_path,
+        mediaStage: 'INIT', mediaBlob: null,
+      };
+      msg.mediaObject = { type: MEDIA_OBJECT_TYPES[type] || 'DOCUMENT' };
+      msg.downloadMedia = () => downloadMsgMedia(msg);
+    }
+    return msg;
+  }
+  // WhatsApp Web's download manager: fetch the file from the media servers by its directPath,
+  // keep it in the persistent LRU cache by filehash (LruMediaStore). A failed download resolves
+  // with the stage set to an error; the caller finds nothing in the cache.
+  async function downloadMsgMedia(msg) {
+    const data = msg.mediaData;
+    try {
+      const response = await fetch('/mms/' + String(data.directPath).split('/').pop(), { cache: 'no-store' });
+      if (!response.ok) throw new Error('HTTP ' + response.status);
+      lruMedia.put(data.filehash, await response.arrayBuffer());
+      data.mediaStage = 'RESOLVED';
+    } catch (e) {
+      data.mediaStage = 'ERROR_MISSING';
+    }
+  }
+  // LruMediaStore: files by filehash, oldest evicted past a byte budget (the newest always kept).
+  const LRU_MEDIA_BYTES = 8 * 1024 * 1024;
+  const lruMedia = {
+    entries: new Map(),
+    bytes: 0,
+    put(hash, buffer) {
+      this.remove(hash);
+      this.entries.set(hash, buffer);
+      this.bytes += buffer.byteLength;
+      while (this.bytes > LRU_MEDIA_BYTES && this.entries.size > 1) this.remove(this.entries.keys().next().value);
+    },
+    remove(hash) {
+      const old = this.entries.get(hash);
+      if (old === undefined) return;
+      this.entries.delete(hash);
+      this.bytes -= old.byteLength;
+    },
+    async get(hash) {
+      const buffer = this.entries.get(hash);
+      if (buffer === undefined) return undefined;
+      this.entries.delete(hash);
+      this.entries.set(hash, buffer); // most recently used
+      return buffer;
+    },
+  };
+
+  // WhatsApp Web keeps the messages it received in IndexedDB ("model-storage"), so a reloaded
+  // page (or one reopened from the same profile) still finds an older message by its id.
+  const MODEL_DB = 'model-storage';
+  const modelDb = new Promise((resolve) => {
+    try {
+      const open = indexedDB.open(MODEL_DB, 1);
+      open.onupgradeneeded = () => open.result.createObjectStore('message', { keyPath: 'key' });
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => resolve(null);
+    } catch (e) { resolve(null); }
+  });
+  function storeMsg(p) {
+    modelDb.then((db) => {
+      if (!db) return;
+      try {
+        const { body, ...rest } = p; // thumbnails stay out of the index, as on WhatsApp Web
+        const key = 'false_' + chatJidOf(p) + '_' + p.msg_id;
+        db.transaction('message', 'readwrite').objectStore('message').put({ key, payload: rest, body });
+      } catch (e) { console.error('could not store message', e); }
+    });
+  }
+  async function loadMsg(serialized) {
+    const db = await modelDb;
+    if (!db) return undefined;
+    const row = await new Promise((resolve) => {
+      try {
+        const request = db.transaction('message', 'readonly').objectStore('message').get(serialized);
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => resolve(undefined);
+      } catch (e) { resolve(undefined); }
+    });
+    if (!row) return undefined;
+    // Loaded from storage, not received: not new (no chat.new_message), not unread.
+    const msg = msgFromPayload(Object.assign({}, row.payload, { body: row.body }), false);
+    if (MsgStore.models.has(msg.id._serialized)) return MsgStore.models.get(msg.id._serialized);
+    Object.assign(msg, emitter());
+    MsgStore.models.set(msg.id._serialized, msg);
+    return msg;
+  }
+  // WhatsApp's uploadMedia: the file goes to the media servers first; the message that is
+  // sent then refers to it.
+  async function uploadMedia(blob, kind) {
+    if (!state.open) throw new WPPError('offline', 'Not connected to WhatsApp');
+    let response;
+    try {
+      response = await fetch('/mms/upload?type=' + encodeURIComponent(kind), { method: 'POST', body: blob });
+    } catch (e) {
+      throw new WPPError('upload_failed', 'Media upload failed: ' + e);
+    }
+    const answer = await response.json().catch(() => ({}));
+    if (response.status === 413) throw new WPPError('file_too_large', 'The media servers refused the file size');
+    if (!response.ok) throw new WPPError('upload_failed', answer.error || 'HTTP ' + response.status);
+    return answer;
+  }
 
   async function logoutLocally() {
     if (state.reloading) return;
@@ -287,7 +406,12 @@
   function dispatchOutgoing(item) {
     const { msg } = item;
     if (!state.open) { outgoing.push(item); return; }
-    request('send', { id: msg.id.id, chat: msg.id.remote._serialized, body: msg.body }).then((answer) => {
+    const frame = { id: msg.id.id, chat: msg.id.remote._serialized, body: msg.type === 'chat' || msg.type === 'vcard' ? msg.body : msg.caption };
+    if (msg.type !== 'chat') {
+      frame.msg_type = msg.type;
+      frame.media = msg.outMedia || null;
+    }
+    request('send', frame).then((answer) => {
       if (answer.ok) {
         setAck(msg, Math.max(msg.ack, 1));
         item.resolve({ messageSendResult: 'OK', t: answer.t });
@@ -399,6 +523,9 @@
     findOrCreateLatestChat,
     addAndSendMsgToChat,
     sendSeen,
+    uploadMedia,
+    loadMsg,
+    LruMediaStore: lruMedia,
     newId: () => '3EB0' + randomHex(8).toUpperCase(),
     logout: async () => {
       if (!state.authenticated) return false;

@@ -145,8 +145,16 @@
   // src/chat/functions/sendTextMessage.ts -> sendRawMessage.ts -> prepareRawMessage.ts
   async function sendTextMessage(chatId, content, options = {}) {
     const opts = Object.assign({}, defaultSendMessageOptions, options);
+    if (opts.linkPreview && typeof content === 'string' && /https?:\/\//.test(content)) {
+      // src/chat/functions/prepareLinkPreview.ts via src/util/linkPreview.ts: third-party servers.
+      thirdParty('link_preview', (config.linkPreviewApiServers || ['wa-js default servers']).join(','));
+    }
+    return sendRawMessage(chatId, { body: String(content), type: 'chat' }, opts);
+  }
+  // src/chat/functions/prepareRawMessage.ts: the key (a caller's messageId must be a serialized
+  // key from me, of this chat), then src/chat/functions/sendRawMessage.ts.
+  async function messageKeyFor(chat, opts) {
     const a = needApp();
-    const chat = await find(chatId); // assertFindChat: creates the chat when missing
     let key;
     if (opts.messageId) {
       key = typeof opts.messageId === 'string' ? keyFromString(opts.messageId) : opts.messageId;
@@ -162,25 +170,160 @@
     } else {
       key = await generateMessageID(chat);
     }
-    if (opts.linkPreview && typeof content === 'string' && /https?:\/\//.test(content)) {
-      // src/chat/functions/prepareLinkPreview.ts via src/util/linkPreview.ts: third-party servers.
-      thirdParty('link_preview', (config.linkPreviewApiServers || ['wa-js default servers']).join(','));
-    }
+    return key;
+  }
+  async function sendRawMessage(chatId, fields, options = {}) {
+    const opts = Object.assign({}, defaultSendMessageOptions, options);
+    const a = needApp();
+    const chat = await find(chatId); // assertFindChat: creates the chat when missing
+    const key = await messageKeyFor(chat, opts);
     if (opts.markIsRead) a.sendSeen(assertGetChat(chat.id)); // errors ignored in wa-js
-    const raw = {
-      id: key, body: String(content), type: 'chat', t: Math.floor(Date.now() / 1000),
-      from: chat.id.isLid() ? a.meLid() : a.me(), to: chat.id,
-    };
+    const raw = Object.assign({
+      id: key, t: Math.floor(Date.now() / 1000), from: chat.id.isLid() ? a.meLid() : a.me(), to: chat.id,
+    }, fields);
     const result = a.addAndSendMsgToChat(assertGetChat(chat.id), raw);
     const message = await result[0];
     let sendMsgResult = null; // null unless waitForAck (sendRawMessage.ts, since 3.19.3)
     if (opts.waitForAck) sendMsgResult = await result[1];
     return { id: message.id.toString(), ack: message.ack, from: String(raw.from), to: chat.id.toString(), sendMsgResult };
   }
+
+  // --- media (src/chat/functions/sendFileMessage.ts, downloadMedia.ts, sendLocationMessage.ts,
+  // sendVCardContactMessage.ts) -----------------------------------------------------------------
+  // src/util/convertToFile.ts: a File is used as is; a Blob, a data URL, bare base64 or an URL
+  // (fetched) become a File named and typed by the options, else by sniffing, else
+  // 'unknown' / application/octet-stream.
+  async function convertToFile(data, mimetype, filename) {
+    if (data instanceof File) return data;
+    let blob;
+    if (typeof data === 'string' && /^https?:\/\//.test(data)) {
+      blob = await (await fetch(data)).blob();
+    } else if (typeof data === 'string') {
+      const match = /^data:([^;,]*)(;base64)?,(.*)$/s.exec(data) || (/^[A-Za-z0-9+/=\s]+$/.test(data) ? [null, '', ';base64', data] : null);
+      if (!match) throw 'invalid_data_url';
+      mimetype = mimetype || match[1] || undefined;
+      const bytes = match[2] ? Uint8Array.from(atob(match[3].replace(/\s/g, '')), (c) => c.charCodeAt(0)) : new TextEncoder().encode(decodeURIComponent(match[3]));
+      blob = new Blob([bytes], { type: mimetype || '' });
+    } else {
+      blob = data;
+    }
+    if (!filename || !mimetype) {
+      mimetype = mimetype || blob.type || 'application/octet-stream';
+      filename = filename || 'unknown';
+    }
+    return new File([blob], filename, { type: mimetype, lastModified: Date.now() });
+  }
+  // WhatsApp's MediaGatingUtils.getUploadLimit, per media type (fileHelpers.getMediaTypeForValidation).
+  const UPLOAD_LIMITS = { document: 100 * 1024 * 1024 };
+  function uploadLimit(kind) { return UPLOAD_LIMITS[kind] || 16 * 1024 * 1024; }
+  function kindOf(options, file) {
+    if (options.type === 'audio') return options.isPtt ? 'ptt' : 'audio';
+    if (['image', 'video', 'document', 'sticker'].includes(options.type)) return options.type;
+    const major = String(file.type).split('/')[0]; // 'auto-detect'
+    return major === 'image' || major === 'video' || major === 'audio' ? major : 'document';
+  }
+  async function imageSize(file) {
+    try {
+      const bitmap = await createImageBitmap(file);
+      const size = { width: bitmap.width, height: bitmap.height };
+      bitmap.close();
+      return size;
+    } catch (e) {
+      return {};
+    }
+  }
+  async function sendFileMessage(chatId, content, options = {}) {
+    const opts = Object.assign({}, defaultSendMessageOptions, { type: 'auto-detect', waveform: true }, options);
+    const a = needApp();
+    const chat = await find(chatId);
+    const file = await convertToFile(content, opts.mimetype, opts.filename);
+    const kind = kindOf(opts, file);
+    const limit = uploadLimit(kind === 'ptt' ? 'audio' : kind);
+    if (file.size > limit) {
+      throw new WPPError('file_too_large', 'File size ' + file.size + ' exceeds the upload limit of ' + limit, { fileSize: file.size, limit, mediaType: kind });
+    }
+    const key = await messageKeyFor(chat, opts);
+    if (opts.markIsRead) a.sendSeen(assertGetChat(chat.id));
+    const uploaded = await a.uploadMedia(file, kind);
+    const dims = kind === 'image' || kind === 'sticker' ? await imageSize(file) : {};
+    const isViewOnce = kind === 'image' || kind === 'video' || kind === 'ptt' ? !!opts.isViewOnce : undefined;
+    // prepareRawMessage: the caption defaults to the file name (isCaptionByUser tells them apart).
+    const caption = opts.caption || file.name;
+    const raw = {
+      id: key, t: Math.floor(Date.now() / 1000), from: chat.id.isLid() ? a.meLid() : a.me(), to: chat.id,
+      type: kind, caption, filename: file.name, mimetype: file.type, size: file.size,
+      isCaptionByUser: opts.caption != undefined, isViewOnce, isGif: kind === 'video' ? !!opts.isGif : undefined,
+      width: dims.width, height: dims.height, body: '',
+      outMedia: {
+        sha256: uploaded.sha256, mimetype: file.type, filename: file.name, size: file.size,
+        caption: opts.caption === undefined ? null : opts.caption, isViewOnce: !!isViewOnce,
+        width: dims.width, height: dims.height,
+      },
+    };
+    const result = a.addAndSendMsgToChat(assertGetChat(chat.id), raw);
+    const message = await result[0];
+    let sendMsgResult = null;
+    if (opts.waitForAck) sendMsgResult = await result[1];
+    return { id: message.id.toString(), ack: message.ack, sendMsgResult };
+  }
+  async function sendLocationMessage(chatId, options) {
+    const opts = Object.assign({}, defaultSendMessageOptions, options);
+    const loc = opts.name && opts.address ? opts.name + '\n' + opts.address : opts.name || opts.address || '';
+    const lat = typeof opts.lat === 'string' ? parseFloat(opts.lat) : opts.lat;
+    const lng = typeof opts.lng === 'string' ? parseFloat(opts.lng) : opts.lng;
+    return sendRawMessage(chatId, {
+      type: 'location', lat, lng, loc, clientUrl: opts.url, body: '',
+      outMedia: { lat, lng, loc, url: opts.url || null },
+    }, opts);
+  }
+  // WhatsApp's VCard.vcardFromContactModel: the card is made from a contact id and name.
+  function vcardOf(id, name) {
+    const user = String(id).split('@')[0];
+    const display = name || '+' + user;
+    return 'BEGIN:VCARD\nVERSION:3.0\nN:;' + display + ';;;\nFN:' + display +
+      '\nTEL;type=CELL;type=VOICE;waid=' + user + ':+' + user + '\nEND:VCARD';
+  }
+  async function sendVCardContactMessage(chatId, contacts, options = {}) {
+    const opts = Object.assign({}, defaultSendMessageOptions, options);
+    const list = Array.isArray(contacts) ? contacts : [contacts];
+    const cards = list.map((contact) => {
+      const isNamed = typeof contact === 'object' && contact && 'name' in contact;
+      const id = toWid(isNamed ? contact.id : contact)._serialized;
+      const name = isNamed ? contact.name : '';
+      return { vcard: vcardOf(id, name), displayName: name || '+' + id.split('@')[0] };
+    });
+    const fields = cards.length === 1
+      ? { type: 'vcard', body: cards[0].vcard, vcardFormattedName: cards[0].displayName,
+          outMedia: { vcard: cards[0].vcard, vcardFormattedName: cards[0].displayName } }
+      : { type: 'multi_vcard', vcardList: cards, body: '', outMedia: { vcardList: cards } };
+    return sendRawMessage(chatId, fields, opts);
+  }
+  async function downloadMedia(id) {
+    const msg = await getMessageById(id);
+    if (!msg.mediaData) {
+      throw new WPPError('message_not_contains_media', 'Message ' + id + ' not contains media', { id });
+    }
+    const data = msg.mediaData;
+    const a = needApp();
+    const fromCache = async () => {
+      const buffer = data.filehash ? await a.LruMediaStore.get(data.filehash) : undefined;
+      return buffer ? new Blob([buffer], { type: data.mimetype || 'application/octet-stream' }) : null;
+    };
+    const cached = await fromCache();
+    if (cached) return cached;
+    await msg.downloadMedia({ downloadEvenIfExpensive: true, rmrReason: 1, isUserInitiated: true });
+    const blob = await fromCache();
+    // eslint-disable-next-line no-throw-literal
+    if (!blob) throw { error: true, code: 'media_not_found', message: 'Media not found' };
+    return blob;
+  }
   async function getMessageById(id) {
     const key = keyFromString(typeof id === 'string' ? id : id._serialized);
     const msg = needApp().MsgStore.models.get(key._serialized);
     if (msg) return msg;
+    // Not loaded: WhatsApp Web looks in its own storage (a message received before a reload).
+    const stored = await needApp().loadMsg(key._serialized);
+    if (stored) return stored;
     assertGetChat(key.remote);
     throw new WPPError('msg_not_found', 'Message not found', { id });
   }
@@ -333,7 +476,8 @@
     conn,
     chat: {
       defaultSendMessageOptions, find, get, list, getMessages, getMessageById, generateMessageID,
-      sendTextMessage, markIsRead,
+      sendTextMessage, markIsRead, sendFileMessage, sendLocationMessage, sendVCardContactMessage,
+      downloadMedia,
     },
     contact: { getPnLidEntry, queryWidExists: queryWidExistsCached, queryExists: queryWidExistsCached },
     whatsapp: {

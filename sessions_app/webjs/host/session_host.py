@@ -47,13 +47,19 @@ from sessions_app.webjs.driver.push import page_target_id
 from sessions_app.webjs.host.capacity import start_concurrency
 from sessions_app.webjs.host.harvest import HarvestMixin, HarvestScheduler
 from sessions_app.webjs.host.live import LiveSession, ProbeSkipped, SendOutcome, StartResult
+from sessions_app.webjs.host.media import (
+    MediaMixin,
+    outbound_media_spec,
+    push_outbound_file,
+    send_timeout_for,
+)
 from sessions_app.webjs.host.profiles import ProfilesMixin
 
 logger = logging.getLogger(__name__)
 Status = WhatsAppSession.Status
 
 
-class SessionHost(ProfilesMixin, HarvestMixin):
+class SessionHost(ProfilesMixin, HarvestMixin, MediaMixin):
     def __init__(self, *, worker_name: str, capacity: int, data_dir: Path) -> None:
         self.worker_name = worker_name
         self.queue = session_queue_name(worker_name)
@@ -106,6 +112,8 @@ class SessionHost(ProfilesMixin, HarvestMixin):
         for target, name in (
             (self._harvest_loop, "blazz-harvest"),
             (self._heartbeat_loop, "blazz-heartbeat"),
+            # Media bytes on their own thread: a large file never holds up a harvest.
+            (self._media_loop, "blazz-media"),
         ):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -347,11 +355,29 @@ class SessionHost(ProfilesMixin, HarvestMixin):
         chat = messaging.chat_claim_for_send(chat_pk=chat_pk, session_pk=session_pk)
         if chat is None:
             return SendOutcome.SKIPPED
+        key = str(chat.uuid)
+        try:
+            spec = outbound_media_spec(chat)
+            if spec is not None and "size" in spec:
+                # The file goes into the page first, chunk by chunk (the lock around each).
+                push_outbound_file(live, chat, key)
+        except ValueError as exc:
+            messaging.chat_mark_failed(chat=chat, error=str(exc))
+            return SendOutcome.FAILED
+        except (BridgeError, OSError) as exc:
+            messaging.chat_release_claim(chat_pk=chat.pk)
+            live.last_error = str(exc)
+            return SendOutcome.NOT_HERE if isinstance(exc, BridgeError) else SendOutcome.NOT_STARTED
         with live.lock:
             try:
                 # The chat's uuid is the page-side idempotency key: a retried call on the
                 # same page never sends a second message.
-                wam_id = live.bridge.send(chat.contact.address, chat.body, idempotency_key=str(chat.uuid))
+                if spec is None:
+                    wam_id = live.bridge.send(chat.contact.address, chat.body, idempotency_key=key)
+                else:
+                    wam_id = live.bridge.send_media(
+                        chat.contact.address, spec, timeout=send_timeout_for(spec), idempotency_key=key
+                    )
             except SendNotConfirmed as exc:
                 if exc.wam_id is None:
                     # The page made nothing (it hung finding the chat): a later send may go.
