@@ -28,8 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
-from _common import ROOT, Simulator, machine
-from connect import BENCH_ENV, fresh_bench_world, start_worker, wait
+from _common import Simulator, machine
+from connect import BENCH_ENV, fresh_bench_world, start_celery, start_worker, stop, wait
 
 os.environ.update({**BENCH_ENV, "BLAZZ_WORKER_HEARTBEAT_SECONDS": "5"})
 
@@ -54,26 +54,6 @@ def percentile(values: list[float], q: float) -> float | None:
         return None
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
-
-
-def celery(args: list[str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "blazz", *args, "-l", "warning"],
-        cwd=ROOT,
-        env={**os.environ},
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-
-
-def stop(proc: subprocess.Popen, timeout: float = 90) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def memory(worker: subprocess.Popen, data_dir: Path) -> dict:
@@ -186,11 +166,11 @@ def main() -> None:
     sim = Simulator("--qr-period", "60")
     data_dir = work / "data"
     worker = start_worker(WORKER, args.numbers, sim.url, data_dir, work / "worker.log")
-    general = celery(
+    general = start_celery(
         ["worker", "-n", "general@%h", "-Q", "default,maintenance,campaigns", "--pool", "threads", "-c", "4"],
         work / "general.log",
     )
-    beat = celery(["beat", "--schedule", str(work / "beat.db")], work / "beat.log")
+    beat = start_celery(["beat", "--schedule", str(work / "beat.db")], work / "beat.log")
     result: dict = {"benchmark": "density", "numbers": args.numbers, "session_workers": 1}
     try:
         wait(lambda: WorkerInstance.objects.filter(name=WORKER, status="alive").exists(), 60, "worker")

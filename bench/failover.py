@@ -13,14 +13,12 @@ import json
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
-from _common import ROOT, Simulator, machine
-from connect import BENCH_ENV, connect_number, fresh_bench_world, start_worker, wait
+from _common import Simulator, machine
+from connect import BENCH_ENV, connect_number, fresh_bench_world, start_celery, start_worker, stop, wait
 
 os.environ.update({**BENCH_ENV, "BLAZZ_WORKER_HEARTBEAT_SECONDS": "5"})
 
@@ -32,26 +30,6 @@ from sessions_app.models import SessionSnapshot, WhatsAppSession, WorkerInstance
 
 SENDS_PER_RUN = 30
 INBOUND_PER_SESSION = 5
-
-
-def start_celery(args: list[str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "blazz", *args, "-l", "warning"],
-        cwd=ROOT,
-        env={**os.environ},
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def main() -> None:

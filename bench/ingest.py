@@ -25,7 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from _common import Simulator, machine
-from connect import BENCH_ENV, connect_number, fresh_bench_world, start_worker, wait
+from connect import BENCH_ENV, connect_number, fresh_bench_world, start_worker, stop, wait
 
 os.environ.update(BENCH_ENV)
 
@@ -177,11 +177,7 @@ def main() -> None:
         result["machine"] = machine()
         print(json.dumps(result))
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=60)
-        except Exception:
-            worker.kill()
+        stop(worker)
         sim.stop()
 
 

@@ -29,7 +29,7 @@ MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="blazz-bench-media-files-"))
 os.environ["BLAZZ_MEDIA_ROOT"] = str(MEDIA_ROOT)
 
 from _common import ROOT, Simulator, machine  # noqa: E402
-from connect import BENCH_ENV, connect_number, fresh_bench_world, start_worker, wait  # noqa: E402
+from connect import BENCH_ENV, connect_number, fresh_bench_world, start_worker, stop, wait  # noqa: E402
 
 os.environ.update(BENCH_ENV)
 
@@ -155,11 +155,7 @@ def main() -> None:
         }
         print(json.dumps(result))
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=60)
-        except Exception:
-            worker.kill()
+        stop(worker)
         sim.stop()
 
 

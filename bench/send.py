@@ -12,7 +12,7 @@ import os
 import time
 
 from _common import Simulator, machine
-from connect import BENCH_ENV, connect_number, fresh_bench_world, start_worker, wait
+from connect import BENCH_ENV, connect_number, fresh_bench_world, start_worker, stop, wait
 
 os.environ.update(BENCH_ENV)
 
@@ -80,11 +80,7 @@ def main() -> None:
             )
         )
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=60)
-        except Exception:
-            worker.kill()
+        stop(worker)
         sim.stop()
 
 

@@ -8,6 +8,8 @@ import struct
 
 from PIL import Image, ImageDraw
 
+from tests.simulator.media_samples import ogg_crc
+
 # libopus' own output for 20 ms of digital silence (TOC 0xF8: CELT-only, fullband, 20 ms,
 # mono, one frame; RFC 6716 §3.1), so no encoder is needed for a playable stream.
 OPUS_SILENT_FRAME = bytes([0xF8, 0xFF, 0xFE])
@@ -32,24 +34,13 @@ def png(width: int = 480, height: int = 360) -> bytes:
     return out.getvalue()
 
 
-def _ogg_crc(data: bytes) -> int:
-    # Ogg's CRC-32: polynomial 0x04C11DB7, not reflected, initial 0, no final xor (RFC 3533 §6).
-    crc = 0
-    for byte in data:
-        crc ^= byte << 24
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x04C11DB7) if crc & 0x80000000 else crc << 1
-            crc &= 0xFFFFFFFF
-    return crc
-
-
 def _ogg_page(packets: list[bytes], *, granule: int, serial: int, sequence: int, flags: int) -> bytes:
     lacing = b""
     for packet in packets:
         lacing += b"\xff" * (len(packet) // 255) + bytes([len(packet) % 255])
     header = struct.pack("<4sBBqIIIB", b"OggS", 0, flags, granule, serial, sequence, 0, len(lacing))
     page = header + lacing + b"".join(packets)
-    return page[:22] + struct.pack("<I", _ogg_crc(page)) + page[26:]
+    return page[:22] + struct.pack("<I", ogg_crc(page)) + page[26:]
 
 
 def ogg_opus_voice_note(seconds: float = 7.0) -> bytes:

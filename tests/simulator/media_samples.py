@@ -80,7 +80,8 @@ def mp4(payload_bytes: int = 2048) -> bytes:
 # --- Ogg/Opus (a voice note, as WhatsApp records them) -------------------------------------
 
 
-def _ogg_crc(data: bytes) -> int:
+def ogg_crc(data: bytes) -> int:
+    """Ogg's CRC-32: polynomial 0x04C11DB7, not reflected, initial 0, no final xor (RFC 3533 §6)."""
     crc = 0
     for byte in data:
         crc ^= byte << 24
@@ -99,7 +100,7 @@ def _ogg_page(packet: bytes, *, serial: int, sequence: int, granule: int, flags:
         + bytes([len(segments)])
         + bytes(segments)
     )
-    crc = _ogg_crc(header + packet)
+    crc = ogg_crc(header + packet)
     return header[:22] + struct.pack("<I", crc) + header[26:] + packet
 
 
