@@ -116,14 +116,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("n", type=int)
     args = parser.parse_args()
-    call_command("preflight", verbosity=0)
-    call_command("migrate", verbosity=0)
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-    WhatsAppSession.objects.all().delete()
-    WorkerInstance.objects.all().delete()
-    workspace, _ = Workspace.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
-    SessionEvent.objects.filter(session__workspace=workspace).delete()
-    work = Path(tempfile.mkdtemp(prefix="blazz-bench-connect-"))
+    # Chats of an earlier bench protect their numbers from deletion: clear them first.
+    workspace, work = fresh_bench_world("connect")
     sim = Simulator("--qr-period", "20")
     worker = start_worker("wa_bench", args.n, sim.url, work / "data", work / "worker.log")
     try:
@@ -216,16 +210,12 @@ def main() -> None:
         sim.stop()
 
 
-if __name__ == "__main__":
-    main()
-
-
 def fresh_bench_world(prefix: str) -> tuple[Workspace, Path]:
     """Migrated bench database with no sessions, chats or workers, an empty broker, the
     bench workspace and a scratch directory. Shared by the benchmarks that need a worker."""
     from messaging.models import Chat, Contact
 
-    call_command("preflight", verbosity=0)
+    call_command("preflight", verbosity=0, stdout=sys.stderr)  # stdout carries only the JSON
     call_command("migrate", verbosity=0)
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
     Chat.objects.all().delete()
@@ -243,3 +233,7 @@ def connect_number(sim: Simulator, workspace: Workspace, phone: str) -> WhatsApp
     sim.api("POST", "/scan", {"phone": phone, "code": qr})
     wait(lambda: WhatsAppSession.objects.get(pk=session.pk).status == "connected", 60, "connected")
     return session
+
+
+if __name__ == "__main__":
+    main()
