@@ -404,6 +404,9 @@ BLAZZ_SESSION_LEASE_SECONDS = env.int("BLAZZ_SESSION_LEASE_SECONDS", default=60)
 # worker): reconciliation sends it again, or carries it out on the row when no worker hosts it.
 BLAZZ_SESSION_VERB_RESEND_SECONDS = env.int("BLAZZ_SESSION_VERB_RESEND_SECONDS", default=120)
 BLAZZ_WORKER_HEARTBEAT_SECONDS = env.float("BLAZZ_WORKER_HEARTBEAT_SECONDS", default=5.0)
+# How often a session worker re-measures Chrome's memory and descriptors for its heartbeat
+# (walking /proc for fifty browsers is not free); the heartbeat itself stays frequent.
+BLAZZ_CHROME_METRICS_SECONDS = env.float("BLAZZ_CHROME_METRICS_SECONDS", default=30.0)
 # How long a QR shown by the page stays valid (WhatsApp rotates it every 20 s).
 BLAZZ_QR_PERIOD_SECONDS = env.int("BLAZZ_QR_PERIOD_SECONDS", default=20)
 # Chrome writes localStorage to disk about 5 s after a change: the first snapshot after a

@@ -343,10 +343,11 @@ class Browser:
         """Live pids of the session: chromedriver and the whole Chrome process tree."""
         return sorted(pid for pid, proc in self._collect().items() if not is_zombie(proc))
 
-    def pss_bytes(self) -> int:
-        """Proportional set size of the session's processes (shared pages split fairly)."""
+    def pss_bytes(self, *, pids: list[int] | None = None) -> int:
+        """Proportional set size of the session's processes (shared pages split fairly);
+        `pids` when the caller has just listed them (listing walks /proc)."""
         total_kb = 0
-        for pid in self.pids():
+        for pid in self.pids() if pids is None else pids:
             try:
                 with open(f"/proc/{pid}/smaps_rollup") as rollup:
                     for line in rollup:

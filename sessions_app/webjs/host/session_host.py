@@ -74,6 +74,8 @@ class SessionHost(ProfilesMixin, HarvestMixin, MediaMixin):
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._reaper: subprocess.Popen | None = None
+        self._chrome_metrics: dict | None = None
+        self._chrome_metrics_due = 0.0
         # Browsers starting at once on this host, whoever asked (the restore after a worker
         # start, failover starts arriving as tasks): each start is CPU-heavy for seconds.
         self._start_slots_count = start_concurrency()
@@ -193,7 +195,10 @@ class SessionHost(ProfilesMixin, HarvestMixin, MediaMixin):
                 return StartResult.SHUTTING_DOWN
             if session_pk in self._live or session_pk in self._starting:
                 return StartResult.ALREADY_RUNNING
-            if len(self._live) + len(self._starting) >= self.capacity:
+            # A union, not a sum: a session is in both from the moment its page is live until
+            # its start returns (its push connection opens meanwhile), and counting it twice
+            # refused the last failover start of a full worker as "no capacity".
+            if len(self._live.keys() | self._starting) >= self.capacity:
                 return StartResult.AT_CAPACITY
             self._starting.add(session_pk)
         try:
@@ -486,22 +491,34 @@ class SessionHost(ProfilesMixin, HarvestMixin, MediaMixin):
                 verb_lock.release()
 
     def metrics(self, live_pks: list[int]) -> dict:
+        now = time.monotonic()
+        if self._chrome_metrics is None or now >= self._chrome_metrics_due:
+            self._chrome_metrics = self._chrome_metrics_measure()
+            self._chrome_metrics_due = now + settings.BLAZZ_CHROME_METRICS_SECONDS
+        return {
+            "sessions": live_pks,
+            "session_count": len(live_pks),
+            **self._chrome_metrics,
+            "open_fds": psutil.Process().num_fds() + self._chrome_metrics["chrome_fds"],
+            "load": os.getloadavg()[0],
+            "at": timezone.now().isoformat(),
+        }
+
+    def _chrome_metrics_measure(self) -> dict:
+        """Chrome's memory and descriptors. Finding a browser's processes walks /proc, so at
+        fifty numbers this cost more CPU than the harvest (issue 18, a profile of
+        bench/density.py): each browser's tree is walked once, and only every
+        BLAZZ_CHROME_METRICS_SECONDS, not at every heartbeat."""
         with self._registry_lock:
             browsers = [live.browser for live in self._live.values()]
         chrome_pss = 0
         chrome_fds = 0
         for browser in browsers:
-            chrome_pss += browser.pss_bytes()
-            for pid in browser.pids():
+            pids = browser.pids()
+            chrome_pss += browser.pss_bytes(pids=pids)
+            for pid in pids:
                 try:
                     chrome_fds += psutil.Process(pid).num_fds()
                 except psutil.Error:
                     pass
-        return {
-            "sessions": live_pks,
-            "session_count": len(live_pks),
-            "chrome_pss_mb": round(chrome_pss / 2**20, 1),
-            "open_fds": psutil.Process().num_fds() + chrome_fds,
-            "load": os.getloadavg()[0],
-            "at": timezone.now().isoformat(),
-        }
+        return {"chrome_pss_mb": round(chrome_pss / 2**20, 1), "chrome_fds": chrome_fds}
