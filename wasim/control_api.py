@@ -226,10 +226,8 @@ async def get_outbox(request: web.Request) -> web.Response:
     return _json(_outbox_rows(hub, parse_phone(request.match_info["phone"])))
 
 
-async def post_message(request: web.Request) -> web.Response:
-    hub = _hub(request)
-    data = await _body(request)
-    message, devices = hub.state.deliver_inbound(data)
+async def _delivered(hub: Hub, message: dict[str, Any], devices: list) -> web.Response:
+    """Pushes a delivered message to its devices and answers with where it went."""
     for device in devices:
         await hub.flush(device)
     return _json(
@@ -241,23 +239,18 @@ async def post_message(request: web.Request) -> web.Response:
             ],
         }
     )
+
+
+async def post_message(request: web.Request) -> web.Response:
+    hub = _hub(request)
+    message, devices = hub.state.deliver_inbound(await _body(request))
+    return await _delivered(hub, message, devices)
 
 
 async def post_forward(request: web.Request) -> web.Response:
     hub = _hub(request)
-    data = await _body(request)
-    message, devices = hub.state.forward_inbound(request.match_info["message_id"], data)
-    for device in devices:
-        await hub.flush(device)
-    return _json(
-        {
-            "message": message,
-            "devices": [
-                {"device_id": d.device_id, "online": hub.is_online(d.device_id), "frozen": d.frozen}
-                for d in devices
-            ],
-        }
-    )
+    message, devices = hub.state.forward_inbound(request.match_info["message_id"], await _body(request))
+    return await _delivered(hub, message, devices)
 
 
 async def get_media(request: web.Request) -> web.Response:

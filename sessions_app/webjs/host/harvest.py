@@ -189,21 +189,6 @@ class HarvestMixin:
         if outcome is not None:
             self._act_on_page_outcome(live, outcome)
 
-    def harvest_once(self) -> None:
-        """Drains every page now, one after another (tests and the shutdown path)."""
-        with self._registry_lock:
-            sessions = list(self._live.values())
-        for live in sessions:
-            if not live.lock.acquire(blocking=False):
-                continue
-            outcome = None
-            try:
-                outcome = self._harvest_session(live)
-            finally:
-                live.lock.release()
-            if outcome is not None:
-                self._act_on_page_outcome(live, outcome)
-
     def _act_on_page_outcome(self, live: LiveSession, outcome: str) -> None:
         """Only while no verb runs on the session, and only if `live` is still its page: a
         page a restart just closed reads as a lost browser, and acting on it would stop the
