@@ -1,9 +1,11 @@
 """The Python side of the page bridge (``sessions_app/webjs/bridge.js``, DESIGN §6).
 
 ``PageBridge`` wraps one WebDriver. It is not thread safe, like the WebDriver itself: the
-caller holds the session's lock. Every read is one ``execute_script`` call; if the page lost
-the bridge (WhatsApp Web reloads itself after a logout) it is injected again and the call
-retried once, and the queue comes back from the page's sessionStorage.
+caller holds the session's lock. Every read is one ``execute_script`` call, except the
+drain and its confirm, which go over the page's own DevTools connection when the worker holds
+one (``push.py``); if the page lost the bridge (WhatsApp Web reloads itself after a logout) it
+is injected again and the call retried once, and the queue comes back from the page's
+sessionStorage.
 
 Delivery contract: ``drain`` never removes events; ``confirm(seq)`` does, and must only be
 called after the events are committed to the database. A crash in between means the next
@@ -20,7 +22,7 @@ import uuid
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import urllib3
 from selenium.common.exceptions import JavascriptException, TimeoutException, WebDriverException
@@ -35,6 +37,7 @@ from .errors import (
     SendNotConfirmed,
     SendNotStarted,
 )
+from .push import EvaluationFailed, PushUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +48,15 @@ PHONE_JID = re.compile(r"[1-9][0-9]{4,19}@c\.us")
 LID_JID = re.compile(r"[0-9]{1,40}@lid")
 # Slack between the page's own deadline and WebDriver's, so the page answers first when it can.
 PAGE_DEADLINE_MARGIN_S = 0.25
+
+
+class PageChannel(Protocol):
+    """A page's own DevTools connection (``push.PageWakeChannel``)."""
+
+    @property
+    def is_open(self) -> bool: ...
+
+    def evaluate(self, expression: str, *, timeout_s: float) -> Any: ...
 
 
 def _sync_script(body: str) -> str:
@@ -177,13 +189,40 @@ class PageBridge:
         """The oldest ``max_events`` queued events, oldest first, NOT removed from the page."""
         return list(self._call("return b.drain(args[0]);", int(max_events)))
 
-    def harvest(self, max_events: int = 500) -> dict[str, Any]:
-        """``{"events": drain(max_events), "state": state()}`` in one round trip."""
-        return dict(self._call("return b.harvest(args[0]);", int(max_events)))
+    def harvest(self, max_events: int = 500, *, channel: PageChannel | None = None) -> dict[str, Any]:
+        """``{"events": drain(max_events), "state": state()}`` in one round trip; over
+        ``channel`` (the page's own DevTools connection) when it is open."""
+        call = f"b.harvest({int(max_events)})"
+        answer = self._call_over(channel, call)
+        if answer is MISSING:
+            answer = self._call("return b.harvest(args[0]);", int(max_events))
+        return dict(answer)
 
-    def confirm(self, upto_seq: int) -> int:
+    def confirm(self, upto_seq: int, *, channel: PageChannel | None = None) -> int:
         """Remove events with ``seq <= upto_seq``; returns how many remain queued."""
-        return int(self._call("return b.confirm(args[0]);", int(upto_seq)))
+        answer = self._call_over(channel, f"b.confirm({int(upto_seq)})")
+        if answer is MISSING:
+            answer = self._call("return b.confirm(args[0]);", int(upto_seq))
+        return int(answer)
+
+    def _call_over(self, channel: PageChannel | None, call: str) -> Any:
+        """``call`` (JS on ``b`` = window.__blazz) over the page's DevTools connection, by
+        value. MISSING (the caller goes through WebDriver instead, which also injects the
+        bridge a reloaded page lost) when there is no open channel, the connection fails, or
+        the page has no bridge."""
+        if channel is None or not channel.is_open:
+            return MISSING
+        expression = (
+            f"(function (b) {{ return b && b.installed ? {call} : {json.dumps(MISSING)}; }})(window.__blazz)"
+        )
+        try:
+            answer = channel.evaluate(expression, timeout_s=self.sync_timeout_s)
+        except EvaluationFailed as exc:
+            raise BridgeScriptError(f"bridge script failed: {exc}") from exc
+        except PushUnavailable as exc:
+            logger.info("page channel unavailable (%s); going through WebDriver", exc)
+            return MISSING
+        return MISSING if answer == MISSING else answer
 
     def state(self) -> dict[str, Any]:
         """authenticated, ready, auth_code, connected, me, heartbeat_at and now (page clock,

@@ -12,7 +12,13 @@ sweep for a page whose connection is lost.
 ``Runtime.enable`` is sent first: without it, a binding does not survive the page's reloads
 (measured on Chromium 156: after a reload ``window.__blazzWake`` was gone), and WhatsApp Web
 reloads itself. The connection is to the page target whose id is the WebDriver window handle
-(chromedriver's handles are DevTools target ids)."""
+(chromedriver's handles are DevTools target ids).
+
+The same connection also drains the page (``evaluate``, ``Runtime.evaluate`` by value): a
+drain through chromedriver's ``execute_script`` costs an HTTP hop through chromedriver, and
+measured in a real page every value ``execute_script`` returned stayed in the page's heap
+(see ``PageBridge.media_chunk``), which a page drained several times a second for weeks
+cannot afford."""
 
 from __future__ import annotations
 
@@ -32,6 +38,10 @@ WAKE_BINDING = "__blazzWake"  # the name sessions_app/webjs/bridge.js calls
 
 class PushUnavailable(RuntimeError):
     """The page's DevTools endpoint could not be reached or refused the binding."""
+
+
+class EvaluationFailed(RuntimeError):
+    """The page answered an ``evaluate`` with an exception."""
 
 
 def _page_socket_url(debugger_address: str, target_id: str | None, timeout_s: float) -> str:
@@ -70,6 +80,8 @@ class PageWakeChannel:
         self._closing = threading.Event()
         self._next_id = 0
         self._send_lock = threading.Lock()
+        # id of an evaluate waiting for its reply -> [event set by the reader, the reply]
+        self._waiting: dict[int, list[Any]] = {}
         self.wakes = 0
 
     @property
@@ -113,6 +125,47 @@ class PageWakeChannel:
             except (OSError, websocket.WebSocketException) as exc:
                 logger.info("push channel %s: rearm failed: %s", self.name, exc)
 
+    def evaluate(self, expression: str, *, timeout_s: float) -> Any:
+        """The value of ``expression`` in the page's main world (``Runtime.evaluate``, by
+        value, promises awaited). Thread safe; the reader thread hands the reply over.
+        Raises PushUnavailable when the connection is lost or the page does not answer in
+        time, EvaluationFailed when the expression threw."""
+        sock = self._socket
+        if sock is None or not self.is_open:
+            raise PushUnavailable("the DevTools connection is closed")
+        answered = threading.Event()
+        slot: list[Any] = [answered, None]
+        with self._send_lock:
+            self._next_id += 1
+            wanted = self._next_id
+            self._waiting[wanted] = slot
+            try:
+                sock.send(
+                    json.dumps(
+                        {
+                            "id": wanted,
+                            "method": "Runtime.evaluate",
+                            "params": {"expression": expression, "returnByValue": True, "awaitPromise": True},
+                        }
+                    )
+                )
+            except (OSError, websocket.WebSocketException) as exc:
+                self._waiting.pop(wanted, None)
+                raise PushUnavailable(f"evaluate: {exc}") from exc
+        if not answered.wait(timeout_s) or slot[1] is None:
+            with self._send_lock:
+                self._waiting.pop(wanted, None)
+            raise PushUnavailable("the page did not answer in time" if self.is_open else "connection lost")
+        reply = slot[1]
+        if "error" in reply:
+            raise PushUnavailable(f"evaluate refused: {reply['error']}")
+        result = reply.get("result") or {}
+        if result.get("exceptionDetails"):
+            details = result["exceptionDetails"]
+            text = ((details.get("exception") or {}).get("description")) or details.get("text")
+            raise EvaluationFailed(str(text))
+        return (result.get("result") or {}).get("value")
+
     def close(self) -> None:
         self._closing.set()
         sock, self._socket = self._socket, None
@@ -149,8 +202,11 @@ class PageWakeChannel:
                 if not self._closing.is_set():
                     logger.info("push channel %s lost: %s", self.name, exc)
                 break
+            if raw and raw.startswith('{"id":'):
+                self._hand_over_reply(raw)
+                continue
             if not raw or '"Runtime.bindingCalled"' not in raw:
-                continue  # console messages, context events, command replies
+                continue  # console messages, context events
             try:
                 params = json.loads(raw).get("params") or {}
             except ValueError:
@@ -164,6 +220,21 @@ class PageWakeChannel:
         if not self._closing.is_set():
             # Lost, not closed: the sweep covers the page; is_open tells the host to reopen.
             self._closing.set()
+        with self._send_lock:
+            waiting, self._waiting = self._waiting, {}
+        for answered, _ in waiting.values():
+            answered.set()  # no reply: evaluate raises "connection lost" at once
+
+    def _hand_over_reply(self, raw: str) -> None:
+        try:
+            reply = json.loads(raw)
+        except ValueError:
+            return
+        with self._send_lock:
+            slot = self._waiting.pop(reply.get("id"), None)
+        if slot is not None:
+            slot[1] = reply
+            slot[0].set()
 
 
 def page_target_id(driver: Any) -> str | None:

@@ -1,0 +1,104 @@
+"""The worker drains a page over the page's own DevTools connection (issue 18,
+sessions_app/webjs/driver/push.py), the one that already pushes its wake-ups, instead of
+chromedriver's execute_script: the same events, confirmed the same way, answered to the
+right caller when several threads ask at once, and through WebDriver again when that
+connection is gone. Real headless Chromium on the simulator."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from sessions_app.webjs.driver.bridge import MISSING
+from sessions_app.webjs.driver.errors import BridgeScriptError
+from sessions_app.webjs.driver.push import (
+    EvaluationFailed,
+    PushUnavailable,
+    open_wake_channel,
+    page_target_id,
+)
+
+from .support import login, random_phone, wait_for
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def page(sim, browsers, phone):
+    browser = browsers().open(sim.url)
+    login(sim, browser, phone)
+    wakes: list[int] = []
+    channel = open_wake_channel(
+        browser.driver, target_id=page_target_id(browser.driver), on_wake=lambda: wakes.append(1), name="t"
+    )
+    assert channel is not None, "the page's DevTools endpoint was not reachable"
+    try:
+        yield browser, channel, wakes
+    finally:
+        channel.close()
+
+
+def _deliver(sim, phone, count, tag):
+    contact = random_phone()
+    return [
+        sim.ok("POST", "/messages", {"from": contact, "to": phone, "body": f"{tag} {i}"})["message"]["id"]
+        for i in range(count)
+    ]
+
+
+def _message_ids(events):
+    return [e["payload"]["id"] for e in events if e["type"] == "message" and not e["payload"]["fromMe"]]
+
+
+def test_a_drain_over_the_channel_reads_what_webdriver_reads_and_its_confirm_forgets_them(sim, page, phone):
+    browser, channel, wakes = page
+    sent = _deliver(sim, phone, 12, "channel")
+    wait_for(lambda: set(sent) <= set(_message_ids(browser.bridge.drain(10_000))), what="the 12 messages")
+    assert wakes, "the page never pushed a wake-up"
+
+    # Over the channel itself, not a silent fallback to WebDriver:
+    assert browser.bridge._call_over(channel, "b.harvest(500)") != MISSING
+    over_channel = browser.bridge.harvest(channel=channel)
+    over_webdriver = browser.bridge.harvest()
+
+    assert over_channel["events"] == over_webdriver["events"]
+    assert set(sent) <= set(_message_ids(over_channel["events"]))
+    assert over_channel["state"]["ready"] is True
+    remaining = browser.bridge.confirm(max(e["seq"] for e in over_channel["events"]), channel=channel)
+    assert remaining == 0
+    assert browser.bridge.drain(10_000) == []
+
+
+def test_each_of_many_threads_gets_its_own_answer(page):
+    _, channel, _ = page
+    answers: dict[int, object] = {}
+
+    def ask(n: int) -> None:
+        # Answers come back out of order: each waits a different time in the page.
+        later = f"new Promise(r => setTimeout(() => r({n} * 7), {(n * 13) % 40}))"
+        answers[n] = channel.evaluate(later, timeout_s=5)
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert answers == {n: n * 7 for n in range(16)}
+
+
+def test_a_page_exception_is_an_error_and_a_closed_channel_falls_back_to_webdriver(sim, page, phone):
+    browser, channel, _ = page
+    with pytest.raises(EvaluationFailed, match="boom"):
+        channel.evaluate("(() => { throw new Error('boom'); })()", timeout_s=5)
+    with pytest.raises(BridgeScriptError):
+        browser.bridge._call_over(channel, "b.nosuchfunction()")
+
+    channel.close()
+    with pytest.raises(PushUnavailable):
+        channel.evaluate("1", timeout_s=1)
+    sent = _deliver(sim, phone, 3, "fallback")
+    wait_for(
+        lambda: set(sent) <= set(_message_ids(browser.bridge.harvest(channel=channel)["events"])),
+        what="the 3 messages through WebDriver",
+    )
