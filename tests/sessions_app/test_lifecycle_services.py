@@ -1,6 +1,7 @@
 """The session lifecycle on the database: transitions, assignment by capacity, QR budget,
 stale-QR retirement and the F3 connect transaction."""
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -8,6 +9,7 @@ from django.utils import timezone
 
 from sessions_app import services
 from sessions_app.models import SessionEvent, SessionSnapshot, WhatsAppSession
+from tests.concurrency import run_at_once
 from tests.factories import WhatsAppSessionFactory, WorkerInstanceFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
@@ -126,3 +128,30 @@ def test_it_lets_a_worker_restart_a_session_from_any_status(status):
     services.session_transition(session_pk=session.pk, to_status="starting")
     session.refresh_from_db()
     assert session.status == "starting"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_numbers_of_a_workspace_connecting_at_once_make_one_primary_and_both_connect():
+    # Seen at 50 numbers: both found no primary, one connect failed on the constraint.
+    workspace = WorkspaceFactory()
+    for attempt in range(5):
+        sessions = [
+            WhatsAppSessionFactory(workspace=workspace, status=WhatsAppSession.Status.AUTHENTICATED)
+            for _ in range(2)
+        ]
+        WhatsAppSession.objects.filter(workspace=workspace).exclude(pk__in=[s.pk for s in sessions]).update(
+            is_primary=False, deleted_at=timezone.now()
+        )
+        phones = iter([f"+55119900{attempt}0001", f"+55119900{attempt}0002"])
+        pairs = iter(zip(sessions, phones, strict=True))
+        lock = threading.Lock()
+
+        def connect() -> None:
+            with lock:
+                session, phone = next(pairs)
+            services.session_mark_connected(session_pk=session.pk, phone_number=phone)
+
+        run_at_once(connect, times=2)
+        both = WhatsAppSession.objects.filter(pk__in=[s.pk for s in sessions])
+        statuses = list(both.values_list("status", "is_primary"))
+        assert sorted(statuses) == [("connected", False), ("connected", True)]
