@@ -13,7 +13,7 @@ import pytest
 
 from sessions_app.webjs.driver.browser import Browser, _tmp_prefix
 from sessions_app.webjs.driver.errors import BrowserStartError
-from sessions_app.webjs.driver.processes import KILL_GRACE_S
+from sessions_app.webjs.driver.processes import KILL_GRACE_S, ProcessTable
 
 from .support import session_processes
 
@@ -115,3 +115,16 @@ def test_it_leaves_nothing_when_the_start_fails(start_browser, data_dir, kind, t
     assert time.monotonic() - began < 3 + KILL_GRACE_S
 
     assert not [p for p in Path("/tmp").iterdir() if p.name.startswith(_tmp_prefix(data_dir))]
+
+
+def test_one_walk_of_proc_finds_each_browsers_processes_as_walking_each_does(start_browser, page_server):
+    # The worker's Chrome metrics find every browser's processes from one ProcessTable
+    # (issue 18); it must find the same processes, and no other browser's.
+    first, second = start_browser("s1"), start_browser("s2")
+    for browser in (first, second):
+        browser.driver.get(page_server.url("blank.html"))
+    table = ProcessTable()
+    from_table = [set(browser.pids(table)) for browser in (first, second)]
+    walked = [set(browser.pids()) for browser in (first, second)]
+    assert from_table == walked
+    assert len(from_table[0]) >= 5 and not from_table[0] & from_table[1]

@@ -46,6 +46,7 @@ from .errors import BrowserStartError
 from .processes import (
     KILL_GRACE_S,
     PROFILE_ENV,
+    ProcessTable,
     become_child_subreaper,
     close_gracefully,
     freeze_renderers,
@@ -312,10 +313,20 @@ class Browser:
             owner_token=owner_token,
         )
 
-    def _collect(self) -> dict[int, psutil.Process]:
+    def _collect(self, table: ProcessTable | None = None) -> dict[int, psutil.Process]:
         """The session's processes now: what we started, their descendants, and anything
         naming the profile (helpers orphaned when their parent died). Remembered, so a
-        process that was reparented away from the tree is still found by pid."""
+        process that was reparented away from the tree is still found by pid. ``table``: a
+        walk of /proc the caller made for several browsers at once."""
+        if table is not None:
+            # A remembered pid counts only if it is still that process (psutil compares
+            # create times): a pid reused by another program is not ours.
+            known = [pid for pid, proc in self._known.items() if table.procs.get(pid) == proc]
+            roots = [*known, *(popen.pid for popen in self._popens if popen.poll() is None)]
+            if self._owns_profile():
+                roots.extend(proc.pid for proc in table.mentioning(self.user_data_dir))
+            self._known = table.with_descendants(roots)
+            return dict(self._known)
         roots = [proc for proc in self._known.values() if proc.is_running()]
         for popen in self._popens:
             if popen.poll() is None:
@@ -339,9 +350,9 @@ class Browser:
         never touch that browser or its locks."""
         return processes_mentioning(self.user_data_dir) if self._owns_profile() else []
 
-    def pids(self) -> list[int]:
+    def pids(self, table: ProcessTable | None = None) -> list[int]:
         """Live pids of the session: chromedriver and the whole Chrome process tree."""
-        return sorted(pid for pid, proc in self._collect().items() if not is_zombie(proc))
+        return sorted(pid for pid, proc in self._collect(table).items() if not is_zombie(proc))
 
     def pss_bytes(self, *, pids: list[int] | None = None) -> int:
         """Proportional set size of the session's processes (shared pages split fairly);

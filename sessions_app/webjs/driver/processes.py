@@ -62,6 +62,44 @@ def processes_mentioning(
     return found
 
 
+class ProcessTable:
+    """One walk of /proc: every process with its parent and command line. The processes of
+    fifty browsers found from one table cost one walk; found one browser at a time they
+    cost hundreds (psutil's ``children`` walks /proc for each process asked), which a
+    profile of bench/density.py at 50 numbers showed holding the worker's GIL for seconds
+    every metrics round and delaying every page's harvest (issue 18)."""
+
+    def __init__(self) -> None:
+        self.procs: dict[int, psutil.Process] = {}
+        self._cmdlines: dict[int, Sequence[str]] = {}
+        self._children: dict[int, list[int]] = {}
+        for proc in psutil.process_iter(["ppid", "cmdline"]):
+            self.procs[proc.pid] = proc
+            self._cmdlines[proc.pid] = proc.info["cmdline"] or ()
+            self._children.setdefault(proc.info["ppid"], []).append(proc.pid)
+
+    def mentioning(self, directory: str | os.PathLike[str]) -> list[psutil.Process]:
+        """As ``processes_mentioning`` (by command line), from the table."""
+        paths = {os.path.abspath(directory), os.path.realpath(directory)}
+        return [
+            self.procs[pid]
+            for pid, cmdline in self._cmdlines.items()
+            if any(_mentions_path(cmdline, path) for path in paths)
+        ]
+
+    def with_descendants(self, pids: Iterable[int]) -> dict[int, psutil.Process]:
+        """The given processes that were running at the walk, and all their descendants."""
+        tree: dict[int, psutil.Process] = {}
+        waiting = [pid for pid in pids if pid in self.procs]
+        while waiting:
+            pid = waiting.pop()
+            if pid in tree:
+                continue
+            tree[pid] = self.procs[pid]
+            waiting.extend(self._children.get(pid, ()))
+        return tree
+
+
 def with_descendants(procs: Iterable[psutil.Process]) -> dict[int, psutil.Process]:
     tree: dict[int, psutil.Process] = {}
     for proc in procs:

@@ -43,6 +43,7 @@ from sessions_app.webjs.driver import reaper
 from sessions_app.webjs.driver.browser import Browser, kill_orphan_browsers
 from sessions_app.webjs.driver.errors import BridgeError, SendFailed, SendNotConfirmed, SendNotStarted
 from sessions_app.webjs.driver.page import open_whatsapp
+from sessions_app.webjs.driver.processes import ProcessTable
 from sessions_app.webjs.driver.push import page_target_id
 from sessions_app.webjs.host.capacity import start_concurrency
 from sessions_app.webjs.host.harvest import HarvestMixin, HarvestScheduler
@@ -507,14 +508,15 @@ class SessionHost(ProfilesMixin, HarvestMixin, MediaMixin):
     def _chrome_metrics_measure(self) -> dict:
         """Chrome's memory and descriptors. Finding a browser's processes walks /proc, so at
         fifty numbers this cost more CPU than the harvest (issue 18, a profile of
-        bench/density.py): each browser's tree is walked once, and only every
+        bench/density.py): one walk for all browsers, and only every
         BLAZZ_CHROME_METRICS_SECONDS, not at every heartbeat."""
         with self._registry_lock:
             browsers = [live.browser for live in self._live.values()]
         chrome_pss = 0
         chrome_fds = 0
+        table = ProcessTable()  # one walk of /proc for every browser
         for browser in browsers:
-            pids = browser.pids()
+            pids = browser.pids(table)
             chrome_pss += browser.pss_bytes(pids=pids)
             for pid in pids:
                 try:
