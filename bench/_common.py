@@ -8,6 +8,7 @@ import platform
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -61,3 +62,75 @@ class Simulator:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class CpuByRole:
+    """CPU seconds each kind of process on the host used between ``start()`` and ``stop()``:
+    the session worker, Chrome's renderers, browser and other processes, chromedriver, the
+    simulator, the bench itself (it offers the load), PostgreSQL, Redis. Says where the time
+    goes when a figure is missed on two cores, without a profiler slowing the run down."""
+
+    def __init__(self, *, worker_pid: int, simulator_pid: int) -> None:
+        self.worker_pid, self.simulator_pid = worker_pid, simulator_pid
+        self._before: dict[int, tuple[str, float]] = {}
+        self._began = 0.0
+
+    def _role(self, proc) -> str | None:
+        import psutil
+
+        try:
+            if proc.pid == self.worker_pid:
+                return "session_worker"
+            if proc.pid == self.simulator_pid:
+                return "simulator"
+            if proc.pid == os.getpid():
+                return "bench"
+            name = proc.name()
+            if name.startswith("chromedriver"):
+                return "chromedriver"
+            if "chrom" in name:
+                kind = next((a[7:] for a in proc.cmdline() if a.startswith("--type=")), "browser")
+                return "chrome_" + (kind if kind in ("renderer", "browser") else "other")
+            if name.startswith("postgres"):
+                return "postgresql"
+            if name.startswith("redis"):
+                return "redis"
+        except psutil.Error:
+            return None
+        return None
+
+    def _sample(self) -> dict[int, tuple[str, float]]:
+        import psutil
+
+        sample = {}
+        for proc in psutil.process_iter():
+            role = self._role(proc)
+            if role is None:
+                continue
+            try:
+                times = proc.cpu_times()
+            except psutil.Error:
+                continue
+            sample[proc.pid] = (role, times.user + times.system)
+        return sample
+
+    def start(self) -> None:
+        self._before = self._sample()
+        self._began = time.monotonic()
+
+    def stop(self, *, messages: int) -> dict:
+        """Per role: cores used on average, and CPU milliseconds per message."""
+        elapsed = max(0.001, time.monotonic() - self._began)
+        used: dict[str, float] = {}
+        for pid, (role, seconds) in self._sample().items():
+            earlier = self._before.get(pid)
+            already = earlier[1] if earlier and earlier[0] == role else 0.0
+            used[role] = used.get(role, 0.0) + seconds - already
+        ordered = sorted(used.items(), key=lambda item: -item[1])
+        return {
+            "window_s": round(elapsed, 1),
+            "cores": {role: round(seconds / elapsed, 2) for role, seconds in ordered},
+            "cpu_ms_per_message": {
+                role: round(1000 * seconds / max(1, messages), 2) for role, seconds in ordered
+            },
+        }

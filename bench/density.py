@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
-from _common import Simulator, machine
+from _common import CpuByRole, Simulator, machine
 from connect import BENCH_ENV, fresh_bench_world, start_celery, start_worker, stop, wait
 
 os.environ.update({**BENCH_ENV, "BLAZZ_WORKER_HEARTBEAT_SECONDS": "5"})
@@ -187,6 +187,8 @@ def main() -> None:
         progress(memory_start=result["memory_start"])
 
         load = Load(sim, workspace, sessions)
+        cpu = CpuByRole(worker_pid=worker.pid, simulator_pid=sim.proc.pid)
+        cpu.start()
         start = time.time() + 1
         threads = [
             threading.Thread(
@@ -204,6 +206,8 @@ def main() -> None:
                 sends_offered=len(load.send_at),
                 **memory(worker, data_dir),
             )
+        # Where the two cores went during the load (per message: inbound and sends together).
+        result["cpu_during_load"] = cpu.stop(messages=len(load.inbound_at) + len(load.send_at))
         settle_until = time.time() + 120
         wanted = set(load.inbound_at)
         while time.time() < settle_until:

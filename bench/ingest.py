@@ -24,7 +24,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from _common import Simulator, machine
+from _common import CpuByRole, Simulator, machine
 from connect import BENCH_ENV, connect_number, fresh_bench_world, start_worker, stop, wait
 
 os.environ.update(BENCH_ENV)
@@ -146,8 +146,11 @@ def main() -> None:
             steps, knee = [], None
             for rate in [float(r) for r in args.rates.split(",")]:
                 offer = Offer(sim, phones, f"r{int(rate)}")
+                cpu = CpuByRole(worker_pid=worker.pid, simulator_pid=sim.proc.pid)
+                cpu.start()
                 offered, took = paced(offer, rate, args.duration)
                 step = {"rate_per_minute": rate, "offered_per_minute": round(offered / took * 60)}
+                step["cpu_while_offered"] = cpu.stop(messages=offered)
                 step.update(measure(workspace, offer, settle_s=30 + args.duration))
                 steps.append(step)
                 print(json.dumps({"step": step}), file=sys.stderr, flush=True)  # progress; stdout: one object
@@ -161,7 +164,10 @@ def main() -> None:
             )
         elif args.rate:
             offer = Offer(sim, phones, "rate")
+            cpu = CpuByRole(worker_pid=worker.pid, simulator_pid=sim.proc.pid)
+            cpu.start()
             offered, took = paced(offer, args.rate, args.duration)
+            result["cpu_while_offered"] = cpu.stop(messages=offered)
             result.update(
                 mode="rate",
                 rate_per_minute=args.rate,

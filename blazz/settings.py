@@ -352,6 +352,9 @@ BLAZZ_BROWSER_STOP_DEADLINE = env.float("BLAZZ_BROWSER_STOP_DEADLINE", default=1
 # says it has events, after a batch window that turns a burst into one transaction; every
 # page again at the sweep (a lost wake-up); a page without a push connection at the tick.
 BLAZZ_HARVEST_PUSH = env.bool("BLAZZ_HARVEST_PUSH", default=True)
+# The drain and its confirm go over that same DevTools connection (false: chromedriver's
+# execute_script, as before).
+BLAZZ_HARVEST_OVER_DEVTOOLS = env.bool("BLAZZ_HARVEST_OVER_DEVTOOLS", default=True)
 BLAZZ_HARVEST_TICK_MS = env.int("BLAZZ_HARVEST_TICK_MS", default=500)
 BLAZZ_HARVEST_SWEEP_MS = env.int("BLAZZ_HARVEST_SWEEP_MS", default=2000)
 BLAZZ_HARVEST_BATCH_MS = env.int("BLAZZ_HARVEST_BATCH_MS", default=5)

@@ -245,12 +245,19 @@
   // the ones above. One call until the next drain; without the binding (an older worker, a
   // page opened by hand) the worker's slow sweep still drains the queue.
   const WAKE_BINDING = '__blazzWake';
+  // A wake-up the worker did not act on (lost with its DevTools connection, or called while
+  // the binding was missing) is sent again from tick() while drainable events wait, so the
+  // worker's own sweep of every page can stay slow (at 50 pages a 2 s sweep was 25 drains a
+  // second, most of them empty, and queued real drains behind them).
+  const REWAKE_MS = 2000;
   let wakeSent = false;
+  let wakeSentAt = 0;
   function wake() {
     if (wakeSent) return;
     const binding = /** @type {any} */ (window)[WAKE_BINDING];
     if (typeof binding !== 'function') return;
     wakeSent = true;
+    wakeSentAt = Date.now();
     try {
       binding(String(bridge.seq));
     } catch (e) {
@@ -560,6 +567,11 @@
     ticks += 1;
     // The heartbeat proves this page's event loop still runs timers; a hung page stops it.
     bridge.heartbeatAt = Date.now();
+    const drainable = bridge.journal.ready && bridge.queue.length > unjournaled.size;
+    if (drainable && (!wakeSent || bridge.heartbeatAt - wakeSentAt >= REWAKE_MS)) {
+      wakeSent = false;
+      wake();
+    }
     const W = wpp();
     if (!W) return;
     try {

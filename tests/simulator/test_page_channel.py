@@ -7,6 +7,7 @@ connection is gone. Real headless Chromium on the simulator."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -102,3 +103,16 @@ def test_a_page_exception_is_an_error_and_a_closed_channel_falls_back_to_webdriv
         lambda: set(sent) <= set(_message_ids(browser.bridge.harvest(channel=channel)["events"])),
         what="the 3 messages through WebDriver",
     )
+
+
+def test_a_page_wakes_the_worker_again_while_its_events_wait_undrained(sim, page, phone):
+    # A wake-up the worker lost must not leave events waiting for its slow sweep.
+    browser, _, wakes = page
+    _deliver(sim, phone, 1, "rewake")
+    wait_for(lambda: wakes, what="the first wake-up")
+    first = len(wakes)
+    wait_for(lambda: len(wakes) > first, timeout=6, what="a second wake-up without a drain")
+    browser.bridge.confirm(max(e["seq"] for e in browser.bridge.drain(10_000)))
+    settled = len(wakes)
+    time.sleep(3.5)
+    assert len(wakes) == settled, "a page with nothing left to drain kept waking the worker"

@@ -211,8 +211,9 @@ class HarvestMixin:
             verb_lock.release()
 
     def _harvest_session(self, live: LiveSession) -> str | None:
+        channel = live.push if settings.BLAZZ_HARVEST_OVER_DEVTOOLS else None
         try:
-            harvest = live.bridge.harvest(channel=live.push)
+            harvest = live.bridge.harvest(channel=channel)
         except BridgeError as exc:
             live.last_error = str(exc)
             return PageOutcome.BROWSER_LOST if not live.browser.is_alive() else None
@@ -224,7 +225,7 @@ class HarvestMixin:
             page_me = (harvest.get("state") or {}).get("me")
             result = apply_page_events(session_pk=live.session_pk, events=events, page_me=page_me)
             # Only now, after commit, may the page forget them.
-            live.bridge.confirm(max(event["seq"] for event in events), channel=live.push)
+            live.bridge.confirm(max(event["seq"] for event in events), channel=channel)
             if result.became_ready:
                 live.snapshot_due_at = time.monotonic() + settings.BLAZZ_SNAPSHOT_AFTER_LOGIN_SECONDS
             if result.logged_out:
