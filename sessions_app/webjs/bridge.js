@@ -246,9 +246,8 @@
   // page opened by hand) the worker's slow sweep still drains the queue.
   const WAKE_BINDING = '__blazzWake';
   // A wake-up the worker did not act on (lost with its DevTools connection, or called while
-  // the binding was missing) is sent again from tick() while drainable events wait, so the
-  // worker's own sweep of every page can stay slow (at 50 pages a 2 s sweep was 25 drains a
-  // second, most of them empty, and queued real drains behind them).
+  // the binding was missing) is sent again from tick() while drainable events wait, so a
+  // lost wake-up costs at most REWAKE_MS, not the worker's sweep of every page.
   const REWAKE_MS = 2000;
   let wakeSent = false;
   let wakeSentAt = 0;
