@@ -12,6 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psutil
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "blazz.settings")
@@ -76,8 +78,6 @@ class CpuByRole:
         self._began = 0.0
 
     def _role(self, proc) -> str | None:
-        import psutil
-
         try:
             if proc.pid == self.worker_pid:
                 return "session_worker"
@@ -100,8 +100,6 @@ class CpuByRole:
         return None
 
     def _sample(self) -> dict[int, tuple[str, float]]:
-        import psutil
-
         sample = {}
         for proc in psutil.process_iter():
             role = self._role(proc)

@@ -59,6 +59,12 @@ class PageChannel(Protocol):
     def evaluate(self, expression: str, *, timeout_s: float) -> Any: ...
 
 
+def _by_value_expression(call: str) -> str:
+    """``call`` (JS on ``b`` = window.__blazz) as a DevTools ``Runtime.evaluate`` expression;
+    MISSING when the page has no bridge."""
+    return f"(function (b) {{ return b && b.installed ? {call} : {json.dumps(MISSING)}; }})(window.__blazz)"
+
+
 def _sync_script(body: str) -> str:
     """Wrap ``body`` (JS seeing ``b`` = window.__blazz and ``args``) for execute_script."""
     return (
@@ -212,11 +218,8 @@ class PageBridge:
         the page has no bridge."""
         if channel is None or not channel.is_open:
             return MISSING
-        expression = (
-            f"(function (b) {{ return b && b.installed ? {call} : {json.dumps(MISSING)}; }})(window.__blazz)"
-        )
         try:
-            answer = channel.evaluate(expression, timeout_s=self.sync_timeout_s)
+            answer = channel.evaluate(_by_value_expression(call), timeout_s=self.sync_timeout_s)
         except EvaluationFailed as exc:
             raise BridgeScriptError(f"bridge script failed: {exc}") from exc
         except PushUnavailable as exc:
@@ -261,12 +264,9 @@ class PageBridge:
         +320 MB of Chrome per 200 files, growing each round), while the same chunks read by
         value through DevTools left nothing behind."""
         call = f"b.mediaChunk({json.dumps(wam_id)}, {int(offset)}, {int(length)})"
-        expression = (
-            f"(function (b) {{ return b && b.installed ? {call} : {json.dumps(MISSING)}; }})(window.__blazz)"
-        )
         try:
             answer = self.driver.execute_cdp_cmd(
-                "Runtime.evaluate", {"expression": expression, "returnByValue": True}
+                "Runtime.evaluate", {"expression": _by_value_expression(call), "returnByValue": True}
             )
         except WebDriverException as exc:
             raise BridgeScriptError(f"browser refused the bridge call: {exc.msg}") from exc

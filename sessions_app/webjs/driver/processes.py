@@ -52,7 +52,7 @@ def processes_mentioning(
     With ``by_environ``, also those whose ``BLAZZ_BROWSER_PROFILE`` is in it: that finds
     a chromedriver whose browser has exited (its command line names no profile), e.g. one
     orphaned by a dead worker. Slower (reads every environment), so for cleanups only."""
-    paths = {os.path.abspath(directory), os.path.realpath(directory)}
+    paths = _both_spellings(directory)
     found = []
     for proc in psutil.process_iter(["cmdline", "environ"] if by_environ else ["cmdline"]):
         cmdline = proc.info["cmdline"] or ()
@@ -60,6 +60,12 @@ def processes_mentioning(
         if any(_mentions_path(cmdline, path) or _mentions_path([f"={profile}"], path) for path in paths):
             found.append(proc)
     return found
+
+
+def _both_spellings(directory: str | os.PathLike[str]) -> set[str]:
+    """The directory as given (absolute) and with its symlinks resolved: either may be on a
+    command line."""
+    return {os.path.abspath(directory), os.path.realpath(directory)}
 
 
 class ProcessTable:
@@ -80,7 +86,7 @@ class ProcessTable:
 
     def mentioning(self, directory: str | os.PathLike[str]) -> list[psutil.Process]:
         """As ``processes_mentioning`` (by command line), from the table."""
-        paths = {os.path.abspath(directory), os.path.realpath(directory)}
+        paths = _both_spellings(directory)
         return [
             self.procs[pid]
             for pid, cmdline in self._cmdlines.items()
