@@ -6,7 +6,9 @@ general worker and Beat so liveness probes, reconciliation and sweeps run as in 
 All are real processes against the simulator. After the numbers are connected and a warm-up,
 it offers --inbound-per-minute inbound messages spread over the numbers and
 --sends-per-minute sends, at a steady pace (open loop) for --duration seconds, and reports:
-p50/p99 inbound latency (the simulator asked to deliver → the row in PostgreSQL), send
+p50/p99 inbound latency (the simulator asked to deliver → the row in PostgreSQL) and its
+split by hop (offered → queued in the page → worker woken → drain began → drained →
+committed → confirmed, from the worker's inbound trace), send
 latency (chat_send → sent, i.e. WhatsApp's servers acked), lost and duplicated each way,
 liveness failures and restarts in the window, the worker's RSS and all Chrome processes'
 PSS at the start and the end. Then it kills the session worker with SIGKILL, starts it
@@ -31,7 +33,7 @@ import psutil
 from _common import CpuByRole, Simulator, machine
 from connect import BENCH_ENV, fresh_bench_world, start_celery, start_worker, stop, wait
 
-os.environ.update({**BENCH_ENV, "BLAZZ_WORKER_HEARTBEAT_SECONDS": "5"})
+os.environ.update({**BENCH_ENV, "BLAZZ_WORKER_HEARTBEAT_SECONDS": "5", "BLAZZ_INBOUND_TRACE_LEVEL": "DEBUG"})
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -60,20 +62,78 @@ def memory(worker: subprocess.Popen, data_dir: Path) -> dict:
     """The session worker's RSS and the PSS of every Chrome process on its profiles."""
     rss = psutil.Process(worker.pid).memory_info().rss
     chrome_pss, chrome_count = 0, 0
+    by_type: dict[str, int] = {}  # renderer / browser / gpu-process / utility ...: which one grows
     marker = str(data_dir)
     for proc in psutil.process_iter(["name", "cmdline"]):
         try:
-            if "chrom" not in (proc.info["name"] or "") or marker not in " ".join(proc.info["cmdline"] or []):
+            cmdline = proc.info["cmdline"] or []
+            if "chrom" not in (proc.info["name"] or "") or marker not in " ".join(cmdline):
                 continue
-            chrome_pss += proc.memory_full_info().pss
-            chrome_count += 1
+            pss = proc.memory_full_info().pss
         except (psutil.Error, OSError):
             continue
+        chrome_pss += pss
+        chrome_count += 1
+        kind = next((arg[7:] for arg in cmdline if arg.startswith("--type=")), "browser")
+        by_type[kind] = by_type.get(kind, 0) + pss
     mb = 2**20
     return {
         "worker_rss_mb": round(rss / mb, 1),
         "chrome_pss_mb": round(chrome_pss / mb, 1),
         "chrome_processes": chrome_count,
+        "chrome_pss_mb_by_type": {kind: round(pss / mb, 1) for kind, pss in sorted(by_type.items())},
+    }
+
+
+TRACE_MARK = "inbound-trace "
+
+
+def inbound_hops(log: Path, offered: dict[str, float], rows: list[tuple[str, str, float]]) -> dict:
+    """Splits each inbound message's latency by hop, from the worker's trace of its drained
+    batches (sessions_app/webjs/host/harvest.py) and the time the bench offered it.
+    ``rows``: (body, wam_id, created_at) of the stored messages."""
+    batches: dict[str, dict] = {}
+    with log.open(errors="replace") as lines:
+        for line in lines:
+            at = line.find(TRACE_MARK)
+            if at < 0:
+                continue
+            try:
+                batch = json.loads(line[at + len(TRACE_MARK) :])
+            except ValueError:
+                continue
+            for wam_id, page_at in batch["messages"]:
+                batches[wam_id] = {**batch, "page_at": page_at / 1000}
+    hops: dict[str, list[float]] = {
+        "offered_to_page_queued": [],
+        "page_queued_to_worker_woken": [],
+        "woken_to_drain_began": [],
+        "page_queued_to_drain_began": [],
+        "drain": [],
+        "commit": [],
+        "confirm": [],
+    }
+    traced = 0
+    for body, wam_id, _ in rows:
+        batch = batches.get(wam_id)
+        if batch is None or body not in offered:
+            continue
+        traced += 1
+        queued, woken = batch["page_at"], batch["woken_at"]
+        hops["offered_to_page_queued"].append(queued - offered[body])
+        hops["page_queued_to_drain_began"].append(batch["began_at"] - queued)
+        if woken is not None and woken >= queued:  # this message's own wake-up (or one after it)
+            hops["page_queued_to_worker_woken"].append(woken - queued)
+            hops["woken_to_drain_began"].append(batch["began_at"] - woken)
+        hops["drain"].append(batch["drained_at"] - batch["began_at"])
+        hops["commit"].append(batch["committed_at"] - batch["drained_at"])
+        hops["confirm"].append(batch["confirmed_at"] - batch["committed_at"])
+    return {
+        "traced_messages": traced,
+        **{
+            name: {"p50": percentile(values, 0.5), "p99": percentile(values, 0.99), "n": len(values)}
+            for name, values in hops.items()
+        },
     }
 
 
@@ -225,11 +285,11 @@ def main() -> None:
 
         rows = list(
             Chat.objects.filter(workspace=workspace, direction="inbound", body__in=list(wanted)).values_list(
-                "body", "created_at"
+                "body", "wam_id", "created_at"
             )
         )
-        bodies = [body for body, _ in rows]
-        inbound_latency = [created.timestamp() - load.inbound_at[body] for body, created in rows]
+        bodies = [body for body, _, _ in rows]
+        inbound_latency = [created.timestamp() - load.inbound_at[body] for body, _, created in rows]
         sent = {
             pk: (sent_at, status)
             for pk, sent_at, status in Chat.objects.filter(
@@ -259,6 +319,7 @@ def main() -> None:
                     "p99": percentile(inbound_latency, 0.99),
                     "max": round(max(inbound_latency), 3) if inbound_latency else None,
                 },
+                "hops_s": inbound_hops(work / "worker.log", load.inbound_at, rows),
             },
             sends={
                 "offered_per_minute": args.sends_per_minute,

@@ -618,4 +618,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Per-hop times of every drained page batch (sessions_app/webjs/host/harvest.py); DEBUG
+    # turns it on, for a benchmark or a latency hunt, not for everyday production logs.
+    "loggers": {"blazz.inbound_trace": {"level": env.str("BLAZZ_INBOUND_TRACE_LEVEL", default="INFO")}},
 }

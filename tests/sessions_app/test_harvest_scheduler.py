@@ -85,3 +85,17 @@ def test_a_busy_page_is_woken_again_after_the_delay():
     assert scheduler.wait(0.01) == set()
     assert scheduler.wait(1.0) == {5}
     scheduler.shutdown()
+
+
+def test_it_remembers_a_pages_first_wakeup_until_its_drain_takes_it():
+    scheduler = _scheduler(lambda pk: None)
+    before = time.time()
+    scheduler.wake(3)
+    first = scheduler.take_woken_at(3)
+    time.sleep(0.02)
+    scheduler.wake(3)
+    scheduler.wake(3)
+    second = scheduler.take_woken_at(3)
+    assert before <= first < second
+    assert scheduler.take_woken_at(3) is None  # taken: nothing woke it since
+    scheduler.shutdown()

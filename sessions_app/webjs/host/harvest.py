@@ -10,6 +10,7 @@ at the old polling tick."""
 from __future__ import annotations
 
 import heapq
+import json
 import logging
 import threading
 import time
@@ -28,6 +29,9 @@ from sessions_app.webjs.host.live import LiveSession, PageOutcome
 from sessions_app.webjs.page_events import apply_page_events
 
 logger = logging.getLogger(__name__)
+# One JSON line per drained batch with the time of each hop, at DEBUG; off unless
+# BLAZZ_INBOUND_TRACE_LEVEL=DEBUG (bench/density.py reads it to split inbound latency by hop).
+trace_logger = logging.getLogger("blazz.inbound_trace")
 Status = WhatsAppSession.Status
 
 
@@ -42,6 +46,7 @@ class HarvestScheduler:
         self._later: list[tuple[float, int]] = []  # (when, session_pk): a page busy right now
         self._running: set[int] = set()
         self._again: set[int] = set()  # woken while being drained: drain once more after
+        self._woken_at: dict[int, float] = {}  # first wake-up since the page's last drain began
         self._pool = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="blazz-harvest")
         self.wakes = 0
         self.rounds = 0
@@ -50,7 +55,14 @@ class HarvestScheduler:
         with self._cond:
             self.wakes += 1
             self._due.add(session_pk)
+            self._woken_at.setdefault(session_pk, time.time())
             self._cond.notify()
+
+    def take_woken_at(self, session_pk: int) -> float | None:
+        """When the page first asked to be drained since its last drain began (wall clock),
+        and forgets it: a wake-up after this moment belongs to the next drain."""
+        with self._cond:
+            return self._woken_at.pop(session_pk, None)
 
     def wake_later(self, session_pk: int, delay_s: float) -> None:
         """A page that could not be drained now (its lock is held by a send or a probe)."""
@@ -179,9 +191,10 @@ class HarvestMixin:
             self._harvests.wake_later(session_pk, settings.BLAZZ_HARVEST_BUSY_RETRY_MS / 1000)
             return
         outcome = None
+        woken_at = self._harvests.take_woken_at(session_pk)
         try:
             close_old_connections()
-            outcome = self._harvest_session(live)
+            outcome = self._harvest_session(live, woken_at=woken_at)
         except Exception:
             logger.exception("harvest of %s failed", live.session_id)
         finally:
@@ -210,8 +223,9 @@ class HarvestMixin:
         finally:
             verb_lock.release()
 
-    def _harvest_session(self, live: LiveSession) -> str | None:
+    def _harvest_session(self, live: LiveSession, *, woken_at: float | None = None) -> str | None:
         channel = live.push if settings.BLAZZ_HARVEST_OVER_DEVTOOLS else None
+        began_at = time.time()
         try:
             harvest = live.bridge.harvest(channel=channel)
         except BridgeError as exc:
@@ -222,10 +236,22 @@ class HarvestMixin:
             live.push.rearm()  # the page lost its binding (a reload Runtime.enable missed)
         outcome = None
         if events:
+            drained_at = time.time()
             page_me = (harvest.get("state") or {}).get("me")
             result = apply_page_events(session_pk=live.session_pk, events=events, page_me=page_me)
+            committed_at = time.time()
             # Only now, after commit, may the page forget them.
             live.bridge.confirm(max(event["seq"] for event in events), channel=channel)
+            if trace_logger.isEnabledFor(logging.DEBUG):
+                _trace_batch(
+                    live.session_pk,
+                    events,
+                    woken_at=woken_at,
+                    began_at=began_at,
+                    drained_at=drained_at,
+                    committed_at=committed_at,
+                    confirmed_at=time.time(),
+                )
             if result.became_ready:
                 live.snapshot_due_at = time.monotonic() + settings.BLAZZ_SNAPSHOT_AFTER_LOGIN_SECONDS
             if result.logged_out:
@@ -239,3 +265,17 @@ class HarvestMixin:
         self.stop(live.session_pk, reason="browser lost", snapshot=False, to_status=None)
         if services.session_note_auto_restart(session_pk=live.session_pk, error=live.last_error):
             self.start(live.session_pk, reason="browser lost")
+
+
+def _trace_batch(session_pk: int, events: list[dict], **hops: float | None) -> None:
+    """The hops of one drained batch (wall-clock seconds) and, per message, its id and the
+    moment the page queued it (the event's ``at``, page milliseconds on the same clock)."""
+    messages = [
+        [(event.get("payload") or {}).get("id"), event.get("at")]
+        for event in events
+        if event.get("type") == "message"
+    ]
+    trace_logger.debug(
+        "inbound-trace %s",
+        json.dumps({"session": session_pk, "events": len(events), "messages": messages, **hops}),
+    )
