@@ -116,3 +116,30 @@ def test_a_page_wakes_the_worker_again_while_its_events_wait_undrained(sim, page
     settled = len(wakes)
     time.sleep(3.5)
     assert len(wakes) == settled, "a page with nothing left to drain kept waking the worker"
+
+
+def test_a_probe_over_the_channel_needs_no_webdriver_and_still_catches_a_frozen_page(sim, browsers, phone):
+    # The liveness probe goes over the page's DevTools connection (no page lock, no
+    # chromedriver): it must judge a hung page exactly as the WebDriver probe does (F7).
+    browser = browsers().open(sim.url)
+    device_id = login(sim, browser, phone)
+    channel = open_wake_channel(
+        browser.driver, target_id=page_target_id(browser.driver), on_wake=lambda: None, name="probe"
+    )
+    assert channel is not None
+    try:
+        state, probe = browser.bridge.probe_over(channel, timeout_s=2)
+        assert state["ready"] is True and state["authenticated"] is True
+        assert probe["ok"] is True and probe["rtt_ms"] >= 0
+
+        sim.ok("POST", f"/devices/{device_id}/freeze", {})
+        began = time.monotonic()
+        state, probe = browser.bridge.probe_over(channel, timeout_s=2)
+        assert probe == {"ok": False, "reason": "timeout"}
+        assert time.monotonic() - began < 3
+        assert state["connected"] is True  # the silent hang still claims to be fine
+        sim.ok("POST", f"/devices/{device_id}/unfreeze", {})
+        wait_for(lambda: browser.bridge.probe_over(channel, timeout_s=2)[1]["ok"], what="a good probe again")
+    finally:
+        channel.close()
+    assert browser.bridge.probe_over(channel, timeout_s=2) is None  # closed: the caller uses WebDriver

@@ -37,7 +37,7 @@ from .errors import (
     SendNotConfirmed,
     SendNotStarted,
 )
-from .push import EvaluationFailed, PushUnavailable
+from .push import EvaluationFailed, EvaluationTimeout, PushUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -424,6 +424,35 @@ class PageBridge:
         except BridgeError as exc:
             return {"error": str(exc)}
         return result if isinstance(result, dict) else {"error": f"unexpected answer {result!r}"}
+
+    def probe_over(self, channel: PageChannel | None, timeout_s: float = 5.0) -> tuple[dict, dict] | None:
+        """``(state(), probe())`` over the page's own DevTools connection: no WebDriver call,
+        so the caller needs no page lock and a probe never waits behind a send (issue 18:
+        every 30 s fifty probes through chromedriver held each page's lock and both cores).
+        None when that connection cannot be used or the page has no bridge: the caller then
+        probes through WebDriver, which also re-injects the bridge. Raises BridgeError when
+        the page's state cannot be read, like ``state``."""
+        state = self._call_over(channel, "b.state()")
+        if state is MISSING or channel is None:
+            return None
+        page_ms = max(100, int((timeout_s - PAGE_DEADLINE_MARGIN_S) * 1000))
+        call = (
+            f"Promise.resolve(b.probe({page_ms})).catch(function (e) {{"
+            " return {ok: false, reason: 'error', error: String((e && e.message) || e)}; })"
+        )
+        try:
+            probe = channel.evaluate(_by_value_expression(call), timeout_s=timeout_s)
+        except EvaluationTimeout:
+            probe = {"ok": False, "reason": "timeout"}  # a hung page: the same verdict as WebDriver's
+        except EvaluationFailed as exc:
+            probe = {"ok": False, "reason": "script_error", "error": str(exc)}
+        except PushUnavailable:
+            return None
+        if probe == MISSING:
+            probe = {"ok": False, "reason": "not_injected"}
+        elif not isinstance(probe, dict):
+            probe = {"ok": False, "reason": "script_error", "error": f"unexpected answer {probe!r}"}
+        return dict(state), probe
 
     def probe(self, timeout_s: float = 5.0) -> dict[str, Any]:
         """An active round trip to WhatsApp's servers. Never raises: returns

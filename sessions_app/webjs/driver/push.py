@@ -44,6 +44,11 @@ class EvaluationFailed(RuntimeError):
     """The page answered an ``evaluate`` with an exception."""
 
 
+class EvaluationTimeout(PushUnavailable):
+    """The connection is open but the page did not answer an ``evaluate`` in time (a hung
+    page, or a promise that never settles)."""
+
+
 def _page_socket_url(debugger_address: str, target_id: str | None, timeout_s: float) -> str:
     host, _, port = debugger_address.rpartition(":")
     if host not in ("localhost", "127.0.0.1") or not port.isdigit():
@@ -129,7 +134,8 @@ class PageWakeChannel:
         """The value of ``expression`` in the page's main world (``Runtime.evaluate``, by
         value, promises awaited). Thread safe; the reader thread hands the reply over.
         Raises PushUnavailable when the connection is lost or the page does not answer in
-        time, EvaluationFailed when the expression threw."""
+        time (EvaluationTimeout when the connection is still open), EvaluationFailed when the
+        expression threw."""
         sock = self._socket
         if sock is None or not self.is_open:
             raise PushUnavailable("the DevTools connection is closed")
@@ -155,7 +161,9 @@ class PageWakeChannel:
         if not answered.wait(timeout_s) or slot[1] is None:
             with self._send_lock:
                 self._waiting.pop(wanted, None)
-            raise PushUnavailable("the page did not answer in time" if self.is_open else "connection lost")
+            if self.is_open:
+                raise EvaluationTimeout("the page did not answer in time")
+            raise PushUnavailable("connection lost")
         reply = slot[1]
         if "error" in reply:
             raise PushUnavailable(f"evaluate refused: {reply['error']}")

@@ -47,20 +47,21 @@ from sessions_app.webjs.driver.processes import ProcessTable
 from sessions_app.webjs.driver.push import page_target_id
 from sessions_app.webjs.host.capacity import start_concurrency
 from sessions_app.webjs.host.harvest import HarvestMixin, HarvestScheduler
-from sessions_app.webjs.host.live import LiveSession, ProbeSkipped, SendOutcome, StartResult
+from sessions_app.webjs.host.live import LiveSession, SendOutcome, StartResult
 from sessions_app.webjs.host.media import (
     MediaMixin,
     outbound_media_spec,
     push_outbound_file,
     send_timeout_for,
 )
+from sessions_app.webjs.host.probing import ProbeMixin
 from sessions_app.webjs.host.profiles import ProfilesMixin
 
 logger = logging.getLogger(__name__)
 Status = WhatsAppSession.Status
 
 
-class SessionHost(ProfilesMixin, HarvestMixin, MediaMixin):
+class SessionHost(ProfilesMixin, HarvestMixin, MediaMixin, ProbeMixin):
     def __init__(self, *, worker_name: str, capacity: int, data_dir: Path) -> None:
         self.worker_name = worker_name
         self.queue = session_queue_name(worker_name)
@@ -407,38 +408,6 @@ class SessionHost(ProfilesMixin, HarvestMixin, MediaMixin):
                 return SendOutcome.NOT_HERE
         messaging.chat_mark_sent(chat=chat, wam_id=wam_id)
         return SendOutcome.SENT
-
-    def probe(self, session_pk: int) -> str:
-        """Checks one connected page (F7) and acts on the verdict: restart it from its
-        snapshot, or close it when the session was given up. Returns a LivenessOutcome or a
-        ProbeSkipped."""
-        with self._registry_lock:
-            live = self._live.get(session_pk)
-        if live is None:
-            return ProbeSkipped.NOT_HERE
-        timeout_s = settings.BLAZZ_LIVENESS_PROBE_TIMEOUT_SECONDS
-        # A page busy with a long send still gets judged, just after the send.
-        if not live.lock.acquire(timeout=timeout_s + 30):
-            return ProbeSkipped.BUSY
-        try:
-            try:
-                state = live.bridge.state()
-            except BridgeError as exc:
-                live.last_error = str(exc)
-                state = None
-            probe = live.bridge.probe(timeout_s=timeout_s) if state else None
-        finally:
-            live.lock.release()
-        verdict = services.liveness_verdict(state=state, probe=probe)
-        outcome = services.session_liveness_record(session_pk=session_pk, verdict=verdict)
-        if outcome == services.LivenessOutcome.RESTART:
-            logger.warning(
-                "session %s failed its liveness check (%s): restarting", live.session_id, verdict.reason
-            )
-            self.restart(session_pk, reason=f"liveness: {verdict.reason}")
-        elif outcome == services.LivenessOutcome.FAILED:
-            self.stop(session_pk, reason="liveness: given up", snapshot=False, to_status=None)
-        return outcome
 
     def request_link_code(self, session_pk: int, phone_number: str) -> str | None:
         """Asks the page for a pairing code for `phone_number` (wa-js takes digits only)."""
