@@ -693,7 +693,12 @@
   // the id of a send whose caller gave up waiting can still be looked up.
   const sends = new Map();
   const SENDS_MAX = 2000;
+  // The full key of each recent send by its bare id, so an ack naming the chat another way
+  // still finds it. Bounded like `sends`: one entry per send forever was a slow leak in a
+  // page that stays open for weeks. Acks come within minutes; a later receipt still matches
+  // through the LID and phone forms keyForms() derives without this map.
   const sentByBareId = new Map();
+  const SENT_IDS_MAX = 10000;
   bridge.sendRecord = function (key) {
     return sends.get(key) || null;
   };
@@ -765,6 +770,7 @@
       options.messageId = 'true_' + chatId + '_' + bareId;
       record.id = options.messageId;
       sentByBareId.set(bareId, record.id);
+      if (sentByBareId.size > SENT_IDS_MAX) sentByBareId.delete(sentByBareId.keys().next().value);
     }
     const outcome = await withTimeout(
       Promise.resolve().then(() => perform(W, chatId, options)),
