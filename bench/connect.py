@@ -189,6 +189,7 @@ def main() -> None:
             session_id__in=created_at, kind="status_change", detail__to="qr_scanning", at__gte=restart_wall
         ).count()
         restore_s = [restored_at[pk] - restart_began for pk in restored_at]
+        steps = restore_steps(list(created_at), restart_wall)
         print(
             json.dumps(
                 {
@@ -207,6 +208,7 @@ def main() -> None:
                     }
                     if restore_s
                     else None,
+                    "restore_steps_s": steps,
                     "machine": machine(),
                 }
             )
@@ -218,6 +220,42 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             worker.kill()
         sim.stop()
+
+
+def restore_steps(pks: list[int], since) -> dict:
+    """Where a restore's time went, from the sessions' events: the worker's start until the
+    first browser start began, then per number the wait for a start slot, the profile
+    (snapshot unpacked), the browser, the page, and the page's login until "connected"."""
+    steps: dict[str, list[float]] = {}
+    first_start = None
+    for pk in pks:
+        started = (
+            SessionEvent.objects.filter(session_id=pk, kind="restart", at__gte=since).order_by("at").first()
+        )
+        connected = (
+            SessionEvent.objects.filter(
+                session_id=pk, kind="status_change", detail__to="connected", at__gte=since
+            )
+            .order_by("at")
+            .first()
+        )
+        if started is None or "seconds" not in started.detail:
+            continue
+        for step, spent in started.detail["seconds"].items():
+            steps.setdefault(step, []).append(spent)
+        launch_began = started.at.timestamp() - sum(
+            spent for step, spent in started.detail["seconds"].items() if step != "slot_wait"
+        )
+        first_start = launch_began if first_start is None else min(first_start, launch_began)
+        if connected is not None:
+            steps.setdefault("login", []).append(connected.at.timestamp() - started.at.timestamp())
+    summary = {
+        step: {"median": round(statistics.median(values), 2), "max": round(max(values), 2)}
+        for step, values in steps.items()
+    }
+    if first_start is not None:
+        summary["worker_boot_to_first_launch"] = round(first_start - since.timestamp(), 2)
+    return summary
 
 
 def fresh_bench_world(prefix: str) -> tuple[Workspace, Path]:

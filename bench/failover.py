@@ -18,11 +18,21 @@ import threading
 import time
 
 from _common import Simulator, machine
-from connect import BENCH_ENV, connect_number, fresh_bench_world, start_celery, start_worker, stop, wait
+from connect import (
+    BENCH_ENV,
+    connect_number,
+    fresh_bench_world,
+    restore_steps,
+    start_celery,
+    start_worker,
+    stop,
+    wait,
+)
 
 os.environ.update({**BENCH_ENV, "BLAZZ_WORKER_HEARTBEAT_SECONDS": "5"})
 
 from django.db import connection
+from django.utils import timezone
 
 from messaging import services as messaging
 from messaging.models import Chat
@@ -97,7 +107,7 @@ def main() -> None:
             sender.start()
             wait(lambda issued=issued: len(issued) >= SENDS_PER_RUN // 3, 30, "sends under way")
             workers[hosting].send_signal(signal.SIGKILL)
-            killed_at = time.monotonic()
+            killed_at, killed_wall = time.monotonic(), timezone.now()
             workers[hosting].wait()
             inbound = []
             for phone in phones:
@@ -154,6 +164,8 @@ def main() -> None:
                     "inbound": len(inbound),
                     "inbound_lost": len(set(inbound) - set(stored)),
                     "inbound_duplicated": len(stored) - len(set(stored)),
+                    # "worker_boot_to_first_launch" here is kill -> first browser start on the standby.
+                    "restore_steps_s": restore_steps(pks, killed_wall),
                 }
             )
             print(json.dumps({"run": run, **runs[-1]}), file=sys.stderr)

@@ -83,6 +83,11 @@ def test_it_restarts_a_session_whose_browser_died_from_its_snapshot(sim, worker)
     )
     session.refresh_from_db()
     assert session.events.filter(kind="restart", detail__auto=True).count() == 1
+    # Each start says where its time went (bench/connect.py and bench/failover.py read this).
+    restored = session.events.filter(kind="restart", detail__has_key="seconds").latest("at")
+    assert set(restored.detail["seconds"]) == {"slot_wait", "profile", "browser", "page"}
+    assert all(spent >= 0 for spent in restored.detail["seconds"].values())
+    assert restored.detail["seconds"]["browser"] > 0
     assert (
         session.events.filter(kind="status_change", detail__to="qr_scanning").count() == 1
     )  # the first QR only

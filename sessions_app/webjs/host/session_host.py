@@ -213,7 +213,9 @@ class SessionHost(ProfilesMixin, HarvestMixin, MediaMixin, ProbeMixin):
         # The lease is claimed and the status moves to starting only once a start slot is
         # free: a number waiting its turn keeps its state, and the liveness start timeout
         # counts from when its browser really starts.
+        asked = time.monotonic()
         with self._start_slots:
+            timings = {"slot_wait": time.monotonic() - asked}
             session = services.session_claim_lease(session_pk=session_pk, worker=self.worker)
             if session is None:
                 return StartResult.NOT_OWNER
@@ -222,12 +224,17 @@ class SessionHost(ProfilesMixin, HarvestMixin, MediaMixin, ProbeMixin):
                 to_status=Status.STARTING,
                 detail={"reason": reason, "worker": self.worker_name},
             )
-            return self._launch(session, reason=reason)
+            return self._launch(session, reason=reason, timings=timings)
 
-    def _launch(self, session: WhatsAppSession, *, reason: str) -> str:
+    def _launch(self, session: WhatsAppSession, *, reason: str, timings: dict[str, float]) -> str:
+        """``timings``: seconds spent so far; each step adds its own, and the session's
+        "restart" event keeps them (where a restore's time goes, issue 18)."""
         session_pk = session.pk
         profile = self.profiles_dir / session.session_id
+        began = time.monotonic()
         restored = self._prepare_profile(session, profile)
+        timings["profile"] = time.monotonic() - began
+        began = time.monotonic()
         try:
             browser = Browser.start(
                 session_id=session.session_id, user_data_dir=profile, data_dir=self.data_dir
@@ -235,6 +242,8 @@ class SessionHost(ProfilesMixin, HarvestMixin, MediaMixin, ProbeMixin):
         except Exception as exc:
             services.session_fail(session_pk=session_pk, error=f"browser did not start: {exc}")
             return StartResult.GONE
+        timings["browser"] = time.monotonic() - began
+        began = time.monotonic()
         try:
             bridge = open_whatsapp(
                 browser.driver, url=settings.BLAZZ_WA_URL, wajs_bundle=settings.BLAZZ_WAJS_BUNDLE
@@ -259,9 +268,16 @@ class SessionHost(ProfilesMixin, HarvestMixin, MediaMixin, ProbeMixin):
             browser.stop(settings.BLAZZ_BROWSER_STOP_DEADLINE)
             shutil.rmtree(profile, ignore_errors=True)
             return StartResult.SHUTTING_DOWN
+        timings["page"] = time.monotonic() - began
         self._push_open(self._live[session_pk])
         services.session_record(
-            session_pk=session_pk, kind="restart", detail={"restored": restored, "reason": reason}
+            session_pk=session_pk,
+            kind="restart",
+            detail={
+                "restored": restored,
+                "reason": reason,
+                "seconds": {step: round(spent, 3) for step, spent in timings.items()},
+            },
         )
         return StartResult.STARTED
 
