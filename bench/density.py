@@ -11,7 +11,8 @@ split by hop (offered → queued in the page → worker woken → drain began �
 committed → confirmed, from the worker's inbound trace), send
 latency (chat_send → sent, i.e. WhatsApp's servers acked), lost and duplicated each way,
 liveness failures and restarts in the window, the worker's RSS and all Chrome processes'
-PSS at the start and the end. Then it kills the session worker with SIGKILL, starts it
+PSS (by process type) at the start, --baseline-after seconds into the load and at its end,
+with the growth from both. Then it kills the session worker with SIGKILL, starts it
 again and reports the seconds until every number is connected again (from its snapshot).
 Own database (blazz_bench), Redis 13-15. Prints one JSON object; progress on stderr."""
 
@@ -86,6 +87,13 @@ def memory(worker: subprocess.Popen, data_dir: Path) -> dict:
 
 
 TRACE_MARK = "inbound-trace "
+
+
+def growth(before: dict, after: dict) -> dict:
+    def pct(key: str) -> float | None:
+        return round((after[key] / before[key] - 1) * 100, 1) if before[key] else None
+
+    return {"chrome_pss": pct("chrome_pss_mb"), "worker_rss": pct("worker_rss_mb")}
 
 
 def inbound_hops(log: Path, offered: dict[str, float], rows: list[tuple[str, str, float]]) -> dict:
@@ -220,6 +228,12 @@ def main() -> None:
     parser.add_argument("--sends-per-minute", type=float, default=200)
     parser.add_argument("--duration", type=float, default=600, help="seconds of load")
     parser.add_argument("--warmup", type=float, default=30, help="seconds between connected and load")
+    parser.add_argument(
+        "--baseline-after",
+        type=float,
+        default=60,
+        help="seconds into the load of a second memory baseline (growth is reported from both)",
+    )
     args = parser.parse_args()
     workspace, work = fresh_bench_world("density")
     settings.BLAZZ_QR_ATTEMPTS_PER_HOUR = args.numbers + 1
@@ -258,14 +272,25 @@ def main() -> None:
         ]
         for thread in threads:
             thread.start()
+        next_report = start + 30
+        baseline_at = start + args.baseline_after if 0 < args.baseline_after < args.duration else None
         while any(thread.is_alive() for thread in threads):
-            time.sleep(30)
-            progress(
-                at_s=round(time.time() - start),
-                inbound_offered=len(load.inbound_at),
-                sends_offered=len(load.send_at),
-                **memory(worker, data_dir),
-            )
+            due = min(next_report, baseline_at or next_report)
+            time.sleep(max(0.0, min(1.0, due - time.time())))
+            if baseline_at is not None and time.time() >= baseline_at:
+                baseline_at = None
+                result["memory_after_first_load"] = memory(worker, data_dir)
+                progress(memory_after_first_load=result["memory_after_first_load"])
+            if time.time() >= next_report:
+                next_report += 30
+                progress(
+                    at_s=round(time.time() - start),
+                    inbound_offered=len(load.inbound_at),
+                    sends_offered=len(load.send_at),
+                    **memory(worker, data_dir),
+                )
+        # At the end of the load, before the settle (when Chrome gives memory back).
+        result["memory_end"] = memory(worker, data_dir)
         # Where the two cores went during the load (per message: inbound and sends together).
         result["cpu_during_load"] = cpu.stop(messages=len(load.inbound_at) + len(load.send_at))
         settle_until = time.time() + 120
@@ -280,7 +305,6 @@ def main() -> None:
             if stored >= len(wanted) and unsent == 0:
                 break
             time.sleep(1)
-        result["memory_end"] = memory(worker, data_dir)
         window_end = timezone.now()
 
         rows = list(
@@ -304,8 +328,6 @@ def main() -> None:
             outbox_bodies += [m["body"] for m in sim.api("GET", f"/phones/{phone}/outbox")]
         issued = {f"density out {key.rsplit('-', 1)[1]}" for key in load.send_at}
         events = SessionEvent.objects.filter(session_id__in=pks, at__gte=window_start, at__lte=window_end)
-        start_pss = result["memory_start"]["chrome_pss_mb"]
-        start_rss = result["memory_start"]["worker_rss_mb"]
         result.update(
             duration_s=args.duration,
             inbound={
@@ -333,13 +355,14 @@ def main() -> None:
             load_error_count=len(load.errors),
             liveness_failures=events.filter(kind="probe_failure").count(),
             restarts=events.filter(kind="restart").count(),
-            growth_pct={
-                "chrome_pss": round((result["memory_end"]["chrome_pss_mb"] / start_pss - 1) * 100, 1)
-                if start_pss
-                else None,
-                "worker_rss": round((result["memory_end"]["worker_rss_mb"] / start_rss - 1) * 100, 1),
-            },
+            growth_pct=growth(result["memory_start"], result["memory_end"]),
         )
+        if "memory_after_first_load" in result:
+            # Growth over the rest of the load: what keeps growing with messages and time, without
+            # the one-time cost of the first messages (code compiled, stores and caches opened).
+            result["growth_pct_after_first_load"] = growth(
+                result["memory_after_first_load"], result["memory_end"]
+            )
         progress(load_done=True)
 
         # kill -9 the session worker, start it again: seconds until every number is back.
