@@ -428,7 +428,7 @@ class PageBridge:
     def probe_over(self, channel: PageChannel | None, timeout_s: float = 5.0) -> tuple[dict, dict] | None:
         """``(state(), probe())`` over the page's own DevTools connection: no WebDriver call,
         so the caller needs no page lock and a probe never waits behind a send (issue 18:
-        every 30 s fifty probes through chromedriver held each page's lock and both cores).
+        every 30 s, fifty probes through chromedriver each held their page's lock).
         None when that connection cannot be used or the page has no bridge: the caller then
         probes through WebDriver, which also re-injects the bridge. Raises BridgeError when
         the page's state cannot be read, like ``state``."""

@@ -186,6 +186,7 @@ class HarvestMixin:
         with self._registry_lock:
             live = self._live.get(session_pk)
         if live is None:
+            self._harvests.take_woken_at(session_pk)  # a page closed meanwhile: nothing to time
             return
         if not live.lock.acquire(blocking=False):
             self._harvests.wake_later(session_pk, settings.BLAZZ_HARVEST_BUSY_RETRY_MS / 1000)
