@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, Simulator, machine
+from _common import ROOT, CpuByRole, Simulator, machine
 
 BENCH_ENV = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/blazz_bench",
@@ -172,6 +172,8 @@ def main() -> None:
         }
         restart_began, restart_wall = time.monotonic(), timezone.now()
         worker = start_worker("wa_bench", args.n, sim.url, work / "data", work / "worker.log")
+        cpu = CpuByRole(worker_pid=worker.pid, simulator_pid=sim.proc.pid)
+        cpu.start()
         restored_at: dict[int, float] = {}
         deadline = time.monotonic() + 60 + 10 * args.n
         while len(restored_at) < args.n and time.monotonic() < deadline:
@@ -189,6 +191,7 @@ def main() -> None:
             session_id__in=created_at, kind="status_change", detail__to="qr_scanning", at__gte=restart_wall
         ).count()
         restore_s = [restored_at[pk] - restart_began for pk in restored_at]
+        restore_cpu = restore_cpu_summary(cpu.stop(messages=args.n))
         steps = restore_steps(list(created_at), restart_wall)
         print(
             json.dumps(
@@ -209,6 +212,7 @@ def main() -> None:
                     if restore_s
                     else None,
                     "restore_steps_s": steps,
+                    "cpu_during_restore": restore_cpu,
                     "machine": machine(),
                 }
             )
@@ -220,6 +224,21 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             worker.kill()
         sim.stop()
+
+
+def restore_cpu_summary(cpu: dict) -> dict:
+    """CPU of the whole restore (worker boot included) by kind of process, per number, and
+    the shortest wall time that CPU allows on this host's cores: if that alone passes a
+    goal, no scheduling of the starts can meet it here."""
+    per_number = cpu.pop("cpu_ms_per_message")
+    total_s = sum(cpu["cores"].values()) * cpu["window_s"]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return {
+        **cpu,
+        "cpu_ms_per_number": per_number,
+        "cpu_s_total": round(total_s, 1),
+        "cpu_bound_wall_s": round(total_s / cores, 1),
+    }
 
 
 def restore_steps(pks: list[int], since) -> dict:
