@@ -13,7 +13,7 @@ import pytest
 
 from sessions_app.webjs.driver.browser import Browser, _tmp_prefix
 from sessions_app.webjs.driver.errors import BrowserStartError
-from sessions_app.webjs.driver.processes import KILL_GRACE_S, ProcessTable
+from sessions_app.webjs.driver.processes import KILL_GRACE_S, ProcessTable, process_infos
 
 from .support import session_processes
 
@@ -128,3 +128,27 @@ def test_one_walk_of_proc_finds_each_browsers_processes_as_walking_each_does(sta
     walked = [set(browser.pids()) for browser in (first, second)]
     assert from_table == walked
     assert len(from_table[0]) >= 5 and not from_table[0] & from_table[1]
+
+
+def test_a_lean_browser_runs_one_renderer_the_pages(start_browser, page_server):
+    # Chromium preloads its address bar's popup (a WebUI page) in a renderer of its own, even
+    # headless; the lean flags turn it off: one renderer per browser, the page's.
+    browser = start_browser()
+    browser.driver.get(page_server.url("blank.html"))
+    time.sleep(2)  # the popup was preloaded shortly after the first navigation
+    targets = browser.driver.execute_cdp_cmd("Target.getTargets", {})["targetInfos"]
+    assert not [t for t in targets if "omnibox" in t.get("url", "")]
+    renderers = [pid for pid in browser.pids() if "--type=renderer" in psutil.Process(pid).cmdline()]
+    assert len(renderers) == 1
+
+
+def test_a_process_walk_keeps_its_own_answers_when_another_walk_runs_meanwhile():
+    # psutil shares its Process objects between walks (and threads): a walk asking other
+    # attributes replaces `proc.info`. The heartbeat's table once failed on it (KeyError).
+    walk = process_infos(["ppid", "cmdline"])
+    proc, info = next((proc, info) for proc, info in walk if proc.pid == os.getpid())
+    for _ in psutil.process_iter(["name"]):  # another thread's walk, in between
+        pass
+    assert "ppid" not in proc.info  # what reading proc.info would have met
+    assert info["ppid"] == os.getppid()
+    assert list(walk)  # the rest of the walk still answers

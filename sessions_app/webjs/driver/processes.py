@@ -14,7 +14,8 @@ import ctypes
 import os
 import subprocess  # nosec B404 # only waits on and kills Popen objects we started
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import psutil
 
@@ -45,6 +46,18 @@ def _mentions_path(cmdline: Sequence[str], directory: str) -> bool:
     return False
 
 
+def process_infos(attrs: list[str]) -> Iterator[tuple[psutil.Process, dict[str, Any]]]:
+    """Every live process with the asked attributes, as this call's own dict. Not
+    ``process_iter(attrs)`` and ``proc.info``: psutil shares its Process objects between
+    threads, so another thread's walk with other attributes replaced ``info`` under this one
+    (seen at fifty numbers: ``KeyError: 'ppid'`` failed a heartbeat)."""
+    for proc in psutil.process_iter():
+        try:
+            yield proc, proc.as_dict(attrs=attrs, ad_value=None)
+        except psutil.Error:
+            continue  # exited meanwhile
+
+
 def processes_mentioning(
     directory: str | os.PathLike[str], *, by_environ: bool = False
 ) -> list[psutil.Process]:
@@ -54,9 +67,9 @@ def processes_mentioning(
     orphaned by a dead worker. Slower (reads every environment), so for cleanups only."""
     paths = _both_spellings(directory)
     found = []
-    for proc in psutil.process_iter(["cmdline", "environ"] if by_environ else ["cmdline"]):
-        cmdline = proc.info["cmdline"] or ()
-        profile = (proc.info.get("environ") or {}).get(PROFILE_ENV, "")
+    for proc, info in process_infos(["cmdline", "environ"] if by_environ else ["cmdline"]):
+        cmdline = info["cmdline"] or ()
+        profile = (info.get("environ") or {}).get(PROFILE_ENV, "")
         if any(_mentions_path(cmdline, path) or _mentions_path([f"={profile}"], path) for path in paths):
             found.append(proc)
     return found
@@ -79,10 +92,10 @@ class ProcessTable:
         self.procs: dict[int, psutil.Process] = {}
         self._cmdlines: dict[int, Sequence[str]] = {}
         self._children: dict[int, list[int]] = {}
-        for proc in psutil.process_iter(["ppid", "cmdline"]):
+        for proc, info in process_infos(["ppid", "cmdline"]):
             self.procs[proc.pid] = proc
-            self._cmdlines[proc.pid] = proc.info["cmdline"] or ()
-            self._children.setdefault(proc.info["ppid"], []).append(proc.pid)
+            self._cmdlines[proc.pid] = info["cmdline"] or ()
+            self._children.setdefault(info["ppid"], []).append(proc.pid)
 
     def mentioning(self, directory: str | os.PathLike[str]) -> list[psutil.Process]:
         """As ``processes_mentioning`` (by command line), from the table."""
