@@ -66,6 +66,12 @@ class Simulator:
                 self.proc.wait()
 
 
+def chrome_process_kind(cmdline: list[str]) -> str:
+    """Chrome's own name for a process (its ``--type=``: renderer, zygote, utility...);
+    the browser process itself has none."""
+    return next((arg[7:] for arg in cmdline if arg.startswith("--type=")), "browser")
+
+
 class CpuByRole:
     """CPU seconds each kind of process on the host used between ``start()`` and ``stop()``:
     the session worker, Chrome's renderers, browser and other processes, chromedriver, the
@@ -89,7 +95,7 @@ class CpuByRole:
             if name.startswith("chromedriver"):
                 return "chromedriver"
             if "chrom" in name:
-                kind = next((a[7:] for a in proc.cmdline() if a.startswith("--type=")), "browser")
+                kind = chrome_process_kind(proc.cmdline())
                 return "chrome_" + (kind if kind in ("renderer", "browser") else "other")
             if name.startswith("postgres"):
                 return "postgresql"

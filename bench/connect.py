@@ -232,7 +232,7 @@ def restore_cpu_summary(cpu: dict) -> dict:
     goal, no scheduling of the starts can meet it here."""
     per_number = cpu.pop("cpu_ms_per_message")
     total_s = sum(cpu["cores"].values()) * cpu["window_s"]
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = machine()["cpus"] or 1
     return {
         **cpu,
         "cpu_ms_per_number": per_number,

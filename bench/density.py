@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
-from _common import CpuByRole, Simulator, machine
+from _common import CpuByRole, Simulator, chrome_process_kind, machine
 from connect import BENCH_ENV, fresh_bench_world, start_celery, start_worker, stop, wait
 
 os.environ.update({**BENCH_ENV, "BLAZZ_WORKER_HEARTBEAT_SECONDS": "5", "BLAZZ_INBOUND_TRACE_LEVEL": "DEBUG"})
@@ -75,7 +75,7 @@ def memory(worker: subprocess.Popen, data_dir: Path) -> dict:
             continue
         chrome_pss += pss
         chrome_count += 1
-        kind = next((arg[7:] for arg in cmdline if arg.startswith("--type=")), "browser")
+        kind = chrome_process_kind(cmdline)
         by_type[kind] = by_type.get(kind, 0) + pss
     mb = 2**20
     return {
