@@ -262,6 +262,8 @@ def restore_steps(pks: list[int], since) -> dict:
             continue
         for step, spent in started.detail["seconds"].items():
             steps.setdefault(step, []).append(spent)
+        for step, spent in started.detail.get("page_seconds", {}).items():
+            steps.setdefault(f"page.{step}", []).append(spent)
         launch_began = started.at.timestamp() - sum(
             spent for step, spent in started.detail["seconds"].items() if step != "slot_wait"
         )

@@ -146,9 +146,11 @@ def test_a_process_walk_keeps_its_own_answers_when_another_walk_runs_meanwhile()
     # psutil shares its Process objects between walks (and threads): a walk asking other
     # attributes replaces `proc.info`. The heartbeat's table once failed on it (KeyError).
     walk = process_infos(["ppid", "cmdline"])
-    proc, info = next((proc, info) for proc, info in walk if proc.pid == os.getpid())
+    proc, info = next(walk)  # the lowest pid: the rest of the walk still lies ahead
     for _ in psutil.process_iter(["name"]):  # another thread's walk, in between
         pass
     assert "ppid" not in proc.info  # what reading proc.info would have met
-    assert info["ppid"] == os.getppid()
-    assert list(walk)  # the rest of the walk still answers
+    assert set(info) == {"ppid", "cmdline"}
+    rest = dict((later.pid, answers) for later, answers in walk)
+    assert all(set(answers) == {"ppid", "cmdline"} for answers in rest.values())
+    assert rest[os.getpid()]["ppid"] == os.getppid()

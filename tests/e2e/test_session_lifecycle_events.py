@@ -88,6 +88,9 @@ def test_it_restarts_a_session_whose_browser_died_from_its_snapshot(sim, worker)
     assert set(restored.detail["seconds"]) == {"slot_wait", "profile", "browser", "page"}
     assert all(spent >= 0 for spent in restored.detail["seconds"].values())
     assert restored.detail["seconds"]["browser"] > 0
+    page_steps = restored.detail["page_seconds"]
+    assert set(page_steps) == {"scripts", "load", "wpp"}
+    assert sum(page_steps.values()) <= restored.detail["seconds"]["page"]
     assert (
         session.events.filter(kind="status_change", detail__to="qr_scanning").count() == 1
     )  # the first QR only

@@ -43,6 +43,7 @@ from selenium.webdriver.chrome.service import Service
 
 from .devtools import pages_quiesce
 from .errors import BrowserStartError
+from .first_tab import open_first_tab_blank
 from .processes import (
     KILL_GRACE_S,
     PROFILE_ENV,
@@ -254,6 +255,7 @@ class Browser:
         leftovers = with_driver_parents(with_descendants(processes_mentioning(profile, by_environ=True)))
         kill_and_reap(leftovers.values(), (), KILL_GRACE_S)
         remove_stale_locks(profile)
+        open_first_tab_blank(profile)
         owner_token = f"{os.getpid()}:{uuid.uuid4().hex}"
         (profile / OWNER_FILE).write_text(owner_token)
         tmp_dir = Path(tempfile.mkdtemp(prefix=_tmp_prefix(data_dir)))

@@ -113,22 +113,36 @@ def _page_has_wpp(driver: WebDriver) -> bool:
 
 
 def open_whatsapp(
-    driver: WebDriver, *, url: str, wajs_bundle: str | Path | None, page_load_timeout_s: float = 30
+    driver: WebDriver,
+    *,
+    url: str,
+    wajs_bundle: str | Path | None,
+    page_load_timeout_s: float = 30,
+    timings: dict[str, float] | None = None,
 ) -> PageBridge:
-    """Installs the document-start scripts, loads `url`, and returns the page's bridge."""
+    """Installs the document-start scripts, loads `url`, and returns the page's bridge.
+    ``timings``, when given, receives the seconds of each step (scripts, load, wpp): a
+    slow page start has to say which of them it waited on (issue 18)."""
+    timings = {} if timings is None else timings
+    began = time.monotonic()
     driver.set_page_load_timeout(page_load_timeout_s)
     bridge = PageBridge(driver)
     install_page_scripts(driver, wajs_bundle=wajs_bundle, bridge=bridge)
+    timings["scripts"] = time.monotonic() - began
+    began = time.monotonic()
     try:
         driver.get(url)
     except WebDriverException as exc:
         raise BrowserStartError(f"could not open {url}: {exc.msg}") from exc
-    deadline = time.monotonic() + WPP_WAIT_S
+    timings["load"] = time.monotonic() - began
+    began = time.monotonic()
+    deadline = began + WPP_WAIT_S
     while not _page_has_wpp(driver) and time.monotonic() < deadline:
         time.sleep(0.1)
     if not _page_has_wpp(driver):
         raise BrowserStartError(
             f"{url} loaded but window.WPP or the bridge is missing (bundle {wajs_bundle})"
         )
+    timings["wpp"] = time.monotonic() - began
     bridge.inject()  # a no-op: the new-document script already installed it
     return bridge

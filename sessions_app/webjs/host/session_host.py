@@ -244,9 +244,13 @@ class SessionHost(ProfilesMixin, HarvestMixin, MediaMixin, ProbeMixin):
             return StartResult.GONE
         timings["browser"] = time.monotonic() - began
         began = time.monotonic()
+        page_steps: dict[str, float] = {}
         try:
             bridge = open_whatsapp(
-                browser.driver, url=settings.BLAZZ_WA_URL, wajs_bundle=settings.BLAZZ_WAJS_BUNDLE
+                browser.driver,
+                url=settings.BLAZZ_WA_URL,
+                wajs_bundle=settings.BLAZZ_WAJS_BUNDLE,
+                timings=page_steps,
             )
         except Exception as exc:
             browser.stop(settings.BLAZZ_BROWSER_STOP_DEADLINE)
@@ -277,6 +281,7 @@ class SessionHost(ProfilesMixin, HarvestMixin, MediaMixin, ProbeMixin):
                 "restored": restored,
                 "reason": reason,
                 "seconds": {step: round(spent, 3) for step, spent in timings.items()},
+                "page_seconds": {step: round(spent, 3) for step, spent in page_steps.items()},
             },
         )
         return StartResult.STARTED
