@@ -351,7 +351,11 @@ def campaign_update(*, campaign: Campaign, **changes: Any) -> Campaign:
     unknown = set(changes) - set(_EDITABLE)
     if unknown:
         raise CampaignInvalid(f"Cannot change {', '.join(sorted(unknown))}.")
-    campaign = Campaign.objects.select_for_update().select_related("workspace").get(pk=campaign.pk)
+    campaign = (
+        Campaign.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("workspace")
+        .get(pk=campaign.pk)
+    )
     if campaign.status != CampaignStatus.DRAFT:
         raise CampaignStateError(f"Only a draft can be edited; this campaign is {campaign.status}.")
     if "name" in changes:
@@ -415,7 +419,7 @@ def recipients_import_pending(*, campaign: Campaign) -> RecipientImport | None:
 @transaction.atomic
 def campaign_delete(*, campaign: Campaign) -> None:
     """Deletes a draft, completed or cancelled campaign with its logs (the messages stay)."""
-    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign.pk)
     if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.COMPLETED, CampaignStatus.CANCELLED):
         raise CampaignStateError(f"Cancel the campaign before deleting it (it is {campaign.status}).")
     workspace_uuid = campaign.workspace.uuid
@@ -434,7 +438,11 @@ def campaign_start(*, campaign: Campaign, now: datetime | None = None) -> Campai
     a no-op that returns it."""
     now = now or timezone.now()
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().select_related("workspace").get(pk=campaign.pk)
+        campaign = (
+            Campaign.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("workspace")
+            .get(pk=campaign.pk)
+        )
         if campaign.status in (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING):
             return campaign
         if campaign.status != CampaignStatus.DRAFT:
@@ -472,7 +480,11 @@ def campaign_launch_failed(*, campaign_pk: int, error: str) -> None:
 
 
 def _locked(campaign: Campaign) -> Campaign:
-    return Campaign.objects.select_for_update().select_related("workspace").get(pk=campaign.pk)
+    return (
+        Campaign.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("workspace")
+        .get(pk=campaign.pk)
+    )
 
 
 @transaction.atomic

@@ -238,7 +238,7 @@ def contact_create(
         )
         if created or not merge_existing:
             return contact, created
-        contact = Contact.objects.select_for_update().get(pk=contact.pk)
+        contact = Contact.objects.select_for_update(no_key=True).get(pk=contact.pk)
         merged = _contact_metadata_clean({**contact.metadata, **clean_metadata})
         merged_tags = contact_tags_clean([*contact.tags, *clean_tags])
         if (

@@ -113,7 +113,7 @@ def inbox_auto_assign_enabled(*, workspace: Workspace) -> bool:
 @transaction.atomic
 def inbox_auto_assign_set(*, workspace: Workspace, enabled: bool) -> None:
     """Turns auto-assignment of new conversations on or off for the workspace."""
-    locked = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    locked = Workspace.objects.select_for_update(no_key=True).get(pk=workspace.pk)
     locked.settings = {**(locked.settings or {}), AUTO_ASSIGN_SETTING: bool(enabled)}
     locked.save(update_fields=["settings"])
     workspace.settings = locked.settings

@@ -363,7 +363,7 @@ def inbound_media_fetch_failed(*, chat_pk: int, reason: str, permanent: bool = F
     reason = (reason or "unknown error").replace("\x00", "")[:ERROR_MAX_CHARS]
     with transaction.atomic():
         chat = (
-            Chat.objects.select_for_update()
+            Chat.objects.select_for_update(of=("self",), no_key=True)
             .filter(pk=chat_pk, media_status=Chat.MediaStatus.PENDING)
             .select_related("workspace")
             .first()

@@ -104,7 +104,7 @@ def session_cleanup_stale_one(*, session_pk: int, status: str, older_than: timed
     session = (
         stale_sessions(status=status, older_than=older_than, now=now)
         .filter(pk=session_pk)
-        .select_for_update(skip_locked=True)
+        .select_for_update(skip_locked=True, no_key=True)
         .first()
     )
     if session is None:

@@ -105,7 +105,15 @@ def session_transition(
     """Moves a session to `to_status` if the state machine allows it, writing the extra
     `fields`, one SessionEvent, and (after commit) a websocket event. Moving to the status
     it already has writes the fields but no event. Raises InvalidTransition otherwise."""
-    session = WhatsAppSession.objects.select_for_update().select_related("workspace").get(pk=session_pk)
+    # Only the session's row, and not its key: a message or an event being inserted for this
+    # session checks its foreign key (FOR KEY SHARE) at commit. Locking the workspace too, or
+    # with FOR UPDATE, deadlocked a send (holding the workspace's key lock, waiting for the
+    # session's) against a worker's start (holding the session, waiting for the workspace).
+    session = (
+        WhatsAppSession.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("workspace")
+        .get(pk=session_pk)
+    )
     from_status = session.status
     if not transition_allowed(from_status, to_status):
         raise InvalidTransition(f"A session cannot go from {from_status} to {to_status}.")

@@ -35,7 +35,7 @@ def session_create_idempotent(
     Raises what `session_create` raises, or IdempotencyKeyReused."""
     if not idempotency_key:
         return session_create(workspace=workspace, created_by=created_by), True
-    Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+    Workspace.objects.select_for_update(no_key=True).filter(pk=workspace.pk).first()
     existing = session_by_idempotency_key(workspace=workspace, key=idempotency_key)
     if existing is not None:
         if existing.deleted_at is not None:

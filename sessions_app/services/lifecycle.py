@@ -92,7 +92,7 @@ def session_create(*, workspace: Workspace, created_by=None) -> WhatsAppSession:
     NoWorkerCapacity (nothing is written then). The start task goes to the worker's queue
     after commit."""
     # Serialises the QR budget, the quota and the fair share of this workspace.
-    Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+    Workspace.objects.select_for_update(no_key=True).filter(pk=workspace.pk).first()
     retire_stale_qr_sessions(workspace=workspace)
     budget = qr_budget(workspace=workspace)
     if budget.used >= budget.limit:
@@ -127,9 +127,9 @@ def session_mark_connected(*, session_pk: int, phone_number: str) -> WhatsAppSes
     sessions with that phone are retired (disconnected; soft-deleted if they never
     connected) and this one becomes connected, so the partial unique constraint of F3
     never fires. Locks: this session, then the others by id."""
-    session = WhatsAppSession.objects.select_for_update().get(pk=session_pk)
+    session = WhatsAppSession.objects.select_for_update(no_key=True).get(pk=session_pk)
     others = list(
-        WhatsAppSession.objects.select_for_update()
+        WhatsAppSession.objects.select_for_update(no_key=True)
         .filter(workspace_id=session.workspace_id, phone_number=phone_number, deleted_at__isnull=True)
         .exclude(pk=session.pk)
         .order_by("id")
@@ -245,8 +245,8 @@ def session_start(*, session: WhatsAppSession) -> WhatsAppSession:
     that holds no browser yet must fit the workspace's quota and fair share
     (ActiveNumbersQuotaExceeded, FairShareExceeded). Locks: the Workspace row, then this
     session."""
-    Workspace.objects.select_for_update().filter(pk=session.workspace_id).first()
-    session = _live(WhatsAppSession.objects.select_for_update().get(pk=session.pk))
+    Workspace.objects.select_for_update(no_key=True).filter(pk=session.workspace_id).first()
+    session = _live(WhatsAppSession.objects.select_for_update(no_key=True).get(pk=session.pk))
     if session.status in ACTIVE_STATUSES and session.assigned_worker_id:
         return session
     placement_admit(
@@ -340,7 +340,7 @@ def session_refresh_qr(*, session: WhatsAppSession) -> WhatsAppSession:
     session = _live(session)
     if session.status == Status.CONNECTED:
         return session
-    Workspace.objects.select_for_update().filter(pk=session.workspace_id).first()
+    Workspace.objects.select_for_update(no_key=True).filter(pk=session.workspace_id).first()
     budget = qr_budget(workspace=session.workspace)
     if budget.used >= budget.limit:
         raise QrAttemptsExceeded(budget.wait_seconds)
@@ -405,7 +405,7 @@ def session_request_link_code(*, session: WhatsAppSession, phone_number: str) ->
         raise SessionServiceError(
             f"A code can be requested only while the number waits for a scan (status: {session.status})."
         )
-    Workspace.objects.select_for_update().filter(pk=session.workspace_id).first()
+    Workspace.objects.select_for_update(no_key=True).filter(pk=session.workspace_id).first()
     budget = qr_budget(workspace=session.workspace)
     if budget.used >= budget.limit:
         raise QrAttemptsExceeded(budget.wait_seconds)

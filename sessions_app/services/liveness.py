@@ -74,7 +74,9 @@ def session_liveness_record(
     session, or give up (it is then failed and alerted here). A session no longer in one
     of ``statuses`` was changed meanwhile and is not judged."""
     session = (
-        WhatsAppSession.objects.select_for_update().filter(pk=session_pk, deleted_at__isnull=True).first()
+        WhatsAppSession.objects.select_for_update(no_key=True)
+        .filter(pk=session_pk, deleted_at__isnull=True)
+        .first()
     )
     if session is None or session.status not in statuses:
         return LivenessOutcome.IGNORED

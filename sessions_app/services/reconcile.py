@@ -127,7 +127,7 @@ def session_verb_resend(*, session_pk: int) -> bool:
     browser runs is a status change; a restart is left to the moves that follow, which start
     it from its snapshot). Returns whether anything was done."""
     session = (
-        WhatsAppSession.objects.select_for_update(of=("self",), skip_locked=True)
+        WhatsAppSession.objects.select_for_update(of=("self",), skip_locked=True, no_key=True)
         .select_related("assigned_worker")
         .filter(pk=session_pk, pending_verb_at__lt=_verb_resend_cutoff())
         .exclude(pending_verb="")
@@ -194,7 +194,7 @@ def session_fail_over(*, session_pk: int) -> int | None:
     Returns how many claimed sends were released, or None if the session no longer needs moving
     (another run or a heartbeat fixed it meanwhile). Raises NoWorkerCapacity."""
     session = (
-        WhatsAppSession.objects.select_for_update(of=("self",))
+        WhatsAppSession.objects.select_for_update(of=("self",), no_key=True)
         .select_related("assigned_worker")
         .get(pk=session_pk)
     )

@@ -49,7 +49,7 @@ def worker_choose(*, exclude: WorkerInstance | None = None) -> WorkerInstance | 
     # Lock, then re-count under the lock: two concurrent creates must not both take the
     # last slot of one worker.
     for worker in sorted(candidates, key=lambda w: w.id):
-        WorkerInstance.objects.select_for_update().filter(pk=worker.pk).first()
+        WorkerInstance.objects.select_for_update(no_key=True).filter(pk=worker.pk).first()
     for worker in candidates:
         load = worker.sessions.filter(deleted_at__isnull=True, status__in=ACTIVE_STATUSES).count()
         if load < worker.capacity:
@@ -97,7 +97,7 @@ def session_assign(
     worker = worker or worker_choose(exclude=exclude)
     if worker is None:
         raise NoWorkerCapacity()
-    session = WhatsAppSession.objects.select_for_update().get(pk=session_pk)
+    session = WhatsAppSession.objects.select_for_update(no_key=True).get(pk=session_pk)
     previous = session.assigned_worker.name if session.assigned_worker_id else None
     session.assigned_worker = worker
     session.lease_expires_at = lease_expiry()
