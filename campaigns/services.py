@@ -419,7 +419,8 @@ def recipients_import_pending(*, campaign: Campaign) -> RecipientImport | None:
 @transaction.atomic
 def campaign_delete(*, campaign: Campaign) -> None:
     """Deletes a draft, completed or cancelled campaign with its logs (the messages stay)."""
-    campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign.pk)
+    # FOR UPDATE, unlike the other campaign locks: this row goes, key and all.
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.COMPLETED, CampaignStatus.CANCELLED):
         raise CampaignStateError(f"Cancel the campaign before deleting it (it is {campaign.status}).")
     workspace_uuid = campaign.workspace.uuid
