@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -89,9 +90,15 @@ def worker_rescue(*, worker_name: str, worker_pid: int, data_dir: Path) -> dict:
     return {"snapshotted": snapshotted, "skipped": skipped, "marked_dead": bool(marked)}
 
 
-def reconcile_after_rescue() -> dict:
+def reconcile_after_rescue(*, attempts: int = 50, pause_s: float = 0.2) -> dict:
     """Moves the rescued numbers to live workers now, in the reaper's own process: Beat's next
     reconciliation could be 30 s away, and handing the job to the general worker over Celery
-    added 0.3 s to every failover (bench/failover.py, issue 18). Concurrent reconciliations
-    are safe (an advisory lock; a second one returns at once)."""
-    return services.sessions_reconcile().as_dict()
+    added 0.3 s to every failover (bench/failover.py, issue 18). A reconciliation already
+    running (its advisory lock) may have looked before this worker was marked dead, so a
+    skipped run is tried again once that one is done."""
+    for _ in range(attempts):
+        report = services.sessions_reconcile()
+        if not report.skipped:
+            break
+        time.sleep(pause_s)
+    return report.as_dict()

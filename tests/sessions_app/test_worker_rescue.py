@@ -8,17 +8,21 @@ them where they are until the reaper marks the worker dead, or the rescue deadli
 messages received during the outage were lost.)"""
 
 import socket
+import threading
+import time
 import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from blazz.celery import session_queue_name
 from sessions_app import services
 from sessions_app.models import WhatsAppSession, WorkerInstance
 from sessions_app.routing import route_invalidate
-from sessions_app.webjs.rescue import worker_rescue, worker_rescue_begin
+from sessions_app.services.reconcile import RECONCILE_LOCK_ID
+from sessions_app.webjs.rescue import reconcile_after_rescue, worker_rescue, worker_rescue_begin
 from tests.factories import WhatsAppSessionFactory, WorkerInstanceFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -122,3 +126,34 @@ def test_a_successor_is_not_marked_dead_by_the_old_reaper(broker, tmp_path):
 
     assert not rescued["marked_dead"]
     assert WorkerInstance.objects.get(pk=successor.pk).status == "alive"
+
+
+def test_the_reaper_reconciles_once_a_reconciliation_already_running_is_done(broker, tmp_path):
+    # A run holding the lock may have looked before the worker was marked dead; the reaper's
+    # own run must not be lost to it (it would leave the numbers down until Beat's next one).
+    dying, live = _worker(broker), _worker(broker, pid=1)
+    sessions = _numbers_of(dying)
+    worker_rescue_begin(worker_name=dying.name, worker_pid=PID)
+    worker_rescue(worker_name=dying.name, worker_pid=PID, data_dir=tmp_path)
+    locked = threading.Event()
+
+    def another_reconciliation() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_lock(%s)", [RECONCILE_LOCK_ID])
+                locked.set()
+                time.sleep(0.5)
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [RECONCILE_LOCK_ID])
+        finally:
+            locked.set()
+            connection.close()
+
+    running = threading.Thread(target=another_reconciliation)
+    running.start()
+    assert locked.wait(10)
+    report = reconcile_after_rescue(pause_s=0.1)
+    running.join()
+
+    assert not report["skipped"]
+    assert sorted(report["moved"]) == sorted(s.pk for s in sessions)
+    assert _holders(sessions) == {live.name}
