@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+import accounts.schema  # noqa: F401  (registers the API key scheme with drf-spectacular)
 from blazz.views import healthz
 from health.metrics import metrics_view
 from health.views import DashboardView, HealthPageView
