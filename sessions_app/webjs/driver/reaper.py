@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import resource
 import subprocess  # nosec B404 # starts our own interpreter and module, no shell
 import sys
 import time
@@ -27,6 +28,24 @@ import psutil
 
 logger = logging.getLogger("blazz.reaper")
 POLL_S = 0.1
+# The reaper's start (Django's setup, about 1.5 s of CPU) happens as its worker restores its
+# numbers, which is CPU-bound on a small host: it yields to those browser starts.
+BOOT_NICENESS = 10
+
+
+def boot_at_low_priority() -> bool:
+    """Lowers this process's priority for its start, if it may raise it again afterwards
+    (root, or an RLIMIT_NICE that allows nice 0): a reaper left at low priority would rescue
+    slowly on a busy host. Returns whether it did; then call ``back_to_normal_priority``."""
+    limit, _ = resource.getrlimit(resource.RLIMIT_NICE)
+    if os.geteuid() != 0 and limit != resource.RLIM_INFINITY and limit < 20:
+        return False
+    os.nice(BOOT_NICENESS)
+    return True
+
+
+def back_to_normal_priority() -> None:
+    os.setpriority(os.PRIO_PROCESS, 0, 0)
 
 
 def worker_is_gone(worker: psutil.Process) -> bool:
@@ -79,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     # Django is set up before the wait, so the rescue can be claimed the moment the worker
     # is gone: reconciliation must not move its numbers while their browsers are being saved.
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "blazz.settings")
+    lowered = boot_at_low_priority()
     import django
 
     django.setup()
@@ -90,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     from sessions_app.webjs.rescue import reconcile_after_rescue, worker_rescue, worker_rescue_begin
 
     connection.close()  # no connection held open for the worker's whole life
+    if lowered:
+        back_to_normal_priority()
     wait_for_death(args.pid)
     if worker_rescue_begin(worker_name=args.worker_name, worker_pid=args.pid):
         logger.warning("worker %s (pid %s) is gone; rescuing its numbers", args.worker_name, args.pid)
