@@ -351,11 +351,7 @@ def campaign_update(*, campaign: Campaign, **changes: Any) -> Campaign:
     unknown = set(changes) - set(_EDITABLE)
     if unknown:
         raise CampaignInvalid(f"Cannot change {', '.join(sorted(unknown))}.")
-    campaign = (
-        Campaign.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("workspace")
-        .get(pk=campaign.pk)
-    )
+    campaign = _locked(campaign)
     if campaign.status != CampaignStatus.DRAFT:
         raise CampaignStateError(f"Only a draft can be edited; this campaign is {campaign.status}.")
     if "name" in changes:
@@ -439,11 +435,7 @@ def campaign_start(*, campaign: Campaign, now: datetime | None = None) -> Campai
     a no-op that returns it."""
     now = now or timezone.now()
     with transaction.atomic():
-        campaign = (
-            Campaign.objects.select_for_update(of=("self",), no_key=True)
-            .select_related("workspace")
-            .get(pk=campaign.pk)
-        )
+        campaign = _locked(campaign)
         if campaign.status in (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING):
             return campaign
         if campaign.status != CampaignStatus.DRAFT:
@@ -481,6 +473,8 @@ def campaign_launch_failed(*, campaign_pk: int, error: str) -> None:
 
 
 def _locked(campaign: Campaign) -> Campaign:
+    """The campaign's row, locked against other changes but not against rows that refer to it
+    (their foreign-key checks), with its workspace read but not locked."""
     return (
         Campaign.objects.select_for_update(of=("self",), no_key=True)
         .select_related("workspace")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import psutil
 
@@ -36,9 +35,7 @@ def test_a_killed_process_whose_parent_reaps_it_elsewhere_counts_as_gone():
         assert left == []
         assert is_zombie(child)  # dead, and its own parent's to reap
     finally:
-        parent.kill()
-        parent.wait()
-        reap_orphans()
+        kill_and_reap([child, psutil.Process(parent.pid)], [parent], 5.0)
 
 
 def test_descendants_of_many_processes_come_from_the_process_tree():
@@ -47,31 +44,11 @@ def test_descendants_of_many_processes_come_from_the_process_tree():
         subprocess.Popen([sys.executable, "-c", NEGLECTFUL_PARENT], stdout=subprocess.PIPE, text=True)
         for _ in range(3)
     ]
+    children = {int(parent.stdout.readline()) for parent in parents}
+    started = [psutil.Process(pid) for pid in [*children, *(parent.pid for parent in parents)]]
     try:
-        children = {int(parent.stdout.readline()) for parent in parents}
         tree = with_descendants(psutil.Process(parent.pid) for parent in parents)
         assert set(tree) == {parent.pid for parent in parents} | children
     finally:
-        for pid in children:
-            psutil.Process(pid).kill()
-        for parent in parents:
-            parent.kill()
-            parent.wait()
-        reap_orphans()
-
-
-def reap_orphans() -> None:
-    """The grandchildren this test started, reparented to the test process (a subreaper once
-    any browser test ran) or to init: none may outlive the test."""
-    time.sleep(0.2)  # the killed parents' children are reparented meanwhile
-    for process in psutil.Process().children():
-        try:
-            if is_zombie(process):
-                ours = process.name().startswith("python")  # a zombie has no command line
-            else:
-                ours = process.cmdline()[-1:] == ["import time; time.sleep(60)"]
-            if ours:
-                process.kill()
-                process.wait(5)
-        except psutil.Error:
-            pass
+        # The test is a subreaper: the children of the killed parents come back to it.
+        kill_and_reap(started, parents, 5.0)
