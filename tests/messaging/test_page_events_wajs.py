@@ -159,7 +159,7 @@ def test_a_media_message_stores_its_caption_and_description(number):
 
 def test_sent_status_and_its_webhook_commit_together(number, workspace_a, monkeypatch):
     from messaging.services import chat_mark_sent
-    from messaging.services import outbound as outbound_services
+    from messaging.services.outbound import worker as outbound_worker  # chat_mark_sent's module
 
     webhook_endpoint_create(workspace=workspace_a, url="https://a.example/hook", events=["message.sent"])
     pending = outbound(number, status=Chat.Status.PENDING)
@@ -167,7 +167,7 @@ def test_sent_status_and_its_webhook_commit_together(number, workspace_a, monkey
     def outbox_down(*args, **kwargs):
         raise RuntimeError("the outbox insert failed")
 
-    monkeypatch.setattr(outbound_services, "webhook_record", outbox_down)
+    monkeypatch.setattr(outbound_worker, "webhook_record", outbox_down)
     with pytest.raises(RuntimeError):
         chat_mark_sent(chat=pending, wam_id="true_x@c.us_AB")
 

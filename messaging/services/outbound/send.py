@@ -1,14 +1,11 @@
-"""Outbound messages (F10, F11): written first, handed to the number's transport after
-commit, claimed once, marked sent only on WhatsApp's ack."""
+"""The send request: validating what chat_send takes (text, caption, attachment, recipient,
+number) and writing the pending Chat that the number's transport sends after commit. A
+refusal here creates nothing."""
 
 from __future__ import annotations
 
-import logging
 import math
 import mimetypes
-import re
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -18,23 +15,20 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from blazz.phones import InvalidPhoneNumber, normalize_phone
-from blazz.realtime import publish_to_workspace
 from messaging.models import Chat, Contact, ContactSession, MediaFile
 from messaging.selectors import reply_number
-from messaging.services.common import (
-    InvalidMessage,
-    NoConnectedNumber,
-    chat_payload,
-    contact_sessions_bump,
-    webhook_record,
-)
+from messaging.services.common import InvalidMessage, NoConnectedNumber
 from messaging.services.contacts import LID_JID, contact_upsert, raw_whatsapp_id
 from messaging.services.conversations import conversation_claim_on_reply
 from messaging.services.media import DOWNLOADABLE_KINDS, MEDIA_KINDS, OutboundMedia
+from messaging.services.outbound.attachments import (
+    LOCATION_TEXT_MAX_CHARS,
+    media_filename_clean,
+    media_kind_for_file,
+    vcard_problem,
+)
 from messaging.transport import NoTransport, transport_for
 from sessions_app.models import WhatsAppSession
-
-logger = logging.getLogger(__name__)
 
 # --- Outbound ---------------------------------------------------------------------------------
 
@@ -62,52 +56,10 @@ def _validate_body(body: Any) -> str:
 
 # --- Media (issue 17) -------------------------------------------------------------------------
 
-# What WhatsApp shows inline (or plays) for each kind; bytes of another type go out as a
-# document, never as what the sender claimed. SVG is an image/* type a browser would run
-# scripts in, and WhatsApp does not render it: a document.
-_INLINE_MIMETYPES: dict[str, tuple[str, ...]] = {
-    "image": ("image/jpeg", "image/png", "image/gif", "image/webp"),
-    "sticker": ("image/webp", "image/png", "image/jpeg"),
-    "video": ("video/",),
-    "audio": ("audio/",),
-    "ptt": ("audio/",),
-}
 # Kinds WhatsApp shows no caption for: its apps offer none for stickers and voice notes, so a
 # caption would be lost without a word; locations and contact cards carry their own name
 # fields. Refused, so the sender learns it (wa-js 4.6.0 sendFileMessage would pass it on).
 _NO_CAPTION_KINDS = frozenset({"sticker", "ptt", "location", "vcard"})
-MEDIA_FILENAME_MAX_CHARS = 255
-VCARD_MAX_CHARS = 16 * 1024
-LOCATION_TEXT_MAX_CHARS = 256
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def media_kind_for_file(*, kind: str, mimetype: str) -> str:
-    """The kind a file is sent as: the requested one when its (sniffed) mimetype fits it,
-    else `document`: bytes that are not what the sender claimed (stored as
-    application/octet-stream by media_file_store) are never sent as an inline image or video."""
-    accepted = _INLINE_MIMETYPES.get(kind)
-    if accepted is None:
-        return kind
-    if any(mimetype == a or (a.endswith("/") and mimetype.startswith(a)) for a in accepted):
-        return kind
-    return "document"
-
-
-def media_filename_clean(value: Any) -> str:
-    """A filename as the recipient sees it: the last path component, no control characters,
-    at most MEDIA_FILENAME_MAX_CHARS."""
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise InvalidMessage("The filename must be text.", field="filename")
-    name = _CONTROL_CHARS.sub("", value.replace("\\", "/").rsplit("/", 1)[-1]).strip()
-    if len(name) > MEDIA_FILENAME_MAX_CHARS:
-        raise InvalidMessage(
-            f"The filename has {len(name)} characters; the limit is {MEDIA_FILENAME_MAX_CHARS}.",
-            field="filename",
-        )
-    return name
 
 
 def _location_clean(location: Any) -> dict[str, Any]:
@@ -138,52 +90,6 @@ def _location_clean(location: Any) -> dict[str, Any]:
     if unknown:
         raise InvalidMessage(f"Unknown location field: {', '.join(map(str, unknown))}.", field="location")
     return clean
-
-
-def vcard_problem(vcard: Any) -> str | None:
-    """What is wrong with a contact card's text, or None."""
-    if not isinstance(vcard, str) or not vcard.strip():
-        return "The contact card (vCard) must be non-empty text."
-    if len(vcard) > VCARD_MAX_CHARS:
-        return f"The vCard has {len(vcard)} characters; the limit is {VCARD_MAX_CHARS}."
-    if "\x00" in vcard:
-        return "The vCard must not contain NUL characters."
-    lines = [line.strip().upper() for line in vcard.strip().splitlines()]
-    if lines[0] != "BEGIN:VCARD" or lines[-1] != "END:VCARD":
-        return "A vCard starts with BEGIN:VCARD and ends with END:VCARD."
-    return None
-
-
-def _vcard_escape(value: str) -> str:
-    # RFC 2426 §4: backslash, comma, semicolon and newlines are escaped in text values.
-    return (
-        value.replace("\\", "\\\\")
-        .replace(",", "\\,")
-        .replace(";", "\\;")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-    )
-
-
-def vcard_build(*, name: str, phone: str) -> str:
-    """A vCard 3.0 for one contact (name + phone), as WhatsApp shares contacts: the `waid`
-    parameter names the WhatsApp account, so the recipient's phone offers "Message"."""
-    if not isinstance(name, str) or not name.strip() or "\x00" in name or len(name) > 200:
-        raise InvalidMessage(
-            "The contact card needs a name of at most 200 characters.", field="contact_card.name"
-        )
-    try:
-        e164 = normalize_phone(phone)
-    except InvalidPhoneNumber as exc:
-        raise InvalidMessage(str(exc), field="contact_card.phone") from exc
-    name = _CONTROL_CHARS.sub(" ", name).strip()
-    escaped = _vcard_escape(name)
-    return (
-        "BEGIN:VCARD\r\nVERSION:3.0\r\n"
-        f"N:{escaped};;;;\r\nFN:{escaped}\r\n"
-        f"TEL;type=CELL;type=VOICE;waid={e164.lstrip('+')}:{e164}\r\n"
-        "END:VCARD"
-    )
 
 
 def _caption_check(*, kind: str | None, caption: str) -> None:
@@ -368,151 +274,3 @@ def chat_send(
         return Chat.objects.get(workspace=workspace, idempotency_key=idempotency_key), False
     transport.send(session_pk=session.pk, chat_pk=chat.pk)
     return chat, True
-
-
-def chat_claim_for_send(*, chat_pk: int, session_pk: int) -> Chat | None:
-    """The worker about to send: claims the pending row (conditional update), so a task
-    delivered twice sends once. None when it was already claimed or is no longer pending."""
-    claimed = Chat.objects.filter(
-        pk=chat_pk, whatsapp_session_id=session_pk, status=Chat.Status.PENDING, send_claimed_at__isnull=True
-    ).update(send_claimed_at=timezone.now())
-    if not claimed:
-        return None
-    return Chat.objects.select_related("contact", "whatsapp_session__workspace").get(pk=chat_pk)
-
-
-def chat_mark_sent(*, chat: Chat, wam_id: str | None) -> None:
-    """WhatsApp's servers acked the message: status, contact-number link and the
-    `message.sent` webhook in one transaction, the live push after it."""
-    now = timezone.now()
-    session = chat.whatsapp_session
-    with transaction.atomic():
-        Chat.objects.filter(pk=chat.pk).update(status=Chat.Status.SENT, wam_id=wam_id, sent_at=now, error="")
-        chat.status, chat.wam_id, chat.sent_at, chat.error = Chat.Status.SENT, wam_id, now, ""
-        contact_sessions_bump(session_pk=session.pk, contact_ids=[chat.contact_id], at=now)
-        payload = chat_payload(chat, session=session, contact=chat.contact)
-        webhook_record(session.workspace_id, "message.sent", payload)
-    publish_to_workspace(workspace_uuid=session.workspace.uuid, event="message.sent", payload=payload)
-
-
-def chat_mark_awaiting_ack(*, chat: Chat, wam_id: str | None) -> None:
-    """The page made the message but WhatsApp's servers have not acked it yet: it stays
-    pending (and claimed, so it is not sent twice) with its id, until an ack (sent, or
-    failed) arrives for that id."""
-    Chat.objects.filter(pk=chat.pk, status=Chat.Status.PENDING).update(
-        wam_id=wam_id, error="waiting for WhatsApp's ack"
-    )
-    chat.wam_id = wam_id
-
-
-def chat_mark_failed(*, chat: Chat, error: str) -> None:
-    """The message will not be delivered: status, `message.failed` webhook and the live
-    push, the first two in one transaction."""
-    error = error[:2000]
-    with transaction.atomic():
-        Chat.objects.filter(pk=chat.pk).update(status=Chat.Status.FAILED, error=error)
-        chat.status, chat.error = Chat.Status.FAILED, error
-        session = chat.whatsapp_session
-        payload = {**chat_payload(chat, session=session, contact=chat.contact), "error": error[:500]}
-        webhook_record(session.workspace_id, "message.failed", payload)
-    publish_to_workspace(workspace_uuid=session.workspace.uuid, event="message.failed", payload=payload)
-
-
-def chat_release_claim(*, chat_pk: int) -> None:
-    """The send did not happen (the browser was not here): let the next owner claim it."""
-    Chat.objects.filter(pk=chat_pk, status=Chat.Status.PENDING).update(send_claimed_at=None)
-
-
-def chats_release_claims(*, session_pk: int) -> int:
-    """The session moved because its worker died: claims that worker took on pending sends
-    will never be finished by it. Released, the new owner sends them (same message id, so
-    one that did leave is not sent twice). Returns how many were released."""
-    return Chat.objects.filter(
-        whatsapp_session_id=session_pk,
-        direction=Chat.Direction.OUTBOUND,
-        status=Chat.Status.PENDING,
-        send_claimed_at__isnull=False,
-    ).update(send_claimed_at=None)
-
-
-def chats_send_pending(*, session_pk: int) -> int:
-    """The session's page is ready: (re)enqueue every unclaimed pending message of it on its
-    worker's queue, after commit. Sends that reached the worker before its browser was up,
-    or while it had none, go out now; the claim makes a duplicate task harmless."""
-    provider = WhatsAppSession.objects.filter(pk=session_pk).values_list("provider_type", flat=True).first()
-    if provider is None:
-        return 0
-    pending = list(
-        Chat.objects.filter(
-            whatsapp_session_id=session_pk,
-            direction=Chat.Direction.OUTBOUND,
-            status=Chat.Status.PENDING,
-            send_claimed_at__isnull=True,
-        )
-        .order_by("created_at", "id")
-        .values_list("pk", flat=True)
-    )
-    transport = transport_for(provider)
-    for chat_pk in pending:
-        transport.send(session_pk=session_pk, chat_pk=chat_pk)
-    return len(pending)
-
-
-@dataclass
-class SendSweep:
-    woken: int = 0
-    released: int = 0
-    failed: int = 0
-
-
-def chats_sweep_pending(*, now: datetime | None = None) -> SendSweep:
-    """Beat's sweep of outbound messages (every 30 s). The Chat row is the record of a send;
-    the Celery message that announced it is only a wake-up call, which a broker that lost its
-    data (FLUSHALL, a restart without persistence) never delivers. So:
-
-    - a pending message of a connected number that nobody claimed for
-      BLAZZ_SEND_SWEEP_AFTER_SECONDS is woken again (the claim makes a duplicate harmless);
-    - a claim older than BLAZZ_SEND_CLAIM_STALE_SECONDS that made nothing (no wam_id) is
-      released, so the next wake-up can send it;
-    - a message still pending BLAZZ_SEND_DEADLINE_SECONDS after it was accepted is failed,
-      with `message.failed`, instead of going out hours late or never."""
-    now = now or timezone.now()
-    result = SendSweep()
-    pending = Chat.objects.filter(direction=Chat.Direction.OUTBOUND, status=Chat.Status.PENDING)
-    deadline = now - timedelta(seconds=settings.BLAZZ_SEND_DEADLINE_SECONDS)
-    for chat in pending.filter(created_at__lt=deadline).select_related(
-        "contact", "whatsapp_session__workspace"
-    )[:500]:
-        if chat_give_up(chat=chat, error=f"not sent within {settings.BLAZZ_SEND_DEADLINE_SECONDS} s"):
-            result.failed += 1
-    result.released = pending.filter(
-        send_claimed_at__lt=now - timedelta(seconds=settings.BLAZZ_SEND_CLAIM_STALE_SECONDS),
-        wam_id__isnull=True,
-    ).update(send_claimed_at=None)
-    lost = (
-        pending.filter(
-            send_claimed_at__isnull=True,
-            created_at__lt=now - timedelta(seconds=settings.BLAZZ_SEND_SWEEP_AFTER_SECONDS),
-            whatsapp_session__status=WhatsAppSession.Status.CONNECTED,
-            whatsapp_session__deleted_at__isnull=True,
-        )
-        .order_by("created_at", "id")
-        .values_list("pk", "whatsapp_session_id", "whatsapp_session__provider_type")[:1000]
-    )
-    for chat_pk, session_pk, provider in lost:
-        try:
-            transport_for(provider).send(session_pk=session_pk, chat_pk=chat_pk)
-        except NoTransport:
-            continue
-        result.woken += 1
-    return result
-
-
-def chat_give_up(*, chat: Chat, error: str) -> bool:
-    """Fails a message only if it is still pending (a send that raced to `sent` wins).
-    Returns whether it failed it."""
-    with transaction.atomic():
-        if not Chat.objects.filter(pk=chat.pk, status=Chat.Status.PENDING).update(status=Chat.Status.FAILED):
-            return False
-        chat_mark_failed(chat=chat, error=error)
-    return True
