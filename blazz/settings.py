@@ -412,6 +412,8 @@ BLAZZ_WORKER_HEARTBEAT_SECONDS = env.float("BLAZZ_WORKER_HEARTBEAT_SECONDS", def
 # How often a session worker re-measures Chrome's memory and descriptors for its heartbeat
 # (walking /proc for fifty browsers is not free); the heartbeat itself stays frequent.
 BLAZZ_CHROME_METRICS_SECONDS = env.float("BLAZZ_CHROME_METRICS_SECONDS", default=30.0)
+# How often each page's garbage is collected (sessions_app/webjs/host/memory.py); 0 = never.
+BLAZZ_PAGE_MEMORY_TRIM_SECONDS = env.float("BLAZZ_PAGE_MEMORY_TRIM_SECONDS", default=300.0)
 # How long a QR shown by the page stays valid (WhatsApp rotates it every 20 s).
 BLAZZ_QR_PERIOD_SECONDS = env.int("BLAZZ_QR_PERIOD_SECONDS", default=20)
 # Chrome writes localStorage to disk about 5 s after a change: the first snapshot after a

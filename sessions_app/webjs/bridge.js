@@ -400,7 +400,7 @@
   }
   // --- media (issue 17) -------------------------------------------------------------------
   // WhatsApp's MsgModel (wa-js whatsapp/models/MsgModel.ts) turned into the keys of Blazz's
-  // Chat.media (messaging/services/media.py). The bytes never travel with the event: the worker
+  // Chat.media (messaging/services/media/). The bytes never travel with the event: the worker
   // fetches them afterwards (mediaStart / mediaChunk below). A media message's body is its JPEG
   // thumbnail, so the text comes from `caption`; wa-js's sendFileMessage.ts puts the file name
   // in `caption` when the sender wrote none (isCaptionByUser false), which is not a caption.

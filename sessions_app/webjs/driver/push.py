@@ -112,23 +112,23 @@ class PageWakeChannel:
 
     def rearm(self) -> None:
         """Adds the binding again (a page that lost it); the reply is read by the reader."""
+        self.command_nowait("Runtime.addBinding", {"name": WAKE_BINDING})
+
+    def command_nowait(self, method: str, params: dict[str, Any] | None = None) -> bool:
+        """Sends one DevTools command without waiting for its answer (the reader drops it):
+        for housekeeping a caller must not block on, such as a garbage collection on a page
+        that may be hung. False when the connection is closed or the send failed."""
         sock = self._socket
         if sock is None or not self.is_open:
-            return
+            return False
         with self._send_lock:
             self._next_id += 1
             try:
-                sock.send(
-                    json.dumps(
-                        {
-                            "id": self._next_id,
-                            "method": "Runtime.addBinding",
-                            "params": {"name": WAKE_BINDING},
-                        }
-                    )
-                )
+                sock.send(json.dumps({"id": self._next_id, "method": method, "params": params or {}}))
             except (OSError, websocket.WebSocketException) as exc:
-                logger.info("push channel %s: rearm failed: %s", self.name, exc)
+                logger.info("push channel %s: %s not sent: %s", self.name, method, exc)
+                return False
+        return True
 
     def evaluate(self, expression: str, *, timeout_s: float) -> Any:
         """The value of ``expression`` in the page's main world (``Runtime.evaluate``, by

@@ -26,6 +26,9 @@ class LiveSession:
     push: PageWakeChannel | None = None
     page_target_id: str | None = None
     push_retry_at: float = 0.0
+    # Periodic garbage collection of the page (host/memory.py): when it is next due, how many ran.
+    memory_trim_due_at: float = float("inf")
+    memory_trims: int = 0
 
 
 class StartResult(StrEnum):

@@ -54,6 +54,7 @@ from sessions_app.webjs.host.media import (
     push_outbound_file,
     send_timeout_for,
 )
+from sessions_app.webjs.host.memory import MemoryTrimMixin, first_memory_trim_due
 from sessions_app.webjs.host.probing import ProbeMixin
 from sessions_app.webjs.host.profiles import ProfilesMixin
 
@@ -61,7 +62,7 @@ logger = logging.getLogger(__name__)
 Status = WhatsAppSession.Status
 
 
-class SessionHost(ProfilesMixin, HarvestMixin, MediaMixin, ProbeMixin):
+class SessionHost(ProfilesMixin, HarvestMixin, MediaMixin, ProbeMixin, MemoryTrimMixin):
     def __init__(self, *, worker_name: str, capacity: int, data_dir: Path) -> None:
         self.worker_name = worker_name
         self.queue = session_queue_name(worker_name)
@@ -266,6 +267,7 @@ class SessionHost(ProfilesMixin, HarvestMixin, MediaMixin, ProbeMixin):
                     browser,
                     bridge,
                     page_target_id=page_target_id(browser.driver),
+                    memory_trim_due_at=first_memory_trim_due(),
                 )
         if shutting_down:
             # shutdown() began while this browser was starting: it would never see it.
@@ -457,6 +459,7 @@ class SessionHost(ProfilesMixin, HarvestMixin, MediaMixin, ProbeMixin):
             try:
                 close_old_connections()
                 self.heartbeat_once()
+                self.pages_memory_trim()
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + settings.BLAZZ_ORPHAN_SWEEP_SECONDS
                     self.sweep_orphans()
